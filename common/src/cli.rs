@@ -1,0 +1,89 @@
+//! Command-line arguments every tool shares, for clap's `#[command(flatten)]`.
+
+use crate::config::{parse_override, Config, ConfigError};
+use crate::jobs::{self, BadLine, Job};
+use crate::logging::{self, LogFormat};
+use crate::shard::Shard;
+use clap::Args;
+use std::io;
+use std::path::PathBuf;
+
+/// Logging flags.
+#[derive(Debug, Args, Clone)]
+pub struct LogArgs {
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Human, global = true)]
+    pub log_format: LogFormat,
+    /// More log detail (debug).
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+    /// Only warnings and errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+impl LogArgs {
+    /// Starts logging as the flags say.
+    pub fn init(&self) {
+        logging::init(self.log_format, self.verbose, self.quiet);
+    }
+}
+
+/// The config file and overrides of its keys.
+#[derive(Debug, Args, Clone)]
+pub struct ConfigArgs {
+    /// PDG config JSON; relative paths in it resolve against its folder. Defaults apply without one.
+    #[arg(short, long, env = "IWP_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Override a config key: KEY=VALUE, VALUE as JSON or a plain string (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+impl ConfigArgs {
+    /// Loads the config with the overrides applied.
+    pub fn load(&self) -> Result<Config, ConfigError> {
+        let overrides = self
+            .set
+            .iter()
+            .map(|s| parse_override(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        Config::load(self.config.as_deref(), &overrides)
+    }
+}
+
+/// Where job lines come from and which share of them to take.
+#[derive(Debug, Args, Clone)]
+pub struct JobArgs {
+    /// Read job lines from FILE instead of stdin.
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Take only a share of the job lines: I/N (0-based) or `auto` (from Slurm's environment).
+    #[arg(long, value_name = "I/N|auto")]
+    pub shard: Option<Shard>,
+}
+
+impl JobArgs {
+    /// Reads all job lines and keeps this process's share (balanced by `size_field`);
+    /// lines that are not job lines come back separately, for error lines.
+    pub fn read(&self, size_field: &str) -> io::Result<(Vec<Job>, Vec<BadLine>)> {
+        let mut good = Vec::new();
+        let mut bad = Vec::new();
+        for item in jobs::read_jobs(jobs::open_input(self.input.as_deref())?) {
+            match item? {
+                Ok(job) => good.push(job),
+                Err(b) => bad.push(b),
+            }
+        }
+        let shard = self.shard.unwrap_or(Shard::All);
+        let mine = shard.select(good, size_field);
+        if let Shard::Part { index, count } = shard {
+            tracing::info!("shard {index}/{count}: {} job lines", mine.len());
+            // Bad lines are reported once, by share 0.
+            if index != 0 {
+                bad.clear();
+            }
+        }
+        Ok((mine, bad))
+    }
+}

@@ -1,0 +1,139 @@
+//! Output files: written under a temporary name in the same folder, then renamed into place,
+//! so a killed run never leaves a half-written output under its real name.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Every temporary output name starts with this.
+pub const TEMP_PREFIX: &str = ".iwp-tmp-";
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// True for names of temporary outputs (which listings of outputs must skip).
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with(TEMP_PREFIX)
+}
+
+/// An output being written: a temporary path beside the target, removed on drop unless committed.
+#[derive(Debug)]
+pub struct AtomicOutput {
+    temp: PathBuf,
+    target: PathBuf,
+    committed: bool,
+}
+
+impl AtomicOutput {
+    /// Prepares to write `target`: creates its folder and picks a unique temporary name that
+    /// keeps the target's extension (so GDAL picks the same driver).
+    pub fn new(target: &Path) -> io::Result<AtomicOutput> {
+        let dir = target
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        fs::create_dir_all(dir).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot create folder {}: {e}", dir.display()),
+            )
+        })?;
+        let name = target
+            .file_name()
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{} has no file name", target.display()),
+                )
+            })?
+            .to_string_lossy();
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let temp = dir.join(format!("{TEMP_PREFIX}{}-{n}-{name}", std::process::id()));
+        Ok(AtomicOutput {
+            temp,
+            target: target.to_path_buf(),
+            committed: false,
+        })
+    }
+
+    /// Where to write now.
+    pub fn path(&self) -> &Path {
+        &self.temp
+    }
+
+    /// Where the output ends up.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Flushes the temporary file to disk and renames it onto the target.
+    pub fn commit(mut self) -> io::Result<()> {
+        if let Ok(f) = fs::File::open(&self.temp) {
+            f.sync_all()?;
+        }
+        fs::rename(&self.temp, &self.target).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot rename {} to {}: {e}",
+                    self.temp.display(),
+                    self.target.display()
+                ),
+            )
+        })?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for AtomicOutput {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// Writes `bytes` to `target` atomically.
+pub fn write_atomic(target: &Path, bytes: &[u8]) -> io::Result<()> {
+    let out = AtomicOutput::new(target)?;
+    let mut f = fs::File::create(out.path())?;
+    f.write_all(bytes)?;
+    drop(f);
+    out.commit()
+}
+
+/// True when `target` exists as a non-empty file: outputs appear only complete, by rename.
+pub fn is_complete(target: &Path) -> bool {
+    fs::metadata(target)
+        .map(|m| m.is_file() && m.len() > 0)
+        .unwrap_or(false)
+}
+
+/// Removes temporary outputs left in `dir` (not recursive) by processes that are gone; returns
+/// how many were removed. Temporaries of live processes on this host are kept.
+pub fn remove_stale_temps(dir: &Path) -> io::Result<usize> {
+    let mut removed = 0;
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(TEMP_PREFIX) else {
+            continue;
+        };
+        let pid_alive = rest
+            .split('-')
+            .next()
+            .and_then(|p| p.parse::<u32>().ok())
+            .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+        if !pid_alive {
+            fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}

@@ -1,0 +1,120 @@
+//! Slurm hostlists: `gpub[059-061,070]`, `cn[1-3],gpub07`, `a[1-2]b[3-4]`.
+//!
+//! Items are separated by commas outside brackets. A bracket holds comma-separated numbers or
+//! ranges `lo-hi`; numbers are zero-padded to the width of `lo` as written. Several brackets in
+//! one name expand as a product, the first varying slowest. Order and repeats are kept, as
+//! `scontrol show hostnames` does.
+
+use thiserror::Error;
+
+/// The most hosts one expression may expand to.
+pub const MAX_HOSTS: usize = 1_000_000;
+
+/// A malformed hostlist.
+#[derive(Debug, Error, PartialEq)]
+#[error("invalid hostlist `{list}`: {why}")]
+pub struct HostlistError {
+    pub list: String,
+    pub why: String,
+}
+
+/// Expands a hostlist expression into host names.
+pub fn expand(list: &str) -> Result<Vec<String>, HostlistError> {
+    let err = |why: String| HostlistError {
+        list: list.to_string(),
+        why,
+    };
+    let mut hosts = Vec::new();
+    for item in split_items(list).map_err(err)? {
+        let item = item.trim();
+        if item.is_empty() {
+            continue;
+        }
+        let names = expand_item(item).map_err(|why| err(format!("in `{item}`: {why}")))?;
+        hosts.extend(names);
+        if hosts.len() > MAX_HOSTS {
+            return Err(err(format!("expands to more than {MAX_HOSTS} hosts")));
+        }
+    }
+    if hosts.is_empty() {
+        return Err(err("no host names".into()));
+    }
+    Ok(hosts)
+}
+
+/// Splits on commas that are outside brackets.
+fn split_items(list: &str) -> Result<Vec<&str>, String> {
+    let mut items = Vec::new();
+    let (mut depth, mut start) = (0i32, 0usize);
+    for (i, c) in list.char_indices() {
+        match c {
+            '[' if depth > 0 => return Err(format!("nested `[` at position {i}")),
+            '[' => depth += 1,
+            ']' if depth == 0 => return Err(format!("`]` without `[` at position {i}")),
+            ']' => depth -= 1,
+            ',' if depth == 0 => {
+                items.push(&list[start..i]);
+                start = i + 1;
+            }
+            c if c.is_whitespace() => return Err(format!("white space at position {i}")),
+            _ => {}
+        }
+    }
+    if depth != 0 {
+        return Err("`[` is never closed".into());
+    }
+    items.push(&list[start..]);
+    Ok(items)
+}
+
+/// Expands one name with zero or more bracket groups.
+fn expand_item(item: &str) -> Result<Vec<String>, String> {
+    let mut names = vec![String::new()];
+    let mut rest = item;
+    while !rest.is_empty() {
+        match rest.find('[') {
+            None => {
+                names.iter_mut().for_each(|n| n.push_str(rest));
+                break;
+            }
+            Some(open) => {
+                let literal = &rest[..open];
+                let close = rest[open..].find(']').ok_or("`[` is never closed")? + open;
+                let values = expand_ranges(&rest[open + 1..close])?;
+                if names.len().saturating_mul(values.len()) > MAX_HOSTS {
+                    return Err(format!("expands to more than {MAX_HOSTS} hosts"));
+                }
+                names = names
+                    .iter()
+                    .flat_map(|n| values.iter().map(move |v| format!("{n}{literal}{v}")))
+                    .collect();
+                rest = &rest[close + 1..];
+            }
+        }
+    }
+    Ok(names)
+}
+
+/// Expands the inside of one bracket: `059-061,070`.
+fn expand_ranges(inner: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for part in inner.split(',') {
+        let (lo, hi) = part.split_once('-').unwrap_or((part, part));
+        let number = |s: &str| -> Result<u64, String> {
+            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!("`{part}` is not a number or a range lo-hi"));
+            }
+            s.parse().map_err(|_| format!("`{s}` is too large"))
+        };
+        let (a, b) = (number(lo)?, number(hi)?);
+        if b < a {
+            return Err(format!("range `{part}` runs backwards"));
+        }
+        if (b - a) as usize >= MAX_HOSTS {
+            return Err(format!("range `{part}` has more than {MAX_HOSTS} numbers"));
+        }
+        let width = lo.len();
+        out.extend((a..=b).map(|v| format!("{v:0width$}")));
+    }
+    Ok(out)
+}

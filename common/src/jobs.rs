@@ -1,0 +1,215 @@
+//! Job lines: flat JSON objects, one per line (NDJSON), the one interface between tools.
+//!
+//! A tool reads job lines, does one unit of work per line and writes one result line per
+//! finished unit. A result line keeps the job's unknown fields, so it is a valid job line for
+//! the next tool. A failed unit is a line with `"status":"error"` and an `"error"` message.
+
+use serde_json::{Map, Value};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// The fields of one job or result line, in their original order.
+pub type Fields = Map<String, Value>;
+
+/// Exit status: every unit succeeded.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: some units failed (their error lines say which).
+pub const EXIT_FAILED: u8 = 1;
+/// Exit status: bad usage or config; no work was done.
+pub const EXIT_USAGE: u8 = 2;
+
+/// A job line that was read, with its 1-based line number in the input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub line: usize,
+    pub fields: Fields,
+}
+
+impl Job {
+    /// A string field, if present and a string.
+    pub fn str(&self, key: &str) -> Option<&str> {
+        self.fields.get(key).and_then(Value::as_str)
+    }
+
+    /// A numeric field as f64, if present and a number.
+    pub fn num(&self, key: &str) -> Option<f64> {
+        self.fields.get(key).and_then(Value::as_f64)
+    }
+}
+
+/// An input line that is not a job line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BadLine {
+    pub line: usize,
+    pub text: String,
+    pub why: String,
+}
+
+impl BadLine {
+    /// The error line reporting it.
+    pub fn error_fields(&self) -> Fields {
+        let mut f = Fields::new();
+        f.insert("line".into(), self.line.into());
+        f.insert("input".into(), self.text.clone().into());
+        f.insert("status".into(), "error".into());
+        f.insert(
+            "error".into(),
+            format!("line {}: not a job line: {}", self.line, self.why).into(),
+        );
+        f
+    }
+}
+
+/// Opens the job input: a file, or standard input when `path` is None or `-`.
+pub fn open_input(path: Option<&Path>) -> io::Result<Box<dyn BufRead + Send>> {
+    match path {
+        Some(p) if p != Path::new("-") => {
+            let file = File::open(p).map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("cannot open job file {}: {e}", p.display()),
+                )
+            })?;
+            Ok(Box::new(BufReader::new(file)))
+        }
+        _ => {
+            if io::stdin().is_terminal() {
+                tracing::warn!(
+                    "reading job lines from the terminal; end with Ctrl-D (or pass --input FILE)"
+                );
+            }
+            Ok(Box::new(BufReader::new(io::stdin())))
+        }
+    }
+}
+
+/// Parses one line; blank lines give None.
+pub fn parse_line(line: usize, text: &str) -> Option<Result<Job, BadLine>> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return None;
+    }
+    let bad = |why: String| BadLine {
+        line,
+        text: trimmed.to_string(),
+        why,
+    };
+    Some(match serde_json::from_str::<Value>(trimmed) {
+        Ok(Value::Object(fields)) => Ok(Job { line, fields }),
+        Ok(other) => Err(bad(format!(
+            "expected a JSON object, got {}",
+            kind_of(&other)
+        ))),
+        Err(e) => Err(bad(format!("malformed JSON: {e}"))),
+    })
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Reads every job line of an input; read errors end the stream with an `Err`.
+pub fn read_jobs<R: BufRead>(input: R) -> impl Iterator<Item = io::Result<Result<Job, BadLine>>> {
+    input
+        .lines()
+        .enumerate()
+        .filter_map(|(i, line)| match line {
+            Ok(text) => parse_line(i + 1, &text).map(Ok),
+            Err(e) => Some(Err(e)),
+        })
+}
+
+/// A result line starting from a job's fields, less the ones this tool consumed.
+pub fn result_from(job: &Fields, consumed: &[&str]) -> Fields {
+    job.iter()
+        .filter(|(k, _)| !consumed.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// Writes result lines (whole lines, flushed at once, safe from many threads) and counts them.
+pub struct Results {
+    out: Mutex<Box<dyn Write + Send>>,
+    ok: AtomicUsize,
+    failed: AtomicUsize,
+}
+
+impl Results {
+    /// Results written to standard output.
+    pub fn stdout() -> Results {
+        Results::to_writer(Box::new(io::stdout()))
+    }
+
+    /// Results written to any writer.
+    pub fn to_writer(out: Box<dyn Write + Send>) -> Results {
+        Results {
+            out: Mutex::new(out),
+            ok: AtomicUsize::new(0),
+            failed: AtomicUsize::new(0),
+        }
+    }
+
+    fn write(&self, fields: &Fields) -> io::Result<()> {
+        let mut text = serde_json::to_string(fields).map_err(io::Error::other)?;
+        text.push('\n');
+        let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
+        out.write_all(text.as_bytes())?;
+        out.flush()
+    }
+
+    /// Writes a finished unit; sets `"status":"ok"` unless the fields carry a status.
+    pub fn ok(&self, mut fields: Fields) -> io::Result<()> {
+        fields.entry("status").or_insert_with(|| "ok".into());
+        self.ok.fetch_add(1, Ordering::Relaxed);
+        self.write(&fields)
+    }
+
+    /// Writes a failed unit: the given fields plus `"status":"error"` and the message.
+    pub fn error(&self, mut fields: Fields, message: &str) -> io::Result<()> {
+        fields.insert("status".into(), "error".into());
+        fields.insert("error".into(), message.into());
+        self.failed.fetch_add(1, Ordering::Relaxed);
+        tracing::error!("{message}");
+        self.write(&fields)
+    }
+
+    /// Writes the error line for an input line that is not a job line.
+    pub fn bad_line(&self, bad: &BadLine) -> io::Result<()> {
+        let mut f = bad.error_fields();
+        let message = f
+            .remove("error")
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
+        self.error(f, &message)
+    }
+
+    /// Number of units written as ok.
+    pub fn ok_count(&self) -> usize {
+        self.ok.load(Ordering::Relaxed)
+    }
+
+    /// Number of units written as failed.
+    pub fn failed_count(&self) -> usize {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    /// The exit status for the run: [`EXIT_OK`] or [`EXIT_FAILED`].
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(if self.failed_count() == 0 {
+            EXIT_OK
+        } else {
+            EXIT_FAILED
+        })
+    }
+}

@@ -1,0 +1,14 @@
+//! Domain logic shared by every iwp tool. Tools are thin: clap arguments and a loop over
+//! job lines; everything else lives here, one module per concern.
+
+pub mod cli;
+pub mod colour;
+pub mod config;
+pub mod files;
+pub mod hostlist;
+pub mod jobs;
+pub mod logging;
+pub mod shard;
+pub mod synth;
+pub mod tms;
+pub mod vector;

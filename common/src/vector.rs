@@ -1,0 +1,96 @@
+//! Small helpers around GDAL vector files: drivers by extension, layers with a schema, WKB.
+
+use gdal::spatial_ref::{AxisMappingStrategy, SpatialRef};
+use gdal::vector::{FieldDefn, Layer, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType};
+use gdal::{Dataset, DriverManager};
+use std::path::Path;
+
+/// A field of a layer schema: name, OGR type and width (0 = driver default).
+#[derive(Debug, Clone, Copy)]
+pub struct FieldSpec {
+    pub name: &'static str,
+    pub kind: OGRFieldType::Type,
+    pub width: i32,
+}
+
+/// The OGR driver name for a file extension (`.shp`, `.gpkg`, `.geojson`, `.fgb`).
+pub fn driver_for(path: &Path) -> anyhow::Result<&'static str> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    Ok(match ext.as_str() {
+        "shp" => "ESRI Shapefile",
+        "gpkg" => "GPKG",
+        "geojson" | "json" => "GeoJSON",
+        "fgb" => "FlatGeobuf",
+        _ => anyhow::bail!(
+            "{}: no vector driver for extension `.{ext}` (use .shp, .gpkg, .geojson or .fgb)",
+            path.display()
+        ),
+    })
+}
+
+/// A spatial reference from EPSG or any GDAL user input, in traditional GIS (x = lon) order.
+pub fn srs(definition: &str) -> anyhow::Result<SpatialRef> {
+    let mut srs = SpatialRef::from_definition(definition)
+        .map_err(|e| anyhow::anyhow!("`{definition}` is not a CRS GDAL knows: {e}"))?;
+    srs.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+    Ok(srs)
+}
+
+/// Creates a new vector file at `path` (driver from the extension) with one polygon layer.
+pub fn create_polygon_file(
+    path: &Path,
+    layer: &str,
+    srs: &SpatialRef,
+    fields: &[FieldSpec],
+) -> anyhow::Result<Dataset> {
+    let driver = DriverManager::get_driver_by_name(driver_for(path)?)?;
+    let mut ds = driver.create_vector_only(path)?;
+    let lyr = ds.create_layer(LayerOptions {
+        name: layer,
+        srs: Some(srs),
+        ty: OGRwkbGeometryType::wkbPolygon,
+        options: None,
+    })?;
+    add_fields(&lyr, fields)?;
+    Ok(ds)
+}
+
+/// Adds fields to a layer.
+pub fn add_fields(layer: &Layer, fields: &[FieldSpec]) -> anyhow::Result<()> {
+    for f in fields {
+        let defn = FieldDefn::new(f.name, f.kind)?;
+        if f.width > 0 {
+            defn.set_width(f.width);
+        }
+        defn.add_to_layer(layer)?;
+    }
+    Ok(())
+}
+
+/// ISO WKB (little-endian) of a polygon from closed rings of (x, y).
+pub fn polygon_wkb(rings: &[Vec<(f64, f64)>]) -> Vec<u8> {
+    let points: usize = rings.iter().map(Vec::len).sum();
+    let mut out = Vec::with_capacity(9 + rings.len() * 4 + points * 16);
+    out.push(1u8);
+    out.extend_from_slice(&3u32.to_le_bytes());
+    out.extend_from_slice(&(rings.len() as u32).to_le_bytes());
+    for ring in rings {
+        out.extend_from_slice(&(ring.len() as u32).to_le_bytes());
+        for &(x, y) in ring {
+            out.extend_from_slice(&x.to_le_bytes());
+            out.extend_from_slice(&y.to_le_bytes());
+        }
+    }
+    out
+}
+
+/// Number of features of the first layer of a vector file.
+pub fn feature_count(path: &Path) -> anyhow::Result<u64> {
+    let ds = Dataset::open(path)?;
+    let layer = ds.layer(0)?;
+    Ok(layer.feature_count())
+}

@@ -1,0 +1,69 @@
+//! iwp-nodes: the nodes of a Slurm allocation, one job line per node.
+
+use clap::Parser;
+use iwp_common::cli::LogArgs;
+use iwp_common::files::write_atomic;
+use iwp_common::hostlist;
+use iwp_common::jobs::{Fields, Results, EXIT_USAGE};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Expand a Slurm hostlist (default: $SLURM_JOB_NODELIST) into one line per node,
+/// `{"node":"gpub059","index":0,"head":true}`; the first node is the head.
+#[derive(Parser, Debug)]
+#[command(
+    version,
+    after_help = "Examples:\n  iwp-nodes 'gpub[059-061,070]'\n  iwp-nodes --head\n  iwp-nodes --nodes-file nodes_array.txt > nodes.ndjson"
+)]
+struct Args {
+    /// Hostlist expression such as `gpub[059-061,070]` or `cn[1-3],gpub07`.
+    #[arg(env = "SLURM_JOB_NODELIST")]
+    hostlist: Option<String>,
+    /// Print only the head node's name.
+    #[arg(long)]
+    head: bool,
+    /// Also write the plain one-name-per-line file (nodes_array.txt of the old scripts).
+    #[arg(long, value_name = "PATH")]
+    nodes_file: Option<PathBuf>,
+    #[command(flatten)]
+    log: LogArgs,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    args.log.init();
+    let Some(list) = args.hostlist.as_deref() else {
+        eprintln!("iwp-nodes: no hostlist: give one as an argument or run inside a Slurm job (SLURM_JOB_NODELIST)");
+        return ExitCode::from(EXIT_USAGE);
+    };
+    let nodes = match hostlist::expand(list) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("iwp-nodes: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    if let Some(path) = &args.nodes_file {
+        let text: String = nodes.iter().map(|n| format!("{n}\n")).collect();
+        if let Err(e) = write_atomic(path, text.as_bytes()) {
+            eprintln!("iwp-nodes: cannot write {}: {e}", path.display());
+            return ExitCode::from(EXIT_USAGE);
+        }
+    }
+    if args.head {
+        println!("{}", nodes[0]);
+        return ExitCode::SUCCESS;
+    }
+    let results = Results::stdout();
+    for (index, node) in nodes.iter().enumerate() {
+        let mut f = Fields::new();
+        f.insert("node".into(), node.as_str().into());
+        f.insert("index".into(), index.into());
+        f.insert("head".into(), (index == 0).into());
+        if let Err(e) = results.ok(f) {
+            eprintln!("iwp-nodes: cannot write to stdout: {e}");
+            return ExitCode::from(1);
+        }
+    }
+    ExitCode::SUCCESS
+}
