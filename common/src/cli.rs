@@ -43,11 +43,7 @@ pub struct ConfigArgs {
 impl ConfigArgs {
     /// Loads the config with the overrides applied.
     pub fn load(&self) -> Result<Config, ConfigError> {
-        let overrides = self
-            .set
-            .iter()
-            .map(|s| parse_override(s))
-            .collect::<Result<Vec<_>, _>>()?;
+        let overrides = self.set.iter().map(|s| parse_override(s)).collect::<Result<Vec<_>, _>>()?;
         Config::load(self.config.as_deref(), &overrides)
     }
 }

@@ -34,29 +34,20 @@ pub struct ColourError {
 impl Colour {
     /// An sRGB colour from 0..1 channels.
     pub fn srgb(r: f64, g: f64, b: f64, alpha: f64) -> Colour {
-        Colour {
-            space: Space::Srgb,
-            coords: [r, g, b],
-            alpha,
-        }
+        Colour { space: Space::Srgb, coords: [r, g, b], alpha }
     }
 }
 
 /// Parses one CSS colour string.
 pub fn parse(text: &str) -> Result<Colour, ColourError> {
-    let err = |why: &str| ColourError {
-        text: text.to_string(),
-        why: why.to_string(),
-    };
+    let err = |why: &str| ColourError { text: text.to_string(), why: why.to_string() };
     let s = text.trim().to_ascii_lowercase();
     if let Some(hex) = s.strip_prefix('#') {
         return parse_hex(hex).ok_or_else(|| err("hex colours have 3, 4, 6 or 8 hex digits"));
     }
     if let Some(open) = s.find('(') {
         let name = s[..open].trim();
-        let inner = s[open + 1..]
-            .strip_suffix(')')
-            .ok_or_else(|| err("missing closing `)`"))?;
+        let inner = s[open + 1..].strip_suffix(')').ok_or_else(|| err("missing closing `)`"))?;
         return parse_function(name, inner).map_err(|why| err(&why));
     }
     if s == "transparent" {
@@ -65,18 +56,11 @@ pub fn parse(text: &str) -> Result<Colour, ColourError> {
     if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphabetic()) {
         if let Ok(c) = csscolorparser::parse(&s) {
             let [r, g, b, _] = c.to_rgba8();
-            return Ok(Colour::srgb(
-                f64::from(r) / 255.0,
-                f64::from(g) / 255.0,
-                f64::from(b) / 255.0,
-                1.0,
-            ));
+            return Ok(Colour::srgb(f64::from(r) / 255.0, f64::from(g) / 255.0, f64::from(b) / 255.0, 1.0));
         }
         return Err(err("unknown colour name"));
     }
-    Err(err(
-        "expected #hex, a colour function such as rgb(...) or lch(...), or a colour name",
-    ))
+    Err(err("expected #hex, a colour function such as rgb(...) or lch(...), or a colour name"))
 }
 
 fn parse_hex(hex: &str) -> Option<Colour> {
@@ -84,14 +68,10 @@ fn parse_hex(hex: &str) -> Option<Colour> {
         return None;
     }
     let digits: Vec<u8> = match hex.len() {
-        3 | 4 => hex
-            .chars()
-            .map(|c| u8::from_str_radix(&c.to_string().repeat(2), 16).ok())
-            .collect::<Option<_>>()?,
-        6 | 8 => (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
-            .collect::<Option<_>>()?,
+        3 | 4 => hex.chars().map(|c| u8::from_str_radix(&c.to_string().repeat(2), 16).ok()).collect::<Option<_>>()?,
+        6 | 8 => {
+            (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok()).collect::<Option<_>>()?
+        }
         _ => return None,
     };
     let ch = |i: usize| f64::from(digits[i]) / 255.0;
@@ -110,10 +90,7 @@ fn parse_args(inner: &str) -> Result<(Vec<Arg>, Option<Arg>), String> {
         Some((m, a)) => (m, Some(a.trim())),
         None => (inner, None),
     };
-    let mut tokens: Vec<&str> = main
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|t| !t.is_empty())
-        .collect();
+    let mut tokens: Vec<&str> = main.split(|c: char| c == ',' || c.is_whitespace()).filter(|t| !t.is_empty()).collect();
     let mut alpha_token = alpha;
     if alpha_token.is_none() && main.contains(',') && tokens.len() == 4 {
         alpha_token = tokens.pop();
@@ -129,10 +106,7 @@ fn parse_args(inner: &str) -> Result<(Vec<Arg>, Option<Arg>), String> {
         }
         Ok(Arg { value, percent })
     };
-    let args = tokens
-        .iter()
-        .map(|t| one(t))
-        .collect::<Result<Vec<_>, _>>()?;
+    let args = tokens.iter().map(|t| one(t)).collect::<Result<Vec<_>, _>>()?;
     let alpha = alpha_token.map(one).transpose()?;
     Ok((args, alpha))
 }
@@ -140,10 +114,7 @@ fn parse_args(inner: &str) -> Result<(Vec<Arg>, Option<Arg>), String> {
 fn parse_function(name: &str, inner: &str) -> Result<Colour, String> {
     let (args, alpha) = parse_args(inner)?;
     if args.len() != 3 {
-        return Err(format!(
-            "{name}() takes 3 values (and an optional alpha), got {}",
-            args.len()
-        ));
+        return Err(format!("{name}() takes 3 values (and an optional alpha), got {}", args.len()));
     }
     let alpha = match alpha {
         Some(a) if a.percent => a.value / 100.0,
@@ -173,8 +144,7 @@ fn parse_function(name: &str, inner: &str) -> Result<Colour, String> {
             Colour::srgb(c(&args[0]), c(&args[1]), c(&args[2]), alpha)
         }
         "hsl" | "hsla" => {
-            let (r, g, b) =
-                hsl_to_srgb(args[0].value, args[1].value / 100.0, args[2].value / 100.0);
+            let (r, g, b) = hsl_to_srgb(args[0].value, args[1].value / 100.0, args[2].value / 100.0);
             Colour::srgb(r, g, b, alpha)
         }
         "hwb" => {
@@ -184,20 +154,12 @@ fn parse_function(name: &str, inner: &str) -> Result<Colour, String> {
         }
         "lab" => Colour {
             space: Space::Lab,
-            coords: [
-                scaled(&args[0], 100.0),
-                scaled(&args[1], 125.0),
-                scaled(&args[2], 125.0),
-            ],
+            coords: [scaled(&args[0], 100.0), scaled(&args[1], 125.0), scaled(&args[2], 125.0)],
             alpha,
         },
         "lch" => Colour {
             space: Space::Lch,
-            coords: [
-                scaled(&args[0], 100.0),
-                scaled(&args[1], 150.0),
-                args[2].value,
-            ],
+            coords: [scaled(&args[0], 100.0), scaled(&args[1], 150.0), args[2].value],
             alpha,
         },
         _ => return Err(format!("unknown colour function `{name}()`")),

@@ -14,21 +14,11 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum ConfigError {
     #[error("cannot read config {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("config {path} is not valid JSON: {source}")]
-    Json {
-        path: PathBuf,
-        source: serde_json::Error,
-    },
+    Json { path: PathBuf, source: serde_json::Error },
     #[error("config {path}: key `{key}`: {why}")]
-    Key {
-        path: PathBuf,
-        key: String,
-        why: String,
-    },
+    Key { path: PathBuf, key: String, why: String },
     #[error("override `{0}` is not KEY=VALUE")]
     Override(String),
 }
@@ -301,10 +291,7 @@ mod d {
         Some(0.0001)
     }
     pub fn tile_path_structure() -> Vec<String> {
-        ["style", "tms", "z", "x", "y"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
+        ["style", "tms", "z", "x", "y"].iter().map(|s| s.to_string()).collect()
     }
     pub fn z_range() -> [i64; 2] {
         [0, 13]
@@ -322,35 +309,22 @@ mod d {
         Some("EPSG:3857".into())
     }
     pub fn statistics() -> Vec<Statistic> {
-        let stat =
-            |name: &str, weight_by, property: &str, resampling: &str, max: Option<f64>| Statistic {
-                name: name.into(),
-                weight_by,
-                property: property.into(),
-                aggregation_method: "sum".into(),
-                resampling_method: resampling.into(),
-                val_range: [Some(0.0), max],
-                z_config: BTreeMap::new(),
-                palette: default_palette(),
-                nodata_val: Some(0.0),
-                nodata_color: default_nodata_color(),
-                unknown: Map::new(),
-            };
+        let stat = |name: &str, weight_by, property: &str, resampling: &str, max: Option<f64>| Statistic {
+            name: name.into(),
+            weight_by,
+            property: property.into(),
+            aggregation_method: "sum".into(),
+            resampling_method: resampling.into(),
+            val_range: [Some(0.0), max],
+            z_config: BTreeMap::new(),
+            palette: default_palette(),
+            nodata_val: Some(0.0),
+            nodata_color: default_nodata_color(),
+            unknown: Map::new(),
+        };
         vec![
-            stat(
-                "polygon_count",
-                WeightBy::Count,
-                "centroids_per_pixel",
-                "sum",
-                None,
-            ),
-            stat(
-                "coverage",
-                WeightBy::Area,
-                "area_per_pixel_area",
-                "average",
-                Some(1.0),
-            ),
+            stat("polygon_count", WeightBy::Count, "centroids_per_pixel", "sum", None),
+            stat("coverage", WeightBy::Area, "area_per_pixel_area", "average", Some(1.0)),
         ]
     }
 }
@@ -368,10 +342,8 @@ const SWITCHES: &[(&str, bool)] = &[
 ];
 
 /// Per-pixel aggregations the reference accepts (pandas names).
-pub const AGGREGATIONS: &[&str] = &[
-    "sum", "mean", "max", "min", "count", "median", "first", "last", "std", "var", "prod",
-    "nunique", "size",
-];
+pub const AGGREGATIONS: &[&str] =
+    &["sum", "mean", "max", "min", "count", "median", "first", "last", "std", "var", "prod", "nunique", "size"];
 /// Resampling methods of the reference (rasterio/GDAL names).
 pub const RESAMPLINGS: &[&str] = &[
     "nearest",
@@ -391,15 +363,11 @@ pub const RESAMPLINGS: &[&str] = &[
     "rms",
 ];
 /// Colormap names a single-string palette may take.
-pub const COLORMAPS: &[&str] = &[
-    "viridis", "plasma", "inferno", "magma", "cividis", "turbo", "greys", "gray",
-];
+pub const COLORMAPS: &[&str] = &["viridis", "plasma", "inferno", "magma", "cividis", "turbo", "greys", "gray"];
 
 /// One `KEY=VALUE` override from the command line; VALUE is JSON, or else a plain string.
 pub fn parse_override(text: &str) -> Result<(String, Value), ConfigError> {
-    let (key, value) = text
-        .split_once('=')
-        .ok_or_else(|| ConfigError::Override(text.to_string()))?;
+    let (key, value) = text.split_once('=').ok_or_else(|| ConfigError::Override(text.to_string()))?;
     if key.trim().is_empty() {
         return Err(ConfigError::Override(text.to_string()));
     }
@@ -413,15 +381,9 @@ impl Config {
     pub fn load(path: Option<&Path>, overrides: &[(String, Value)]) -> Result<Config, ConfigError> {
         let mut map = match path {
             Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Io {
-                    path: p.into(),
-                    source,
-                })?;
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Io { path: p.into(), source })?;
                 let value: Value =
-                    serde_json::from_str(&text).map_err(|source| ConfigError::Json {
-                        path: p.into(),
-                        source,
-                    })?;
+                    serde_json::from_str(&text).map_err(|source| ConfigError::Json { path: p.into(), source })?;
                 match value {
                     Value::Object(map) => map,
                     _ => {
@@ -438,10 +400,7 @@ impl Config {
         for (key, value) in overrides {
             map.insert(key.clone(), value.clone());
         }
-        let base = path
-            .and_then(Path::parent)
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
+        let base = path.and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
         let overridden: Vec<&str> = overrides.iter().map(|(k, _)| k.as_str()).collect();
         Self::from_map(map, path, &base, &overridden)
     }
@@ -452,31 +411,20 @@ impl Config {
         base: &Path,
         cli_keys: &[&str],
     ) -> Result<Config, ConfigError> {
-        let src = path
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("(defaults)"));
-        let key_err = |key: &str, why: String| ConfigError::Key {
-            path: src.clone(),
-            key: key.to_string(),
-            why,
-        };
+        let src = path.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("(defaults)"));
+        let key_err = |key: &str, why: String| ConfigError::Key { path: src.clone(), key: key.to_string(), why };
         let raw: RawConfig = serde_path_to_error::deserialize(Value::Object(map)).map_err(|e| {
             let key = e.path().to_string();
             let why = e.into_inner().to_string();
             key_err(&key, why)
         })?;
         let mut warnings = Vec::new();
-        let mut switches: BTreeMap<String, bool> =
-            SWITCHES.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        let mut switches: BTreeMap<String, bool> = SWITCHES.iter().map(|(k, v)| (k.to_string(), *v)).collect();
         for (key, value) in &raw.rest {
             match (switches.get_mut(key.as_str()), value) {
                 (Some(slot), Value::Bool(b)) => *slot = *b,
-                (Some(_), _) => {
-                    return Err(key_err(key, format!("expected true or false, got {value}")))
-                }
-                (None, _) => {
-                    warnings.push(format!("{}: unknown key `{key}` is ignored", src.display()))
-                }
+                (Some(_), _) => return Err(key_err(key, format!("expected true or false, got {value}"))),
+                (None, _) => warnings.push(format!("{}: unknown key `{key}` is ignored", src.display())),
             }
         }
         let resolve = |key: &str, value: &str| {
@@ -491,32 +439,17 @@ impl Config {
         let tms = Tms::by_id(&raw.tms_id).map_err(|e| key_err("tms_id", e.to_string()))?;
         let [z_min, z_max] = raw.z_range;
         if z_min < 0 || z_max < 0 {
-            return Err(key_err(
-                "z_range",
-                format!("zoom levels are >= 0, got [{z_min}, {z_max}]"),
-            ));
+            return Err(key_err("z_range", format!("zoom levels are >= 0, got [{z_min}, {z_max}]")));
         }
         if z_min > z_max {
-            return Err(key_err(
-                "z_range",
-                format!("[min, max] is out of order: [{z_min}, {z_max}]"),
-            ));
+            return Err(key_err("z_range", format!("[min, max] is out of order: [{z_min}, {z_max}]")));
         }
         if z_max > i64::from(tms.max_zoom) {
-            return Err(key_err(
-                "z_range",
-                format!(
-                    "{} has no zoom {z_max} (deepest is {})",
-                    tms.id, tms.max_zoom
-                ),
-            ));
+            return Err(key_err("z_range", format!("{} has no zoom {z_max} (deepest is {})", tms.id, tms.max_zoom)));
         }
         let [rows, cols] = raw.tile_size;
         if !(1..=16384).contains(&rows) || !(1..=16384).contains(&cols) {
-            return Err(key_err(
-                "tile_size",
-                format!("sizes are 1..16384 pixels, got [{rows}, {cols}]"),
-            ));
+            return Err(key_err("tile_size", format!("sizes are 1..16384 pixels, got [{rows}, {cols}]")));
         }
         let tile_paths = TilePaths::new(&raw.tile_path_structure, tms.id)
             .map_err(|e| key_err("tile_path_structure", e.to_string()))?;
@@ -527,41 +460,23 @@ impl Config {
             Some("neighbor") => Some(DedupMethod::Neighbor),
             Some("footprints") => Some(DedupMethod::Footprints),
             Some(other) => {
-                return Err(key_err(
-                    "deduplicate_method",
-                    format!("`{other}` is not `neighbor`, `footprints` or null"),
-                ))
+                return Err(key_err("deduplicate_method", format!("`{other}` is not `neighbor`, `footprints` or null")))
             }
         };
         let deduplicate_keep_rules = raw
             .deduplicate_keep_rules
             .iter()
             .map(|(property, order)| match order.as_str() {
-                "larger" | "smaller" => Ok(KeepRule {
-                    property: property.clone(),
-                    larger: order == "larger",
-                }),
-                _ => Err(key_err(
-                    "deduplicate_keep_rules",
-                    format!("order `{order}` is not `larger` or `smaller`"),
-                )),
+                "larger" | "smaller" => Ok(KeepRule { property: property.clone(), larger: order == "larger" }),
+                _ => Err(key_err("deduplicate_keep_rules", format!("order `{order}` is not `larger` or `smaller`"))),
             })
             .collect::<Result<Vec<_>, _>>()?;
         if deduplicate_method.is_some() && deduplicate_keep_rules.is_empty() {
-            return Err(key_err(
-                "deduplicate_keep_rules",
-                "deduplication needs at least one keep rule".into(),
-            ));
+            return Err(key_err("deduplicate_keep_rules", "deduplication needs at least one keep rule".into()));
         }
         let deduplicate_at = raw.deduplicate_at.unwrap_or_default();
-        if let Some(bad) = deduplicate_at
-            .iter()
-            .find(|s| !["staging", "raster", "3dtiles"].contains(&s.as_str()))
-        {
-            return Err(key_err(
-                "deduplicate_at",
-                format!("`{bad}` is not staging, raster or 3dtiles"),
-            ));
+        if let Some(bad) = deduplicate_at.iter().find(|s| !["staging", "raster", "3dtiles"].contains(&s.as_str())) {
+            return Err(key_err("deduplicate_at", format!("`{bad}` is not staging, raster or 3dtiles")));
         }
         if raw.deduplicate_clip_method != "intersects" {
             warnings.push(format!(
@@ -572,10 +487,7 @@ impl Config {
         }
         if let Some(tol) = raw.simplify_tolerance {
             if !(tol >= 0.0 && tol.is_finite()) {
-                return Err(key_err(
-                    "simplify_tolerance",
-                    format!("must be a finite number >= 0 or null, got {tol}"),
-                ));
+                return Err(key_err("simplify_tolerance", format!("must be a finite number >= 0 or null, got {tol}")));
             }
         }
         for w in &warnings {
@@ -593,18 +505,9 @@ impl Config {
             dir_footprints: resolve("dir_footprints", &raw.dir_footprints),
             ext_footprints: raw.ext_footprints,
             dir_3dtiles: resolve("dir_3dtiles", &raw.dir_3dtiles),
-            filename_staging_summary: resolve(
-                "filename_staging_summary",
-                &raw.filename_staging_summary,
-            ),
-            filename_rasterization_events: resolve(
-                "filename_rasterization_events",
-                &raw.filename_rasterization_events,
-            ),
-            filename_rasters_summary: resolve(
-                "filename_rasters_summary",
-                &raw.filename_rasters_summary,
-            ),
+            filename_staging_summary: resolve("filename_staging_summary", &raw.filename_staging_summary),
+            filename_rasterization_events: resolve("filename_rasterization_events", &raw.filename_rasterization_events),
+            filename_rasters_summary: resolve("filename_rasters_summary", &raw.filename_rasters_summary),
             version: raw.version,
             title: raw.title,
             doi: raw.doi,
@@ -650,24 +553,15 @@ impl Config {
 }
 
 /// Checks the statistics list; on error returns (key path, reason).
-fn check_statistics(
-    stats: &[Statistic],
-    warnings: &mut Vec<String>,
-) -> Result<(), (String, String)> {
+fn check_statistics(stats: &[Statistic], warnings: &mut Vec<String>) -> Result<(), (String, String)> {
     if stats.is_empty() {
-        return Err((
-            "statistics".into(),
-            "the list is empty: at least one statistic is needed".into(),
-        ));
+        return Err(("statistics".into(), "the list is empty: at least one statistic is needed".into()));
     }
     let mut names = std::collections::HashSet::new();
     for (i, s) in stats.iter().enumerate() {
         let key = |k: &str| format!("statistics[{i}].{k}");
         if s.name.is_empty() || s.name.contains('/') {
-            return Err((
-                key("name"),
-                format!("`{}` is not a usable name (empty or with `/`)", s.name),
-            ));
+            return Err((key("name"), format!("`{}` is not a usable name (empty or with `/`)", s.name)));
         }
         if !names.insert(s.name.as_str()) {
             return Err((key("name"), format!("`{}` is used twice", s.name)));
@@ -678,13 +572,7 @@ fn check_statistics(
             _ => true,
         };
         if !fits {
-            return Err((
-                key("property"),
-                format!(
-                    "`{}` does not go with weight_by {:?}",
-                    s.property, s.weight_by
-                ),
-            ));
+            return Err((key("property"), format!("`{}` does not go with weight_by {:?}", s.property, s.weight_by)));
         }
         if !AGGREGATIONS.contains(&s.aggregation_method.as_str()) {
             return Err((
@@ -693,17 +581,11 @@ fn check_statistics(
             ));
         }
         if !RESAMPLINGS.contains(&s.resampling_method.as_str()) {
-            return Err((
-                key("resampling_method"),
-                format!("`{}` is not one of {RESAMPLINGS:?}", s.resampling_method),
-            ));
+            return Err((key("resampling_method"), format!("`{}` is not one of {RESAMPLINGS:?}", s.resampling_method)));
         }
         if let [Some(lo), Some(hi)] = s.val_range {
             if lo >= hi {
-                return Err((
-                    key("val_range"),
-                    format!("[{lo}, {hi}] is empty or out of order"),
-                ));
+                return Err((key("val_range"), format!("[{lo}, {hi}] is empty or out of order")));
             }
         }
         match &s.palette {
@@ -712,18 +594,13 @@ fn check_statistics(
                     return Err((key("palette"), "an empty list has no colours".into()));
                 }
                 for (j, c) in list.iter().enumerate() {
-                    colour::parse(c)
-                        .map_err(|e| (format!("statistics[{i}].palette[{j}]"), e.to_string()))?;
+                    colour::parse(c).map_err(|e| (format!("statistics[{i}].palette[{j}]"), e.to_string()))?;
                 }
             }
             PaletteSpec::Named(name) => {
                 if !COLORMAPS.contains(&name.to_ascii_lowercase().as_str()) {
-                    colour::parse(name).map_err(|e| {
-                        (
-                            key("palette"),
-                            format!("not a known colormap ({COLORMAPS:?}) and {e}"),
-                        )
-                    })?;
+                    colour::parse(name)
+                        .map_err(|e| (key("palette"), format!("not a known colormap ({COLORMAPS:?}) and {e}")))?;
                 }
             }
         }

@@ -28,32 +28,18 @@ impl AtomicOutput {
     /// Prepares to write `target`: creates its folder and picks a unique temporary name that
     /// keeps the target's extension (so GDAL picks the same driver).
     pub fn new(target: &Path) -> io::Result<AtomicOutput> {
-        let dir = target
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        fs::create_dir_all(dir).map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("cannot create folder {}: {e}", dir.display()),
-            )
-        })?;
+        let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        fs::create_dir_all(dir)
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot create folder {}: {e}", dir.display())))?;
         let name = target
             .file_name()
             .ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!("{} has no file name", target.display()),
-                )
+                io::Error::new(io::ErrorKind::InvalidInput, format!("{} has no file name", target.display()))
             })?
             .to_string_lossy();
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let temp = dir.join(format!("{TEMP_PREFIX}{}-{n}-{name}", std::process::id()));
-        Ok(AtomicOutput {
-            temp,
-            target: target.to_path_buf(),
-            committed: false,
-        })
+        Ok(AtomicOutput { temp, target: target.to_path_buf(), committed: false })
     }
 
     /// Where to write now.
@@ -72,14 +58,7 @@ impl AtomicOutput {
             f.sync_all()?;
         }
         fs::rename(&self.temp, &self.target).map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!(
-                    "cannot rename {} to {}: {e}",
-                    self.temp.display(),
-                    self.target.display()
-                ),
-            )
+            io::Error::new(e.kind(), format!("cannot rename {} to {}: {e}", self.temp.display(), self.target.display()))
         })?;
         self.committed = true;
         Ok(())
@@ -105,9 +84,7 @@ pub fn write_atomic(target: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// True when `target` exists as a non-empty file: outputs appear only complete, by rename.
 pub fn is_complete(target: &Path) -> bool {
-    fs::metadata(target)
-        .map(|m| m.is_file() && m.len() > 0)
-        .unwrap_or(false)
+    fs::metadata(target).map(|m| m.is_file() && m.len() > 0).unwrap_or(false)
 }
 
 /// Removes temporary outputs left in `dir` (not recursive) by processes that are gone; returns

@@ -2,7 +2,7 @@
 //!
 //! Items are separated by commas outside brackets. A bracket holds comma-separated numbers or
 //! ranges `lo-hi`; numbers are zero-padded to the width of `lo` as written. Several brackets in
-//! one name expand as a product, the first varying slowest. Order and repeats are kept, as
+//! one name expand as a product in Slurm's order (the last varies fastest). Order and repeats are kept, as
 //! `scontrol show hostnames` does.
 
 use thiserror::Error;
@@ -20,10 +20,7 @@ pub struct HostlistError {
 
 /// Expands a hostlist expression into host names.
 pub fn expand(list: &str) -> Result<Vec<String>, HostlistError> {
-    let err = |why: String| HostlistError {
-        list: list.to_string(),
-        why,
-    };
+    let err = |why: String| HostlistError { list: list.to_string(), why };
     let mut hosts = Vec::new();
     for item in split_items(list).map_err(err)? {
         let item = item.trim();
@@ -67,30 +64,32 @@ fn split_items(list: &str) -> Result<Vec<&str>, String> {
     Ok(items)
 }
 
-/// Expands one name with zero or more bracket groups.
+/// Expands one name with zero or more bracket groups, in Slurm's order: the last group varies
+/// fastest, then the others with the first varying fastest among them.
 fn expand_item(item: &str) -> Result<Vec<String>, String> {
-    let mut names = vec![String::new()];
+    let mut literals = Vec::new();
+    let mut groups: Vec<Vec<String>> = Vec::new();
     let mut rest = item;
-    while !rest.is_empty() {
-        match rest.find('[') {
-            None => {
-                names.iter_mut().for_each(|n| n.push_str(rest));
-                break;
-            }
-            Some(open) => {
-                let literal = &rest[..open];
-                let close = rest[open..].find(']').ok_or("`[` is never closed")? + open;
-                let values = expand_ranges(&rest[open + 1..close])?;
-                if names.len().saturating_mul(values.len()) > MAX_HOSTS {
-                    return Err(format!("expands to more than {MAX_HOSTS} hosts"));
-                }
-                names = names
-                    .iter()
-                    .flat_map(|n| values.iter().map(move |v| format!("{n}{literal}{v}")))
-                    .collect();
-                rest = &rest[close + 1..];
-            }
+    while let Some(open) = rest.find('[') {
+        let close = rest[open..].find(']').ok_or("`[` is never closed")? + open;
+        literals.push(&rest[..open]);
+        groups.push(expand_ranges(&rest[open + 1..close])?);
+        rest = &rest[close + 1..];
+    }
+    let total = groups.iter().try_fold(1usize, |n, g| n.checked_mul(g.len()).filter(|&n| n <= MAX_HOSTS));
+    let total = total.ok_or(format!("expands to more than {MAX_HOSTS} hosts"))?;
+    let Some((last, others)) = groups.split_last() else { return Ok(vec![item.to_string()]) };
+    let mut names = Vec::with_capacity(total);
+    for k in 0..total / last.len() {
+        let mut prefix = String::new();
+        let mut rem = k;
+        for (lit, group) in literals.iter().zip(others) {
+            prefix.push_str(lit);
+            prefix.push_str(&group[rem % group.len()]);
+            rem /= group.len();
         }
+        prefix.push_str(literals[others.len()]);
+        names.extend(last.iter().map(|v| format!("{prefix}{v}{rest}")));
     }
     Ok(names)
 }

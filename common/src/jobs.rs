@@ -56,10 +56,7 @@ impl BadLine {
         f.insert("line".into(), self.line.into());
         f.insert("input".into(), self.text.clone().into());
         f.insert("status".into(), "error".into());
-        f.insert(
-            "error".into(),
-            format!("line {}: not a job line: {}", self.line, self.why).into(),
-        );
+        f.insert("error".into(), format!("line {}: not a job line: {}", self.line, self.why).into());
         f
     }
 }
@@ -68,19 +65,13 @@ impl BadLine {
 pub fn open_input(path: Option<&Path>) -> io::Result<Box<dyn BufRead + Send>> {
     match path {
         Some(p) if p != Path::new("-") => {
-            let file = File::open(p).map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!("cannot open job file {}: {e}", p.display()),
-                )
-            })?;
+            let file = File::open(p)
+                .map_err(|e| io::Error::new(e.kind(), format!("cannot open job file {}: {e}", p.display())))?;
             Ok(Box::new(BufReader::new(file)))
         }
         _ => {
             if io::stdin().is_terminal() {
-                tracing::warn!(
-                    "reading job lines from the terminal; end with Ctrl-D (or pass --input FILE)"
-                );
+                tracing::warn!("reading job lines from the terminal; end with Ctrl-D (or pass --input FILE)");
             }
             Ok(Box::new(BufReader::new(io::stdin())))
         }
@@ -93,17 +84,10 @@ pub fn parse_line(line: usize, text: &str) -> Option<Result<Job, BadLine>> {
     if trimmed.is_empty() {
         return None;
     }
-    let bad = |why: String| BadLine {
-        line,
-        text: trimmed.to_string(),
-        why,
-    };
+    let bad = |why: String| BadLine { line, text: trimmed.to_string(), why };
     Some(match serde_json::from_str::<Value>(trimmed) {
         Ok(Value::Object(fields)) => Ok(Job { line, fields }),
-        Ok(other) => Err(bad(format!(
-            "expected a JSON object, got {}",
-            kind_of(&other)
-        ))),
+        Ok(other) => Err(bad(format!("expected a JSON object, got {}", kind_of(&other)))),
         Err(e) => Err(bad(format!("malformed JSON: {e}"))),
     })
 }
@@ -121,21 +105,15 @@ fn kind_of(v: &Value) -> &'static str {
 
 /// Reads every job line of an input; read errors end the stream with an `Err`.
 pub fn read_jobs<R: BufRead>(input: R) -> impl Iterator<Item = io::Result<Result<Job, BadLine>>> {
-    input
-        .lines()
-        .enumerate()
-        .filter_map(|(i, line)| match line {
-            Ok(text) => parse_line(i + 1, &text).map(Ok),
-            Err(e) => Some(Err(e)),
-        })
+    input.lines().enumerate().filter_map(|(i, line)| match line {
+        Ok(text) => parse_line(i + 1, &text).map(Ok),
+        Err(e) => Some(Err(e)),
+    })
 }
 
 /// A result line starting from a job's fields, less the ones this tool consumed.
 pub fn result_from(job: &Fields, consumed: &[&str]) -> Fields {
-    job.iter()
-        .filter(|(k, _)| !consumed.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+    job.iter().filter(|(k, _)| !consumed.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
 /// Writes result lines (whole lines, flushed at once, safe from many threads) and counts them.
@@ -153,11 +131,7 @@ impl Results {
 
     /// Results written to any writer.
     pub fn to_writer(out: Box<dyn Write + Send>) -> Results {
-        Results {
-            out: Mutex::new(out),
-            ok: AtomicUsize::new(0),
-            failed: AtomicUsize::new(0),
-        }
+        Results { out: Mutex::new(out), ok: AtomicUsize::new(0), failed: AtomicUsize::new(0) }
     }
 
     fn write(&self, fields: &Fields) -> io::Result<()> {
@@ -187,10 +161,7 @@ impl Results {
     /// Writes the error line for an input line that is not a job line.
     pub fn bad_line(&self, bad: &BadLine) -> io::Result<()> {
         let mut f = bad.error_fields();
-        let message = f
-            .remove("error")
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default();
+        let message = f.remove("error").and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
         self.error(f, &message)
     }
 
@@ -206,10 +177,6 @@ impl Results {
 
     /// The exit status for the run: [`EXIT_OK`] or [`EXIT_FAILED`].
     pub fn exit_code(&self) -> ExitCode {
-        ExitCode::from(if self.failed_count() == 0 {
-            EXIT_OK
-        } else {
-            EXIT_FAILED
-        })
+        ExitCode::from(if self.failed_count() == 0 { EXIT_OK } else { EXIT_FAILED })
     }
 }

@@ -57,23 +57,17 @@ impl Shard {
         let num = |name: &str| -> Result<Option<usize>, ShardError> {
             match env(name) {
                 None => Ok(None),
-                Some(v) => v.trim().parse().map(Some).map_err(|_| ShardError::Env {
-                    name: name.into(),
-                    value: v,
-                }),
+                Some(v) => v.trim().parse().map(Some).map_err(|_| ShardError::Env { name: name.into(), value: v }),
             }
         };
         if let (Some(i), Some(n)) = (num("SLURM_PROCID")?, num("SLURM_NTASKS")?) {
-            return Shard::part(i, n)
-                .ok_or_else(|| ShardError::Spec(format!("SLURM_PROCID={i} of SLURM_NTASKS={n}")));
+            return Shard::part(i, n).ok_or_else(|| ShardError::Spec(format!("SLURM_PROCID={i} of SLURM_NTASKS={n}")));
         }
         if let (Some(id), Some(n)) = (num("SLURM_ARRAY_TASK_ID")?, num("SLURM_ARRAY_TASK_COUNT")?) {
             let min = num("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
-            let i = id
-                .checked_sub(min)
-                .ok_or_else(|| ShardError::Spec(format!("array task {id} below minimum {min}")))?;
-            return Shard::part(i, n)
-                .ok_or_else(|| ShardError::Spec(format!("array task {i} of {n}")));
+            let i =
+                id.checked_sub(min).ok_or_else(|| ShardError::Spec(format!("array task {id} below minimum {min}")))?;
+            return Shard::part(i, n).ok_or_else(|| ShardError::Spec(format!("array task {i} of {n}")));
         }
         Ok(Shard::All)
     }
@@ -89,11 +83,7 @@ impl Shard {
             Some(sizes) => balance(&sizes, count),
             None => (0..jobs.len()).map(|k| k % count).collect(),
         };
-        jobs.into_iter()
-            .zip(owner)
-            .filter(|(_, o)| *o == index)
-            .map(|(j, _)| j)
-            .collect()
+        jobs.into_iter().zip(owner).filter(|(_, o)| *o == index).map(|(j, _)| j).collect()
     }
 }
 
@@ -104,9 +94,7 @@ pub fn balance(sizes: &[f64], count: usize) -> Vec<usize> {
     let mut load = vec![0.0f64; count];
     let mut owner = vec![0usize; sizes.len()];
     for k in order {
-        let lightest = (0..count)
-            .min_by(|&a, &b| load[a].total_cmp(&load[b]).then(a.cmp(&b)))
-            .unwrap_or(0);
+        let lightest = (0..count).min_by(|&a, &b| load[a].total_cmp(&load[b]).then(a.cmp(&b))).unwrap_or(0);
         load[lightest] += sizes[k].max(0.0);
         owner[k] = lightest;
     }

@@ -151,10 +151,7 @@ fn node(spec: &SynthSpec, i: i64, j: i64) -> (f64, f64) {
     let s = spec.spacing;
     let jx = (unit(spec.seed, [1, i, j, 0]) - 0.5) * 2.0 * NODE_JITTER * s;
     let jy = (unit(spec.seed, [1, i, j, 1]) - 0.5) * 2.0 * NODE_JITTER * s;
-    (
-        spec.origin.0 + i as f64 * s + jx,
-        spec.origin.1 + j as f64 * s + jy,
-    )
+    (spec.origin.0 + i as f64 * s + jx, spec.origin.1 + j as f64 * s + jy)
 }
 
 /// The two bent interior points of the edge from `p` to `q`, keyed canonically so both cells
@@ -169,35 +166,46 @@ fn edge_points(spec: &SynthSpec, key: [i64; 3], p: (f64, f64), q: (f64, f64)) ->
     [at(1.0 / 3.0, 0), at(2.0 / 3.0, 1)]
 }
 
-/// The closed ring of cell (i, j) as image `image` sees it (counter-clockwise).
+/// The closed ring of cell (i, j) as image `image` sees it (counter-clockwise, simple).
 pub fn cell_ring(spec: &SynthSpec, image: u32, i: i64, j: i64) -> Vec<(f64, f64)> {
-    let (a, b, c, d) = (
-        node(spec, i, j),
-        node(spec, i + 1, j),
-        node(spec, i + 1, j + 1),
-        node(spec, i, j + 1),
-    );
+    let (a, b, c, d) = (node(spec, i, j), node(spec, i + 1, j), node(spec, i + 1, j + 1), node(spec, i, j + 1));
     let south = edge_points(spec, [i, j, 0], a, b);
     let east = edge_points(spec, [i + 1, j, 1], b, c);
     let north = edge_points(spec, [i, j + 1, 0], d, c);
     let west = edge_points(spec, [i, j, 1], a, d);
-    let mut ring = vec![
-        a, south[0], south[1], b, east[0], east[1], c, north[1], north[0], d, west[1], west[0],
-    ];
-    let n = ring.len() as f64;
-    let (cx, cy) = ring
-        .iter()
-        .fold((0.0, 0.0), |acc, p| (acc.0 + p.0 / n, acc.1 + p.1 / n));
-    for (k, p) in ring.iter_mut().enumerate() {
-        let r = ((p.0 - cx).powi(2) + (p.1 - cy).powi(2)).sqrt().max(1e-9);
-        let shrink = ((r - TROUGH) / r).max(0.5);
-        let key =
-            |axis: i64| unit(spec.seed, [3 + i64::from(image), i, j, k as i64 * 2 + axis]) - 0.5;
-        p.0 = cx + (p.0 - cx) * shrink + key(0) * 2.0 * IMAGE_NOISE;
-        p.1 = cy + (p.1 - cy) * shrink + key(1) * 2.0 * IMAGE_NOISE;
+    let mut ring = vec![a, south[0], south[1], b, east[0], east[1], c, north[1], north[0], d, west[1], west[0]];
+    let noise = |k: usize, axis: i64| {
+        (unit(spec.seed, [3 + i64::from(image), i, j, k as i64 * 2 + axis]) - 0.5) * 2.0 * IMAGE_NOISE
+    };
+    ring.iter_mut().enumerate().for_each(|(k, p)| *p = (p.0 + noise(k, 0), p.1 + noise(k, 1)));
+    if !is_simple(&ring) {
+        // Bends and noise folded the ring: keep the plain quad, which is always simple because
+        // each node stays in its own box.
+        ring = vec![a, b, c, d];
     }
+    // A uniform shrink about the centroid opens the troughs and keeps the ring simple.
+    let n = ring.len() as f64;
+    let (cx, cy) = ring.iter().fold((0.0, 0.0), |acc, p| (acc.0 + p.0 / n, acc.1 + p.1 / n));
+    let radius = ring.iter().map(|p| (p.0 - cx).hypot(p.1 - cy)).sum::<f64>() / n;
+    let k = ((radius - TROUGH) / radius).max(0.5);
+    ring.iter_mut().for_each(|p| *p = (cx + (p.0 - cx) * k, cy + (p.1 - cy) * k));
     ring.push(ring[0]);
     ring
+}
+
+/// True when no two non-adjacent edges of an open ring (first point not repeated) meet.
+fn is_simple(ring: &[(f64, f64)]) -> bool {
+    let n = ring.len();
+    let edge = |k: usize| (ring[k], ring[(k + 1) % n]);
+    let orient = |p: (f64, f64), q: (f64, f64), r: (f64, f64)| (q.0 - p.0) * (r.1 - p.1) - (q.1 - p.1) * (r.0 - p.0);
+    (0..n).all(|e| {
+        (e + 2..n).filter(|&f| !(e == 0 && f == n - 1)).all(|f| {
+            let ((p1, p2), (q1, q2)) = (edge(e), edge(f));
+            let crosses =
+                orient(p1, p2, q1) * orient(p1, p2, q2) <= 0.0 && orient(q1, q2, p1) * orient(q1, q2, p2) <= 0.0;
+            !crosses
+        })
+    })
 }
 
 /// Area, perimeter and area centroid of a closed ring.
@@ -213,11 +221,7 @@ pub fn ring_measures(ring: &[(f64, f64)]) -> (f64, f64, (f64, f64)) {
         per += (q.0 - p.0).hypot(q.1 - p.1);
     }
     let area = a2 / 2.0;
-    (
-        area.abs(),
-        per,
-        (o.0 + cx / (3.0 * a2), o.1 + cy / (3.0 * a2)),
-    )
+    (area.abs(), per, (o.0 + cx / (3.0 * a2), o.1 + cy / (3.0 * a2)))
 }
 
 /// One input row: the real IWP attribute columns, written straight to the .dbf.
@@ -232,23 +236,13 @@ struct Row<'a> {
 }
 
 impl dbase::WritableRecord for Row<'_> {
-    fn write_using<W: std::io::Write>(
-        &self,
-        w: &mut dbase::FieldWriter<'_, W>,
-    ) -> Result<(), dbase::FieldError> {
+    fn write_using<W: std::io::Write>(&self, w: &mut dbase::FieldWriter<'_, W>) -> Result<(), dbase::FieldError> {
         w.write_next_field_value(&self.class)?;
         w.write_next_field_value(&self.img.sensor)?;
         w.write_next_field_value(&self.img.date.as_str())?;
         w.write_next_field_value(&self.img.time.as_str())?;
         w.write_next_field_value(&self.img.image.as_str())?;
-        for v in [
-            self.area,
-            self.centroid.0,
-            self.centroid.1,
-            self.perimeter,
-            self.length,
-            self.width,
-        ] {
+        for v in [self.area, self.centroid.0, self.centroid.1, self.perimeter, self.length, self.width] {
             w.write_next_field_value(&v)?;
         }
         Ok(())
@@ -257,60 +251,31 @@ impl dbase::WritableRecord for Row<'_> {
 
 /// The .dbf schema of input files, as the real IWP shapefiles have it.
 fn input_table() -> anyhow::Result<dbase::TableWriterBuilder> {
-    let name = |n: &str| {
-        dbase::FieldName::try_from(n).map_err(|e| anyhow::anyhow!("field name {n}: {e:?}"))
-    };
+    let name = |n: &str| dbase::FieldName::try_from(n).map_err(|e| anyhow::anyhow!("field name {n}: {e:?}"));
     let mut t = dbase::TableWriterBuilder::new();
-    for (field, width) in [
-        ("Class", 80),
-        ("Sensor", 80),
-        ("Date", 80),
-        ("Time", 80),
-        ("Image", 88),
-    ] {
+    for (field, width) in [("Class", 80), ("Sensor", 80), ("Date", 80), ("Time", 80), ("Image", 88)] {
         t = t.add_character_field(name(field)?, width);
     }
-    for field in [
-        "Area",
-        "CentroidX",
-        "CentroidY",
-        "Perimeter",
-        "Length",
-        "Width",
-    ] {
+    for field in ["Area", "CentroidX", "CentroidY", "Perimeter", "Length", "Width"] {
         t = t.add_numeric_field(name(field)?, 24, 15);
     }
     Ok(t)
 }
 
 const FOOTPRINT_FIELDS: &[FieldSpec] = &[
-    FieldSpec {
-        name: "Date",
-        kind: OGRFieldType::OFTString,
-        width: 80,
-    },
-    FieldSpec {
-        name: "Sensor",
-        kind: OGRFieldType::OFTString,
-        width: 80,
-    },
+    FieldSpec { name: "Date", kind: OGRFieldType::OFTString, width: 80 },
+    FieldSpec { name: "Sensor", kind: OGRFieldType::OFTString, width: 80 },
 ];
 
 /// Writes one image's input file and footprint under `out` (`input/…`, `footprints/…`).
 pub fn write_image(spec: &SynthSpec, img: &ImagePlan, out: &Path) -> anyhow::Result<Written> {
     let srs = vector::srs("EPSG:3413")?;
     let input = out.join("input").join(&img.rel_path);
-    let footprint = out.join("footprints").join(
-        img.rel_path
-            .with_extension(spec.footprint_ext.trim_start_matches('.')),
-    );
+    let footprint =
+        out.join("footprints").join(img.rel_path.with_extension(spec.footprint_ext.trim_start_matches('.')));
     std::fs::create_dir_all(input.parent().unwrap_or(out))?;
     std::fs::create_dir_all(footprint.parent().unwrap_or(out))?;
-    let stem = img
-        .rel_path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("iwp");
+    let stem = img.rel_path.file_stem().and_then(|s| s.to_str()).unwrap_or("iwp");
     let mut writer = shapefile::Writer::from_path(&input, input_table()?)
         .with_context(|| format!("cannot create {}", input.display()))?;
     let mut written = 0u64;
@@ -325,19 +290,11 @@ pub fn write_image(spec: &SynthSpec, img: &ImagePlan, out: &Path) -> anyhow::Res
             }
             let ring = cell_ring(spec, img.index, i, j);
             let (area, perimeter, centroid) = ring_measures(&ring);
-            let (minx, maxx) = ring
-                .iter()
-                .fold((f64::MAX, f64::MIN), |m, p| (m.0.min(p.0), m.1.max(p.0)));
-            let (miny, maxy) = ring
-                .iter()
-                .fold((f64::MAX, f64::MIN), |m, p| (m.0.min(p.1), m.1.max(p.1)));
+            let (minx, maxx) = ring.iter().fold((f64::MAX, f64::MIN), |m, p| (m.0.min(p.0), m.1.max(p.0)));
+            let (miny, maxy) = ring.iter().fold((f64::MAX, f64::MIN), |m, p| (m.0.min(p.1), m.1.max(p.1)));
             let (dx, dy) = (maxx - minx, maxy - miny);
             let row = Row {
-                class: if unit(spec.seed, [5, i, j, 0]) < 0.6 {
-                    "1"
-                } else {
-                    "2"
-                },
+                class: if unit(spec.seed, [5, i, j, 0]) < 0.6 { "1" } else { "2" },
                 img,
                 area,
                 centroid,
@@ -345,22 +302,13 @@ pub fn write_image(spec: &SynthSpec, img: &ImagePlan, out: &Path) -> anyhow::Res
                 length: dx.max(dy),
                 width: dx.min(dy),
             };
-            let points = ring
-                .iter()
-                .map(|&(x, y)| shapefile::Point::new(x, y))
-                .collect();
+            let points = ring.iter().map(|&(x, y)| shapefile::Point::new(x, y)).collect();
             let polygon = shapefile::Polygon::new(shapefile::PolygonRing::Outer(points));
-            writer
-                .write_shape_and_record(&polygon, &row)
-                .with_context(|| format!("writing {}", input.display()))?;
+            writer.write_shape_and_record(&polygon, &row).with_context(|| format!("writing {}", input.display()))?;
             written += 1;
         }
     }
-    anyhow::ensure!(
-        written == img.polygons,
-        "block too small for {} polygons",
-        img.polygons
-    );
+    anyhow::ensure!(written == img.polygons, "block too small for {} polygons", img.polygons);
     drop(writer);
     let esri = srs.clone();
     esri.morph_to_esri()?;
@@ -368,12 +316,7 @@ pub fn write_image(spec: &SynthSpec, img: &ImagePlan, out: &Path) -> anyhow::Res
     std::fs::write(input.with_extension("cpg"), "UTF-8")?;
     write_footprint(spec, img, &footprint, stem, &srs)?;
     let bytes = std::fs::metadata(&input)?.len();
-    Ok(Written {
-        input,
-        footprint,
-        polygons: img.polygons,
-        bytes,
-    })
+    Ok(Written { input, footprint, polygons: img.polygons, bytes })
 }
 
 fn write_footprint(
@@ -430,11 +373,7 @@ pub fn config_json(spec: &SynthSpec) -> serde_json::Value {
 }
 
 /// Generates every image in parallel, calling `done` as each finishes; writes `config.json`.
-pub fn generate(
-    spec: &SynthSpec,
-    out: &Path,
-    done: impl Fn(&Written) + Sync,
-) -> anyhow::Result<Vec<Written>> {
+pub fn generate(spec: &SynthSpec, out: &Path, done: impl Fn(&Written) + Sync) -> anyhow::Result<Vec<Written>> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let text = serde_json::to_string_pretty(&config_json(spec))?;
     crate::files::write_atomic(&out.join("config.json"), text.as_bytes())?;

@@ -88,11 +88,7 @@ pub enum TmsError {
     #[error("tile_path_structure must end with x, y and z in some order and may hold only style, tms, x, y, z: {0:?}")]
     BadStructure(Vec<String>),
     #[error("`{path}` is not a tile path for structure {structure:?}: {why}")]
-    BadPath {
-        path: String,
-        structure: Vec<String>,
-        why: String,
-    },
+    BadPath { path: String, structure: Vec<String>, why: String },
     #[error("lon/lat to {0} needs a projection library; reproject with GDAL first")]
     NeedsProjection(String),
 }
@@ -119,12 +115,7 @@ impl Tile {
     /// The four tiles one level down, in the order (2x,2y), (2x,2y+1), (2x+1,2y), (2x+1,2y+1).
     pub fn children(&self) -> [Tile; 4] {
         let (x, y, z) = (self.x * 2, self.y * 2, self.z + 1);
-        [
-            Tile::new(x, y, z),
-            Tile::new(x, y + 1, z),
-            Tile::new(x + 1, y, z),
-            Tile::new(x + 1, y + 1, z),
-        ]
+        [Tile::new(x, y, z), Tile::new(x, y + 1, z), Tile::new(x + 1, y, z), Tile::new(x + 1, y + 1, z)]
     }
 }
 
@@ -147,10 +138,7 @@ pub struct Bounds {
 impl Tms {
     /// Looks up a tile matrix set by identifier.
     pub fn by_id(id: &str) -> Result<&'static Tms, TmsError> {
-        KNOWN_TMS
-            .iter()
-            .find(|t| t.id == id)
-            .ok_or_else(|| TmsError::Unknown(id.to_string()))
+        KNOWN_TMS.iter().find(|t| t.id == id).ok_or_else(|| TmsError::Unknown(id.to_string()))
     }
 
     /// Tile span (width = height) at zoom `z`, in CRS units.
@@ -167,22 +155,13 @@ impl Tms {
     pub fn extent(&self) -> Bounds {
         let (w, h) = self.matrix0;
         let (x0, y0) = self.origin;
-        Bounds {
-            left: x0,
-            top: y0,
-            right: x0 + f64::from(w) * self.span0,
-            bottom: y0 - f64::from(h) * self.span0,
-        }
+        Bounds { left: x0, top: y0, right: x0 + f64::from(w) * self.span0, bottom: y0 - f64::from(h) * self.span0 }
     }
 
     /// Checks that zoom `z` exists in this set.
     pub fn check_zoom(&self, z: u8) -> Result<(), TmsError> {
         if z > self.max_zoom {
-            return Err(TmsError::ZoomTooDeep {
-                z,
-                max: self.max_zoom,
-                tms: self.id.to_string(),
-            });
+            return Err(TmsError::ZoomTooDeep { z, max: self.max_zoom, tms: self.id.to_string() });
         }
         Ok(())
     }
@@ -220,12 +199,7 @@ impl Tms {
         let span = self.span(tile.z);
         let left = self.origin.0 + f64::from(tile.x) * span;
         let top = self.origin.1 - f64::from(tile.y) * span;
-        Bounds {
-            left,
-            top,
-            right: left + span,
-            bottom: top - span,
-        }
+        Bounds { left, top, right: left + span, bottom: top - span }
     }
 
     /// Tiles at zoom `z` whose area meets the box (a box ending exactly on a tile edge does not
@@ -241,9 +215,7 @@ impl Tms {
         let x1 = clamp_index(((b.right - self.origin.0) / span).ceil() - 1.0, w).max(x0);
         let y0 = clamp_index(((self.origin.1 - b.top) / span).floor(), h);
         let y1 = clamp_index(((self.origin.1 - b.bottom) / span).ceil() - 1.0, h).max(y0);
-        (y0..=y1)
-            .flat_map(|y| (x0..=x1).map(move |x| Tile::new(x, y, z)))
-            .collect()
+        (y0..=y1).flat_map(|y| (x0..=x1).map(move |x| Tile::new(x, y, z))).collect()
     }
 }
 
@@ -269,21 +241,13 @@ impl TilePaths {
         if structure.len() < 3 {
             return Err(bad());
         }
-        let mut tail: Vec<&str> = structure[structure.len() - 3..]
-            .iter()
-            .map(String::as_str)
-            .collect();
+        let mut tail: Vec<&str> = structure[structure.len() - 3..].iter().map(String::as_str).collect();
         tail.sort_unstable();
-        let head_ok = structure[..structure.len() - 3]
-            .iter()
-            .all(|p| p == "style" || p == "tms");
+        let head_ok = structure[..structure.len() - 3].iter().all(|p| p == "style" || p == "tms");
         if tail != ["x", "y", "z"] || !head_ok {
             return Err(bad());
         }
-        Ok(TilePaths {
-            structure: structure.to_vec(),
-            tms_id: tms_id.to_string(),
-        })
+        Ok(TilePaths { structure: structure.to_vec(), tms_id: tms_id.to_string() })
     }
 
     /// Path of a tile under `base`, with `style` (e.g. a statistic) where the structure has one
@@ -316,26 +280,18 @@ impl TilePaths {
             structure: self.structure.clone(),
             why: why.to_string(),
         };
-        let parts: Vec<String> = path
-            .iter()
-            .map(|p| p.to_string_lossy().into_owned())
-            .collect();
+        let parts: Vec<String> = path.iter().map(|p| p.to_string_lossy().into_owned()).collect();
         if parts.len() < 3 {
             return Err(err("fewer than three components"));
         }
         let tail = &parts[parts.len() - 3..];
         let (mut x, mut y, mut z) = (None, None, None);
-        for (i, key) in self.structure[self.structure.len() - 3..]
-            .iter()
-            .enumerate()
-        {
+        for (i, key) in self.structure[self.structure.len() - 3..].iter().enumerate() {
             let mut text = tail[i].as_str();
             if i == 2 {
                 text = text.split('.').next().unwrap_or(text);
             }
-            let value: u32 = text
-                .parse()
-                .map_err(|_| err(&format!("`{text}` is not a number for {key}")))?;
+            let value: u32 = text.parse().map_err(|_| err(&format!("`{text}` is not a number for {key}")))?;
             match key.as_str() {
                 "x" => x = Some(value),
                 "y" => y = Some(value),

@@ -15,11 +15,7 @@ pub struct FieldSpec {
 
 /// The OGR driver name for a file extension (`.shp`, `.gpkg`, `.geojson`, `.fgb`).
 pub fn driver_for(path: &Path) -> anyhow::Result<&'static str> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     Ok(match ext.as_str() {
         "shp" => "ESRI Shapefile",
         "gpkg" => "GPKG",

@@ -1,1 +1,60 @@
-//! Helpers for the end-to-end tests.
+//! Helpers for the end-to-end tests: where the binaries and the golden data are, and how to
+//! run a tool.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+/// `../shared/golden` beside the project, or None (with a visible SKIP message) where it is
+/// absent. With IWP_REQUIRE_GOLDEN=1 a missing golden folder fails the test instead.
+pub fn golden() -> Option<PathBuf> {
+    let dir = root().join("../shared/golden");
+    if dir.join("README.md").is_file() {
+        return Some(dir.canonicalize().unwrap_or(dir));
+    }
+    if std::env::var("IWP_REQUIRE_GOLDEN").as_deref() == Ok("1") {
+        panic!("golden data not found at {} and IWP_REQUIRE_GOLDEN=1", dir.display());
+    }
+    eprintln!("SKIP: golden data not found at {}; golden checks skipped", dir.display());
+    None
+}
+
+/// A tool binary built beside the test executable (target/<profile>/iwp-NAME).
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable");
+    let dir = exe.parent().and_then(Path::parent).expect("target profile folder");
+    let path = dir.join(name);
+    assert!(path.is_file(), "{} is not built: run `cargo build --workspace` (same profile) first", path.display());
+    path
+}
+
+/// Runs a tool with arguments and optional stdin; returns its output.
+pub fn run(name: &str, args: &[&str], stdin: Option<&str>) -> Output {
+    run_with(Command::new(bin(name)).args(args), stdin)
+}
+
+/// Runs a prepared command with optional stdin; returns its output.
+pub fn run_with(cmd: &mut Command, stdin: Option<&str>) -> Output {
+    use std::io::Write;
+    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn tool");
+    if let Some(text) = stdin {
+        child.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("write stdin");
+    }
+    child.wait_with_output().expect("wait for tool")
+}
+
+/// Parses NDJSON output into JSON values.
+pub fn lines(out: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(out).lines().map(|l| serde_json::from_str(l).expect("NDJSON line")).collect()
+}
+
+/// True when a command can be run (found on PATH).
+pub fn have(cmd: &str) -> bool {
+    Command::new("sh").args(["-c", &format!("command -v {cmd}")]).output().map(|o| o.status.success()).unwrap_or(false)
+}

@@ -64,10 +64,7 @@ fn main() -> ExitCode {
         let dir = args.out.join(sub);
         if dir.exists() {
             if !args.force {
-                eprintln!(
-                    "iwp-synth: {} exists; pass --force to replace it",
-                    dir.display()
-                );
+                eprintln!("iwp-synth: {} exists; pass --force to replace it", dir.display());
                 return ExitCode::from(EXIT_USAGE);
             }
             if let Err(e) = std::fs::remove_dir_all(&dir) {
@@ -77,9 +74,7 @@ fn main() -> ExitCode {
         }
     }
     if let Some(n) = args.threads {
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global();
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
     }
     let spec = SynthSpec {
         seed: args.seed,

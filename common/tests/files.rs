@@ -1,0 +1,45 @@
+use iwp_common::files::{is_complete, is_temp_name, remove_stale_temps, write_atomic, AtomicOutput};
+use std::fs;
+
+fn names(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> =
+        fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn atomic_write_creates_folders_and_leaves_no_temporaries() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("a/b/908.gpkg");
+    assert!(!is_complete(&target));
+    write_atomic(&target, b"data").unwrap();
+    assert_eq!(fs::read(&target).unwrap(), b"data");
+    assert!(is_complete(&target));
+    assert_eq!(names(&dir.path().join("a/b")), ["908.gpkg"]);
+}
+
+#[test]
+fn uncommitted_output_vanishes_and_keeps_extension() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("1.tif");
+    {
+        let out = AtomicOutput::new(&target).unwrap();
+        assert!(out.path().to_string_lossy().ends_with("1.tif"));
+        assert!(is_temp_name(&out.path().file_name().unwrap().to_string_lossy()));
+        fs::write(out.path(), b"half").unwrap();
+    }
+    assert!(names(dir.path()).is_empty());
+    assert!(!is_complete(&target));
+}
+
+#[test]
+fn stale_temporaries_of_dead_processes_are_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join(".iwp-tmp-999999999-0-908.gpkg"), b"x").unwrap();
+    let live = format!(".iwp-tmp-{}-0-909.gpkg", std::process::id());
+    fs::write(dir.path().join(&live), b"x").unwrap();
+    fs::write(dir.path().join("910.gpkg"), b"x").unwrap();
+    assert_eq!(remove_stale_temps(dir.path()).unwrap(), 1);
+    assert_eq!(names(dir.path()), [live.as_str(), "910.gpkg"]);
+}

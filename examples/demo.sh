@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The demo: generate IWP-like sample data and run what exists of the pipeline on it.
+# Usage: examples/demo.sh [OUT_DIR]   (binaries from target/release, built by `make demo`)
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-demo-out}
+bin=${IWP_BIN:-$here/target/release}
+polygons=${DEMO_POLYGONS:-200000}
+files=${DEMO_FILES:-8}
+
+mkdir -p "$out"
+echo "== iwp-nodes: the nodes of an allocation (here a sample hostlist)"
+"$bin/iwp-nodes" 'gpub[059-061,070]' --nodes-file "$out/nodes_array.txt" | tee "$out/nodes.ndjson"
+
+echo "== iwp-synth: $polygons IWP-like polygons in $files shapefiles (EPSG:3413) with footprints"
+"$bin/iwp-synth" --out "$out/sample" --polygons "$polygons" --files "$files" --seed 1 --force > "$out/sample-files.ndjson"
+first=$(head -n 1 "$out/sample-files.ndjson" | sed 's/.*"path":"\([^"]*\)".*/\1/')
+if command -v ogrinfo >/dev/null; then
+  echo "-- ogrinfo of the first file:"
+  ogrinfo -so -al "$first" | grep -E 'Layer name|Geometry|Feature Count|Extent|ID\["EPSG"|: (String|Real)'
+fi
+
+echo
+echo "Outputs:"
+echo "  $out/nodes.ndjson, $out/nodes_array.txt   node lines and the plain node list"
+echo "  $out/sample/input/                       $(find "$out/sample/input" -name '*.shp' | wc -l) shapefiles"
+echo "  $out/sample/footprints/                  their footprints"
+echo "  $out/sample/config.json                  the PDG config for the sample"
+echo "  $out/sample-files.ndjson                 one job line per input file"
