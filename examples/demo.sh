@@ -17,7 +17,7 @@ echo "== iwp-synth: $polygons IWP-like polygons in $files shapefiles (EPSG:3413)
 first=$(head -n 1 "$out/sample-files.ndjson" | sed 's/.*"path":"\([^"]*\)".*/\1/')
 if command -v ogrinfo >/dev/null; then
   echo "-- ogrinfo of the first file:"
-  ogrinfo -so -al "$first" | grep -E 'Layer name|Geometry|Feature Count|Extent|ID\["EPSG"|: (String|Real)'
+  ogrinfo -so -al "$first" | grep -E '^(Layer name|Geometry|Feature Count|Extent)|^    ID\["EPSG"|: (String|Real)'
 fi
 
 echo

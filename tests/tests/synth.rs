@@ -143,3 +143,20 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn json_logs_go_to_stderr_one_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(
+        "iwp-synth",
+        &["--out", dir.path().to_str().unwrap(), "--polygons", "100", "--files", "1", "--log-format", "json"],
+        None,
+    );
+    assert!(o.status.success());
+    let logs = lines(&o.stderr);
+    assert!(!logs.is_empty());
+    assert!(logs
+        .iter()
+        .any(|l| l["level"] == "INFO" && l["fields"]["message"].as_str().unwrap().contains("wrote 100 polygons")));
+    assert_eq!(lines(&o.stdout).len(), 1, "stdout carries job lines only");
+}
