@@ -89,7 +89,7 @@ fn defaults_are_the_references() {
     assert_eq!(names, ["polygon_count", "coverage"]);
     assert_eq!(c.statistics[1].val_range, [Some(0.0), Some(1.0)]);
     assert_eq!(c.statistics[1].palette, PaletteSpec::Colours(vec!["#FFFFFF".into(), "#000000".into()]));
-    assert_eq!(c.switches["overwrite"], false);
+    assert!(!c.switches["overwrite"]);
     // An explicit null switches simplification off; a missing key keeps the default.
     assert_eq!(load_json(json!({"simplify_tolerance": null})).unwrap().simplify_tolerance, None);
 }
