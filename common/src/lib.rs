@@ -9,6 +9,7 @@ pub mod hostlist;
 pub mod jobs;
 pub mod logging;
 pub mod shard;
+pub mod simplify;
 pub mod synth;
 pub mod tms;
 pub mod vector;
