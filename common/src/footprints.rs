@@ -1,0 +1,193 @@
+//! Footprint deduplication, decided per input file against all footprints, so the outcome does
+//! not depend on which process or node staged which file.
+//!
+//! A polygon is flagged when it does not meet its own file's footprint (clip_to_footprint), or
+//! when it meets the overlap of its footprint with the footprint of a file ranked higher by
+//! deduplicate_keep_rules (ties broken by file name).
+
+use crate::config::{Config, KeepRule};
+use crate::geom::Polygon;
+use crate::vector;
+use anyhow::{anyhow, bail, Context};
+use gdal::vector::{FieldValue, LayerAccess};
+use gdal::Dataset;
+use geo::{BooleanOps, BoundingRect, Intersects, MultiPolygon};
+use std::cmp::Ordering;
+use std::path::{Path, PathBuf};
+
+/// A keep-rule value of a footprint.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RankValue {
+    Number(f64),
+    Text(String),
+}
+
+/// One footprint: its file's name, geometry (in `srs_wkt`), and keep-rule values.
+#[derive(Debug, Clone)]
+pub struct Footprint {
+    pub filename: String,
+    pub path: PathBuf,
+    pub shape: MultiPolygon<f64>,
+    pub srs_wkt: String,
+    pub rank: Vec<RankValue>,
+}
+
+/// The footprint path of an input file (the reference's rule): same path relative to
+/// dir_input, extension replaced by ext_footprints, under dir_footprints.
+pub fn footprint_path(config: &Config, input: &Path) -> PathBuf {
+    let rel = input.strip_prefix(&config.dir_input).unwrap_or(input);
+    let mut rel = rel.to_path_buf();
+    rel.set_extension("");
+    let name = format!("{}{}", rel.display(), config.ext_footprints);
+    config.dir_footprints.join(name)
+}
+
+/// The input file's name as staging_filename holds it: its path relative to dir_input.
+pub fn staging_filename(config: &Config, input: &Path) -> String {
+    input.strip_prefix(&config.dir_input).unwrap_or(input).to_string_lossy().trim_matches('/').to_string()
+}
+
+/// Reads one footprint file: the union of its polygons and the keep-rule values of its first feature.
+pub fn read_footprint(path: &Path, filename: &str, rules: &[KeepRule]) -> anyhow::Result<Footprint> {
+    let ds = Dataset::open(path).with_context(|| format!("cannot open footprint {}", path.display()))?;
+    let mut layer = ds.layer(0).with_context(|| format!("footprint {} has no layer", path.display()))?;
+    let srs_wkt = layer.spatial_ref().map(|s| s.to_wkt()).transpose()?.unwrap_or_default();
+    let mut shape: Vec<geo::Polygon<f64>> = Vec::new();
+    let mut rank = None;
+    for f in layer.features() {
+        if rank.is_none() {
+            let values = rules
+                .iter()
+                .map(|r| {
+                    let idx = f.field_index(&r.property).map_err(|_| {
+                        anyhow!("footprint {} has no field `{}` for deduplicate_keep_rules", path.display(), r.property)
+                    })?;
+                    Ok(match f.field(idx)? {
+                        Some(FieldValue::IntegerValue(v)) => RankValue::Number(f64::from(v)),
+                        Some(FieldValue::Integer64Value(v)) => RankValue::Number(v as f64),
+                        Some(FieldValue::RealValue(v)) => RankValue::Number(v),
+                        Some(FieldValue::StringValue(s)) => RankValue::Text(s),
+                        Some(FieldValue::DateValue(d)) => RankValue::Text(d.to_string()),
+                        Some(FieldValue::DateTimeValue(d)) => RankValue::Text(d.to_string()),
+                        _ => RankValue::Text(String::new()),
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            rank = Some(values);
+        }
+        if let Some(g) = f.geometry() {
+            shape.extend(crate::geom::polygons_of(g).iter().map(Polygon::to_geo));
+        }
+    }
+    let Some(rank) = rank else { bail!("footprint {} has no features", path.display()) };
+    Ok(Footprint { filename: filename.to_string(), path: path.to_path_buf(), shape: MultiPolygon(shape), srs_wkt, rank })
+}
+
+/// Orders footprints by the keep rules: Less means `a` is preferred (kept) over `b`.
+pub fn compare(a: &Footprint, b: &Footprint, rules: &[KeepRule]) -> Ordering {
+    for (k, rule) in rules.iter().enumerate() {
+        let ord = match (&a.rank[k], &b.rank[k]) {
+            (RankValue::Number(x), RankValue::Number(y)) => x.total_cmp(y),
+            (RankValue::Text(x), RankValue::Text(y)) => x.cmp(y),
+            (RankValue::Number(_), RankValue::Text(_)) => Ordering::Less,
+            (RankValue::Text(_), RankValue::Number(_)) => Ordering::Greater,
+        };
+        let ord = if rule.larger { ord.reverse() } else { ord };
+        if ord != Ordering::Equal {
+            return ord;
+        }
+    }
+    a.filename.cmp(&b.filename)
+}
+
+/// Every footprint under dir_footprints, read once per process.
+pub struct FootprintIndex {
+    pub footprints: Vec<Footprint>,
+}
+
+impl FootprintIndex {
+    /// Reads all footprint files (ending with ext_footprints) under dir_footprints.
+    pub fn load(config: &Config) -> anyhow::Result<FootprintIndex> {
+        let mut footprints = Vec::new();
+        for entry in walkdir::WalkDir::new(&config.dir_footprints).sort_by_file_name() {
+            let entry = entry.with_context(|| format!("cannot list {}", config.dir_footprints.display()))?;
+            let name = entry.file_name().to_string_lossy();
+            if !entry.file_type().is_file() || !name.ends_with(&config.ext_footprints) {
+                continue;
+            }
+            let rel = entry.path().strip_prefix(&config.dir_footprints).unwrap_or(entry.path());
+            let stem = rel.to_string_lossy();
+            let stem = &stem[..stem.len() - config.ext_footprints.len()];
+            let filename = format!("{stem}{}", config.ext_input);
+            footprints.push(read_footprint(entry.path(), &filename, &config.deduplicate_keep_rules)?);
+        }
+        Ok(FootprintIndex { footprints })
+    }
+
+    /// Flags for `polygons` (in the data CRS `data_wkt`) of input file `filename`:
+    /// true = duplicated. Errors when the file has no footprint.
+    pub fn flags(&self, config: &Config, filename: &str, data_wkt: &str, polygons: &[Polygon]) -> anyhow::Result<Vec<bool>> {
+        let own = self
+            .footprints
+            .iter()
+            .find(|f| f.filename == filename)
+            .ok_or_else(|| anyhow!("no footprint for {filename} (expected {})", footprint_path(config, &config.dir_input.join(filename)).display()))?;
+        let to_data = |f: &Footprint| reproject(&f.shape, &f.srs_wkt, data_wkt);
+        let own_shape = to_data(own)?;
+        let own_box = own_shape.bounding_rect();
+        let mut overlaps = Vec::new();
+        for other in &self.footprints {
+            if other.filename == filename || compare(other, own, &config.deduplicate_keep_rules) != Ordering::Less {
+                continue;
+            }
+            let shape = to_data(other)?;
+            let meets = match (own_box, shape.bounding_rect()) {
+                (Some(a), Some(b)) => a.intersects(&b),
+                _ => false,
+            };
+            if meets {
+                let overlap = own_shape.intersection(&shape);
+                if !overlap.0.is_empty() {
+                    overlaps.push(overlap);
+                }
+            }
+        }
+        Ok(polygons
+            .iter()
+            .map(|p| {
+                let g = p.to_geo();
+                (config.deduplicate_clip_to_footprint && !g.intersects(&own_shape)) || overlaps.iter().any(|o| g.intersects(o))
+            })
+            .collect())
+    }
+}
+
+/// A footprint in another CRS, moved into the data's CRS (unchanged when they are the same).
+fn reproject(shape: &MultiPolygon<f64>, from_wkt: &str, to_wkt: &str) -> anyhow::Result<MultiPolygon<f64>> {
+    if from_wkt.is_empty() || to_wkt.is_empty() || from_wkt == to_wkt {
+        return Ok(shape.clone());
+    }
+    let (from, to) = (vector::srs(from_wkt)?, vector::srs(to_wkt)?);
+    if from == to {
+        return Ok(shape.clone());
+    }
+    let t = gdal::spatial_ref::CoordTransform::new(&from, &to)?;
+    let mut out = shape.clone();
+    for poly in out.0.iter_mut() {
+        poly.exterior_mut(|r| transform_ring(&t, r));
+        poly.interiors_mut(|rs| rs.iter_mut().for_each(|r| transform_ring(&t, r)));
+    }
+    Ok(out)
+}
+
+fn transform_ring(t: &gdal::spatial_ref::CoordTransform, ring: &mut geo::LineString<f64>) {
+    let mut xs: Vec<f64> = ring.0.iter().map(|c| c.x).collect();
+    let mut ys: Vec<f64> = ring.0.iter().map(|c| c.y).collect();
+    let mut zs = vec![0.0; xs.len()];
+    if t.transform_coords(&mut xs, &mut ys, &mut zs).is_ok() {
+        for (c, (x, y)) in ring.0.iter_mut().zip(xs.into_iter().zip(ys)) {
+            c.x = x;
+            c.y = y;
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! Staging one input vector file: read with GDAL, keep polygons (exploding multipolygons, repairing
+//! invalid ones), simplify, flag footprint duplicates, reproject to the TMS CRS, compute the
+//! staging properties and group the rows by the z-max tiles they intersect.
+
+use crate::config::Config;
+use crate::footprints::{staging_filename, FootprintIndex};
+use crate::geom::{polygons_of, Polygon};
+use crate::simplify::simplify_polygon;
+use crate::tms::{Bounds, Tile, Tms};
+use crate::vector;
+use anyhow::{anyhow, bail, Context};
+use gdal::spatial_ref::CoordTransform;
+use gdal::vector::{FieldValue, LayerAccess, OGRFieldType};
+use gdal::Dataset;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// An input attribute column: name, OGR type and subtype.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub name: String,
+    pub kind: OGRFieldType::Type,
+    pub subtype: gdal_sys::OGRFieldSubType::Type,
+}
+
+/// One staged polygon (in the TMS CRS) with its staging properties.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub polygon: Polygon,
+    /// Index of the source feature's attribute values in [`StagedFile::values`].
+    pub feature: usize,
+    pub area: f64,
+    pub centroid: (f64, f64),
+    pub identifier: String,
+    pub centroid_tile: Option<Tile>,
+    pub duplicated: Option<bool>,
+}
+
+/// A staged input file: its columns, attribute values per feature, rows and their tiles.
+#[derive(Debug)]
+pub struct StagedFile {
+    pub filename: String,
+    pub columns: Vec<Column>,
+    pub values: Vec<Vec<Option<FieldValue>>>,
+    pub rows: Vec<Row>,
+    /// Rows per z-max tile they intersect.
+    pub tiles: BTreeMap<Tile, Vec<usize>>,
+    /// Invalid polygons repaired with MakeValid.
+    pub repaired: usize,
+    /// Features skipped for not being polygons.
+    pub skipped: usize,
+}
+
+/// A deterministic identifier for a polygon: a name-based UUID of file, feature and part.
+pub fn identifier(filename: &str, feature: usize, part: usize) -> String {
+    let name = format!("{filename}#{feature}#{part}");
+    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes()).to_string()
+}
+
+/// The tile holding a centroid, with the reference's edge rule: cells are (left, right] x
+/// (bottom, top], so a centroid on an edge goes to the west / south tile.
+pub fn centroid_tile(tms: &Tms, z: u8, x: f64, y: f64) -> Option<Tile> {
+    let span = tms.span(z);
+    let (w, h) = tms.matrix_size(z);
+    let col = ((x - tms.origin.0) / span).ceil() - 1.0;
+    let row = ((tms.origin.1 - y) / span).floor();
+    if !(0.0..f64::from(w)).contains(&col) || !(0.0..f64::from(h)).contains(&row) {
+        return None;
+    }
+    Some(Tile::new(col as u32, row as u32, z))
+}
+
+/// Tiles at `z` whose closed box the polygon meets.
+pub fn tiles_of(tms: &Tms, z: u8, p: &Polygon) -> Vec<Tile> {
+    let b = p.bounds();
+    let span = tms.span(z);
+    let (w, h) = tms.matrix_size(z);
+    let idx = |v: f64, n: u32| v.max(0.0).min(f64::from(n) - 1.0) as u32;
+    // Closed boxes: a polygon touching an edge also meets the neighbour.
+    let x0 = idx(((b.left - tms.origin.0) / span).ceil() - 1.0, w);
+    let x1 = idx(((b.right - tms.origin.0) / span).floor(), w);
+    let y0 = idx(((tms.origin.1 - b.top) / span).ceil() - 1.0, h);
+    let y1 = idx(((tms.origin.1 - b.bottom) / span).floor(), h);
+    let mut out = Vec::new();
+    for y in y0..=y1 {
+        for x in x0..=x1 {
+            let t = Tile::new(x, y, z);
+            let tb: Bounds = tms.bounds(t);
+            if (x0 == x1 && y0 == y1) || p.intersects_box(&tb) {
+                out.push(t);
+            }
+        }
+    }
+    out
+}
+
+/// Reads, cleans, flags and tiles one input file.
+pub fn stage_file(config: &Config, path: &Path, footprints: Option<&FootprintIndex>) -> anyhow::Result<StagedFile> {
+    let filename = staging_filename(config, path);
+    let ds = Dataset::open(path).map_err(|e| anyhow!("cannot open {}: {e}", path.display()))?;
+    if ds.layer_count() == 0 {
+        bail!("{}: no vector layer", path.display());
+    }
+    let mut layer = ds.layer(0)?;
+    let srs = match &config.input_crs {
+        Some(crs) => vector::srs(crs)?,
+        None => {
+            let mut s = layer
+                .spatial_ref()
+                .ok_or_else(|| anyhow!("{}: no CRS (no .prj); set input_crs in the config", path.display()))?;
+            s.set_axis_mapping_strategy(gdal::spatial_ref::AxisMappingStrategy::TraditionalGisOrder);
+            s
+        }
+    };
+    let defn = layer.defn();
+    let columns: Vec<Column> = defn
+        .fields()
+        .enumerate()
+        .map(|(i, f)| Column {
+            name: f.name(),
+            kind: f.field_type(),
+            // SAFETY: `defn` is the live layer's definition and `i` one of its field indices.
+            subtype: unsafe { gdal_sys::OGR_Fld_GetSubType(gdal_sys::OGR_FD_GetFieldDefn(defn.c_defn(), i as i32)) },
+        })
+        .collect();
+    check_names(config, &columns, path)?;
+
+    let mut values = Vec::new();
+    // (source feature number, attribute row, part, polygon)
+    let mut polygons: Vec<(usize, usize, usize, Polygon)> = Vec::new();
+    let (mut repaired, mut skipped) = (0, 0);
+    for (fid, feature) in layer.features().enumerate() {
+        let Some(g) = feature.geometry() else {
+            skipped += 1;
+            continue;
+        };
+        let mut parts = polygons_of(g);
+        if parts.is_empty() {
+            skipped += 1;
+            continue;
+        }
+        if !g.is_valid() {
+            if let Ok(fixed) = g.make_valid(&gdal::cpl::CslStringList::new()) {
+                repaired += 1;
+                parts = collection_polygons(&fixed);
+            }
+        }
+        values.push((0..columns.len()).map(|i| feature.field(i).ok().flatten()).collect::<Vec<_>>());
+        let row = values.len() - 1;
+        polygons.extend(parts.into_iter().enumerate().map(|(part, p)| (fid, row, part, p)));
+    }
+    if polygons.is_empty() {
+        if skipped > 0 {
+            bail!("{}: no polygons ({skipped} features of other geometry types)", path.display());
+        }
+        bail!("{}: no features", path.display());
+    }
+    if let Some(tol) = config.simplify_tolerance {
+        for (_, _, _, p) in polygons.iter_mut() {
+            p.rings = simplify_polygon(&p.rings, tol);
+        }
+    }
+    let flags = match (footprints, config.deduplicate_method) {
+        (Some(index), Some(crate::config::DedupMethod::Footprints)) => {
+            let polys: Vec<Polygon> = polygons.iter().map(|e| e.3.clone()).collect();
+            Some(index.flags(config, &filename, &srs.to_wkt()?, &polys)?)
+        }
+        _ => None,
+    };
+    let target = vector::srs(config.tms.crs)?;
+    if srs != target {
+        let t = CoordTransform::new(&srs, &target).context("no transformation to the TMS CRS")?;
+        for (_, _, _, p) in polygons.iter_mut() {
+            for ring in p.rings.iter_mut() {
+                transform(&t, ring).with_context(|| format!("{}: reprojection failed", path.display()))?;
+            }
+        }
+    }
+    let mut rows = Vec::with_capacity(polygons.len());
+    let mut tiles: BTreeMap<Tile, Vec<usize>> = BTreeMap::new();
+    for (n, (fid, feature, part, polygon)) in polygons.into_iter().enumerate() {
+        let centroid = polygon.centroid();
+        for t in tiles_of(config.tms, config.z_max, &polygon) {
+            tiles.entry(t).or_default().push(rows.len());
+        }
+        rows.push(Row {
+            area: polygon.area(),
+            centroid,
+            identifier: identifier(&filename, fid, part),
+            centroid_tile: centroid_tile(config.tms, config.z_max, centroid.0, centroid.1),
+            duplicated: flags.as_ref().map(|f| f[n]),
+            feature,
+            polygon,
+        });
+    }
+    Ok(StagedFile { filename, columns, values, rows, tiles, repaired, skipped })
+}
+
+/// Polygons of a repaired geometry (Polygon, MultiPolygon or a collection holding them).
+fn collection_polygons(g: &gdal::vector::Geometry) -> Vec<Polygon> {
+    let direct = polygons_of(g);
+    if !direct.is_empty() {
+        return direct;
+    }
+    (0..g.geometry_count()).flat_map(|i| polygons_of(&g.get_geometry(i))).collect()
+}
+
+fn transform(t: &CoordTransform, ring: &mut [(f64, f64)]) -> anyhow::Result<()> {
+    let mut xs: Vec<f64> = ring.iter().map(|p| p.0).collect();
+    let mut ys: Vec<f64> = ring.iter().map(|p| p.1).collect();
+    let mut zs = vec![0.0; xs.len()];
+    t.transform_coords(&mut xs, &mut ys, &mut zs)?;
+    for (p, (x, y)) in ring.iter_mut().zip(xs.into_iter().zip(ys)) {
+        if !x.is_finite() || !y.is_finite() {
+            bail!("a coordinate has no image in the TMS CRS");
+        }
+        *p = (x, y);
+    }
+    Ok(())
+}
+
+/// Refuses inputs whose columns collide with the staging columns (case-insensitive).
+fn check_names(config: &Config, columns: &[Column], path: &Path) -> anyhow::Result<()> {
+    let p = &config.props;
+    let ours = [&p.centroid_x, &p.centroid_y, &p.area, &p.tile, &p.centroid_tile, &p.filename, &p.identifier, &p.centroid_within_tile, &p.duplicated];
+    for c in columns {
+        if ours.iter().any(|o| o.eq_ignore_ascii_case(&c.name)) {
+            bail!("{}: column `{}` collides with a staging column", path.display(), c.name);
+        }
+    }
+    Ok(())
+}
