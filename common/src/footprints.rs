@@ -80,7 +80,13 @@ pub fn read_footprint(path: &Path, filename: &str, rules: &[KeepRule]) -> anyhow
         }
     }
     let Some(rank) = rank else { bail!("footprint {} has no features", path.display()) };
-    Ok(Footprint { filename: filename.to_string(), path: path.to_path_buf(), shape: MultiPolygon(shape), srs_wkt, rank })
+    Ok(Footprint {
+        filename: filename.to_string(),
+        path: path.to_path_buf(),
+        shape: MultiPolygon(shape),
+        srs_wkt,
+        rank,
+    })
 }
 
 /// Orders footprints by the keep rules: Less means `a` is preferred (kept) over `b`.
@@ -126,12 +132,19 @@ impl FootprintIndex {
 
     /// Flags for `polygons` (in the data CRS `data_wkt`) of input file `filename`:
     /// true = duplicated. Errors when the file has no footprint.
-    pub fn flags(&self, config: &Config, filename: &str, data_wkt: &str, polygons: &[Polygon]) -> anyhow::Result<Vec<bool>> {
-        let own = self
-            .footprints
-            .iter()
-            .find(|f| f.filename == filename)
-            .ok_or_else(|| anyhow!("no footprint for {filename} (expected {})", footprint_path(config, &config.dir_input.join(filename)).display()))?;
+    pub fn flags(
+        &self,
+        config: &Config,
+        filename: &str,
+        data_wkt: &str,
+        polygons: &[Polygon],
+    ) -> anyhow::Result<Vec<bool>> {
+        let own = self.footprints.iter().find(|f| f.filename == filename).ok_or_else(|| {
+            anyhow!(
+                "no footprint for {filename} (expected {})",
+                footprint_path(config, &config.dir_input.join(filename)).display()
+            )
+        })?;
         let to_data = |f: &Footprint| reproject(&f.shape, &f.srs_wkt, data_wkt);
         let own_shape = to_data(own)?;
         let own_box = own_shape.bounding_rect();
@@ -156,7 +169,8 @@ impl FootprintIndex {
             .iter()
             .map(|p| {
                 let g = p.to_geo();
-                (config.deduplicate_clip_to_footprint && !g.intersects(&own_shape)) || overlaps.iter().any(|o| g.intersects(o))
+                (config.deduplicate_clip_to_footprint && !g.intersects(&own_shape))
+                    || overlaps.iter().any(|o| g.intersects(o))
             })
             .collect())
     }

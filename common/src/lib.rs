@@ -14,5 +14,6 @@ pub mod shard;
 pub mod simplify;
 pub mod stage;
 pub mod synth;
+pub mod tilestore;
 pub mod tms;
 pub mod vector;

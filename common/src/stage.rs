@@ -222,7 +222,17 @@ fn transform(t: &CoordTransform, ring: &mut [(f64, f64)]) -> anyhow::Result<()> 
 /// Refuses inputs whose columns collide with the staging columns (case-insensitive).
 fn check_names(config: &Config, columns: &[Column], path: &Path) -> anyhow::Result<()> {
     let p = &config.props;
-    let ours = [&p.centroid_x, &p.centroid_y, &p.area, &p.tile, &p.centroid_tile, &p.filename, &p.identifier, &p.centroid_within_tile, &p.duplicated];
+    let ours = [
+        &p.centroid_x,
+        &p.centroid_y,
+        &p.area,
+        &p.tile,
+        &p.centroid_tile,
+        &p.filename,
+        &p.identifier,
+        &p.centroid_within_tile,
+        &p.duplicated,
+    ];
     for c in columns {
         if ours.iter().any(|o| o.eq_ignore_ascii_case(&c.name)) {
             bail!("{}: column `{}` collides with a staging column", path.display(), c.name);

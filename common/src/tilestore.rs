@@ -1,0 +1,268 @@
+//! Staged tiles on disk: one GeoPackage per z-max tile, layer named after the tile's y, input
+//! columns then the staging columns. Rows of one input file are added to a tile in one atomic
+//! step (copy or create under a temporary name, write, rename) while the tile's folder is
+//! locked, so processes and threads can stage into the same tree. A file whose rows a tile
+//! already holds is not added twice.
+
+use crate::config::Config;
+use crate::files::AtomicOutput;
+use crate::stage::StagedFile;
+use crate::tms::Tile;
+use crate::vector;
+use anyhow::{anyhow, Context};
+use gdal::vector::{Feature, Geometry, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType};
+use gdal::{Dataset, DatasetOptions, DriverManager, GdalOpenFlags};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// What writing one tile did.
+#[derive(Debug, Clone)]
+pub struct TileWrite {
+    pub tile: Tile,
+    pub path: PathBuf,
+    /// Rows added by this write (0 when the tile already held the file's rows).
+    pub added: usize,
+    /// Rows in the tile after the write.
+    pub features: u64,
+    /// Sum of staging_area over the rows added.
+    pub area: f64,
+}
+
+/// A staging column: name, type, boolean or not.
+struct StagingColumn {
+    name: String,
+    kind: OGRFieldType::Type,
+    boolean: bool,
+}
+
+fn staging_columns(config: &Config) -> Vec<StagingColumn> {
+    let p = &config.props;
+    let col = |name: &str, kind, boolean| StagingColumn { name: name.to_string(), kind, boolean };
+    let mut cols = Vec::new();
+    if config.deduplicate_method.is_some() {
+        cols.push(col(&p.duplicated, OGRFieldType::OFTInteger, true));
+    }
+    cols.extend([
+        col(&p.area, OGRFieldType::OFTReal, false),
+        col(&p.centroid_x, OGRFieldType::OFTReal, false),
+        col(&p.centroid_y, OGRFieldType::OFTReal, false),
+        col(&p.filename, OGRFieldType::OFTString, false),
+        col(&p.identifier, OGRFieldType::OFTString, false),
+        col(&p.centroid_tile, OGRFieldType::OFTString, false),
+        col(&p.tile, OGRFieldType::OFTString, false),
+        col(&p.centroid_within_tile, OGRFieldType::OFTInteger, true),
+    ]);
+    cols
+}
+
+fn add_field(
+    layer: &gdal::vector::Layer,
+    name: &str,
+    kind: OGRFieldType::Type,
+    subtype: gdal_sys::OGRFieldSubType::Type,
+) -> anyhow::Result<()> {
+    let c_name = std::ffi::CString::new(name)?;
+    // SAFETY: the field definition is created, used on a live layer and destroyed here.
+    let err = unsafe {
+        let defn = gdal_sys::OGR_Fld_Create(c_name.as_ptr(), kind);
+        gdal_sys::OGR_Fld_SetSubType(defn, subtype);
+        let err = gdal_sys::OGR_L_CreateField(layer.c_layer(), defn, 1);
+        gdal_sys::OGR_Fld_Destroy(defn);
+        err
+    };
+    if err != gdal_sys::OGRErr::OGRERR_NONE {
+        return Err(anyhow!("cannot add field `{name}` (OGR error {err})"));
+    }
+    Ok(())
+}
+
+/// Path of a staged tile under `dir`.
+pub fn tile_path(config: &Config, dir: &Path, tile: Tile) -> PathBuf {
+    config.tile_paths.path(dir, None, tile, &config.ext_staged)
+}
+
+/// Counts a tile's rows that came from `filename`.
+fn rows_of_file(layer: &mut gdal::vector::Layer, column: &str, filename: &str) -> anyhow::Result<u64> {
+    if layer.defn().field_index(column).is_err() {
+        return Ok(0);
+    }
+    layer.set_attribute_filter(&format!("\"{column}\" = '{}'", filename.replace('\'', "''")))?;
+    let n = layer.feature_count();
+    layer.clear_attribute_filter();
+    Ok(n)
+}
+
+/// Adds the rows `rows` of `file` to `tile` under `dir`. With `force`, rows the tile already
+/// holds from this file are replaced; without, such a tile is left as it is.
+pub fn write_tile(
+    config: &Config,
+    dir: &Path,
+    file: &StagedFile,
+    tile: Tile,
+    rows: &[usize],
+    force: bool,
+) -> anyhow::Result<TileWrite> {
+    let path = tile_path(config, dir, tile);
+    let folder = path.parent().ok_or_else(|| anyhow!("{} has no folder", path.display()))?;
+    std::fs::create_dir_all(folder).with_context(|| format!("cannot create {}", folder.display()))?;
+    let lock = std::fs::File::open(folder)?;
+    lock.lock().with_context(|| format!("cannot lock {}", folder.display()))?;
+    let layer_name = tile.y.to_string();
+    let fname_col = &config.props.filename;
+    let out = AtomicOutput::new(&path)?;
+    let mut ds = if path.exists() {
+        {
+            let existing =
+                Dataset::open(&path).with_context(|| format!("cannot open staged tile {}", path.display()))?;
+            let mut layer = existing.layer(0)?;
+            let already = rows_of_file(&mut layer, fname_col, &file.filename)?;
+            if already > 0 && !force {
+                return Ok(TileWrite { tile, path, added: 0, features: layer.feature_count(), area: 0.0 });
+            }
+        }
+        std::fs::copy(&path, out.path()).with_context(|| format!("cannot copy {}", path.display()))?;
+        let options = DatasetOptions {
+            open_flags: GdalOpenFlags::GDAL_OF_UPDATE | GdalOpenFlags::GDAL_OF_VECTOR,
+            ..Default::default()
+        };
+        let ds = Dataset::open_ex(out.path(), options)?;
+        if force {
+            let sql =
+                format!("DELETE FROM \"{layer_name}\" WHERE \"{fname_col}\" = '{}'", file.filename.replace('\'', "''"));
+            ds.execute_sql(&sql, None, gdal::vector::sql::Dialect::DEFAULT)?;
+        }
+        ds
+    } else {
+        let driver = DriverManager::get_driver_by_name("GPKG")?;
+        let mut ds = driver.create_vector_only(out.path())?;
+        let srs = vector::srs(config.tms.crs)?;
+        ds.create_layer(LayerOptions {
+            name: &layer_name,
+            srs: Some(&srs),
+            ty: OGRwkbGeometryType::wkbPolygon,
+            options: None,
+        })?;
+        ds
+    };
+    let (added, area) = append_rows(config, &mut ds, file, tile, rows)?;
+    let features = ds.layer(0)?.feature_count();
+    drop(ds);
+    out.commit()?;
+    drop(lock);
+    Ok(TileWrite { tile, path, added, features, area })
+}
+
+fn append_rows(
+    config: &Config,
+    ds: &mut Dataset,
+    file: &StagedFile,
+    tile: Tile,
+    rows: &[usize],
+) -> anyhow::Result<(usize, f64)> {
+    let staging = staging_columns(config);
+    {
+        let layer = ds.layer(0)?;
+        let defn = layer.defn();
+        for c in &file.columns {
+            if defn.field_index(&c.name).is_err() {
+                add_field(&layer, &c.name, c.kind, c.subtype)?;
+            }
+        }
+        for c in &staging {
+            if defn.field_index(&c.name).is_err() {
+                let sub = if c.boolean {
+                    gdal_sys::OGRFieldSubType::OFSTBoolean
+                } else {
+                    gdal_sys::OGRFieldSubType::OFSTNone
+                };
+                add_field(&layer, &c.name, c.kind, sub)?;
+            }
+        }
+    }
+    let tx = ds.start_transaction()?;
+    let layer = tx.layer(0)?;
+    let defn = layer.defn();
+    let input_idx: Vec<usize> = file.columns.iter().map(|c| defn.field_index(&c.name)).collect::<Result<_, _>>()?;
+    let staging_idx: Vec<usize> = staging.iter().map(|c| defn.field_index(&c.name)).collect::<Result<_, _>>()?;
+    let tile_text = tile.to_string();
+    let mut area = 0.0;
+    for &r in rows {
+        let row = &file.rows[r];
+        let mut f = Feature::new(defn)?;
+        for (k, value) in file.values[row.feature].iter().enumerate() {
+            if let Some(v) = value {
+                f.set_field(input_idx[k], v)?;
+            }
+        }
+        let centroid_tile = row.centroid_tile.map(|t| t.to_string()).unwrap_or_default();
+        let mut s = staging_idx.iter();
+        if config.deduplicate_method.is_some() {
+            f.set_field_integer(*s.next().unwrap_or(&0), i32::from(row.duplicated.unwrap_or(false)))?;
+        }
+        let mut next = || *s.next().expect("staging column");
+        f.set_field_double(next(), row.area)?;
+        f.set_field_double(next(), row.centroid.0)?;
+        f.set_field_double(next(), row.centroid.1)?;
+        f.set_field_string(next(), &file.filename)?;
+        f.set_field_string(next(), &row.identifier)?;
+        f.set_field_string(next(), &centroid_tile)?;
+        f.set_field_string(next(), &tile_text)?;
+        f.set_field_integer(next(), i32::from(row.centroid_tile == Some(tile)))?;
+        f.set_geometry(Geometry::from_wkb(&vector::polygon_wkb(&row.polygon.rings))?)?;
+        f.create(&layer)?;
+        area += row.area;
+    }
+    tx.commit()?;
+    Ok((rows.len(), area))
+}
+
+/// Appends rows to the staging summary CSV (header when new), under a lock on the file.
+pub fn append_summary(config: &Config, filename: &str, writes: &[TileWrite]) -> anyhow::Result<()> {
+    let path = &config.filename_staging_summary;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot open summary {}", path.display()))?;
+    file.lock()?;
+    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+    if file.metadata()?.len() == 0 {
+        w.write_record([
+            "filename",
+            "num_polygons",
+            "area_polygons",
+            "datetime",
+            "tile_x",
+            "tile_y",
+            "tile_z",
+            "tile_top",
+            "tile_right",
+            "tile_bottom",
+            "tile_left",
+            "tms_identifier",
+        ])?;
+    }
+    let now = chrono::Local::now().format("%Y-%m-%d %H:%M:%S%.6f").to_string();
+    for t in writes.iter().filter(|t| t.added > 0) {
+        let b = config.tms.bounds(t.tile);
+        w.write_record([
+            filename.to_string(),
+            t.added.to_string(),
+            t.area.to_string(),
+            now.clone(),
+            t.tile.x.to_string(),
+            t.tile.y.to_string(),
+            t.tile.z.to_string(),
+            b.top.to_string(),
+            b.right.to_string(),
+            b.bottom.to_string(),
+            b.left.to_string(),
+            config.tms.id.to_string(),
+        ])?;
+    }
+    file.write_all(&w.into_inner().map_err(|e| anyhow!("{e}"))?)?;
+    Ok(())
+}

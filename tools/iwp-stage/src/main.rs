@@ -1,0 +1,165 @@
+//! iwp-stage: stage IWP vector files into z-max GeoPackage tiles.
+
+use clap::Parser;
+use iwp_common::cli::{ConfigArgs, JobArgs, LogArgs};
+use iwp_common::config::{Config, DedupMethod};
+use iwp_common::footprints::{footprint_path, FootprintIndex};
+use iwp_common::jobs::{result_from, Fields, Job, Results, EXIT_USAGE};
+use iwp_common::logging::progress_bar;
+use iwp_common::stage::stage_file;
+use iwp_common::tilestore::{append_summary, write_tile};
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Stage input vector files (one job line each, {"path": ...}) into z-max GeoPackage tiles:
+/// polygons simplified, flagged against footprints, reprojected to the TMS and written into
+/// every tile they intersect. One result line per tile written.
+#[derive(Parser, Debug)]
+#[command(
+    version,
+    after_help = "Examples:\n  iwp-stage --config c.json --list > files.ndjson\n  iwp-stage --config c.json --input files.ndjson > staged.ndjson\n  iwp-stage --config c.json --list | iwp-stage --config c.json --shard auto --out /tmp/staged"
+)]
+struct Args {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(flatten)]
+    jobs: JobArgs,
+    /// Print one job line per input file under dir_input (path, footprint, bytes) and exit.
+    #[arg(long)]
+    list: bool,
+    /// Write tiles under DIR instead of the config's dir_staged (e.g. a node-local folder).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Re-stage files whose rows a tile already holds (replacing those rows).
+    #[arg(long)]
+    force: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    #[command(flatten)]
+    log: LogArgs,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    args.log.init();
+    let config = match args.config.load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("iwp-stage: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    if let Some(n) = args.threads {
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+    }
+    if args.list {
+        return list(&config);
+    }
+    let (jobs, bad) = match args.jobs.read("bytes") {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("iwp-stage: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let footprints = if config.deduplicate_method == Some(DedupMethod::Footprints) {
+        match FootprintIndex::load(&config) {
+            Ok(f) => {
+                tracing::info!("{} footprints read from {}", f.footprints.len(), config.dir_footprints.display());
+                Some(f)
+            }
+            Err(e) => {
+                eprintln!("iwp-stage: {e:#}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    } else {
+        None
+    };
+    let out_dir = args.out.clone().unwrap_or_else(|| config.dir_staged.clone());
+    let results = Results::stdout();
+    for b in &bad {
+        let _ = results.bad_line(b);
+    }
+    let bar = progress_bar(jobs.len() as u64, "files");
+    let start = Instant::now();
+    jobs.par_iter().for_each(|job| {
+        if let Err(e) = stage_one(&config, &out_dir, footprints.as_ref(), job, args.force, &results) {
+            let _ = results.error(job.fields.clone(), &format!("{e:#}"));
+        }
+        bar.inc(1);
+    });
+    bar.finish_and_clear();
+    tracing::info!(
+        "staged {} files: {} tile writes, {} failed, in {:.1} s",
+        jobs.len(),
+        results.ok_count(),
+        results.failed_count(),
+        start.elapsed().as_secs_f64()
+    );
+    results.exit_code()
+}
+
+/// Stages one file and writes one result line per tile.
+fn stage_one(
+    config: &Config,
+    out: &Path,
+    footprints: Option<&FootprintIndex>,
+    job: &Job,
+    force: bool,
+    results: &Results,
+) -> anyhow::Result<()> {
+    let t0 = Instant::now();
+    let path = job.str("path").ok_or_else(|| anyhow::anyhow!("line {}: job line has no \"path\"", job.line))?;
+    let staged = stage_file(config, Path::new(path), footprints)?;
+    if staged.repaired > 0 {
+        tracing::warn!("{path}: {} invalid polygons repaired with MakeValid", staged.repaired);
+    }
+    let mut writes = Vec::new();
+    for (tile, rows) in &staged.tiles {
+        let w = write_tile(config, out, &staged, *tile, rows, force)?;
+        let mut f: Fields = result_from(&job.fields, &["path", "bytes", "footprint", "polygons"]);
+        f.insert("tms".into(), config.tms.id.into());
+        f.insert("z".into(), tile.z.into());
+        f.insert("x".into(), tile.x.into());
+        f.insert("y".into(), tile.y.into());
+        f.insert("path".into(), w.path.display().to_string().into());
+        f.insert("features".into(), w.features.into());
+        f.insert("rows".into(), w.added.into());
+        f.insert("file".into(), staged.filename.clone().into());
+        f.insert("secs".into(), ((t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0).into());
+        results.ok(f)?;
+        writes.push(w);
+    }
+    append_summary(config, &staged.filename, &writes)?;
+    Ok(())
+}
+
+/// Prints one job line per input file under dir_input.
+fn list(config: &Config) -> ExitCode {
+    let results = Results::stdout();
+    let walker = walkdir::WalkDir::new(&config.dir_input).sort_by_file_name();
+    for entry in walker {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("iwp-stage: cannot list {}: {e}", config.dir_input.display());
+                return ExitCode::from(EXIT_USAGE);
+            }
+        };
+        if !entry.file_type().is_file() || !entry.file_name().to_string_lossy().ends_with(&config.ext_input) {
+            continue;
+        }
+        let mut f = Fields::new();
+        f.insert("path".into(), entry.path().display().to_string().into());
+        f.insert("footprint".into(), footprint_path(config, entry.path()).display().to_string().into());
+        f.insert("bytes".into(), entry.metadata().map(|m| m.len()).unwrap_or(0).into());
+        if results.ok(f).is_err() {
+            return ExitCode::from(1);
+        }
+    }
+    ExitCode::SUCCESS
+}
