@@ -79,6 +79,7 @@ fn main() -> ExitCode {
     } else {
         None
     };
+    iwp_common::tilestore::fast_sqlite_writes();
     let out_dir = args.out.clone().unwrap_or_else(|| config.dir_staged.clone());
     let results = Results::stdout();
     for b in &bad {

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Benchmark of iwp-stage: generated IWP-like data (EPSG:3413, footprints, dedup on), z-max 15,
+# staged on 1 and 2 threads, against ogr2ogr converting the same files to GeoPackage in the
+# same run. Reports polygons/s, the ratio to ogr2ogr, 1->2 thread scaling and peak RSS.
+# Usage: bench/stage.sh [POLYGONS] [FILES]      (defaults: 1000000 50, as issue 3 asks)
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+bin=${IWP_BIN:-$here/target/release}
+polygons=${1:-1000000}
+files=${2:-50}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+timed() {
+  /usr/bin/time -f '%e %M' -o "$work/time" "$@" >/dev/null 2>"$work/err" || { cat "$work/err"; exit 1; }
+  cat "$work/time"
+}
+rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%d", n / s }'; }
+
+"$bin/iwp-synth" --out "$work/data" --polygons "$polygons" --files "$files" --z-range 11 15 -q >/dev/null
+"$bin/iwp-stage" -c "$work/data/config.json" --list > "$work/files.ndjson"
+echo "iwp-stage: $polygons polygons in $files files, z-max 15, footprint dedup on"
+for t in 1 2; do
+  rm -rf "$work/data/staged" "$work/data/staging_summary.csv"
+  read -r secs rss < <(timed "$bin/iwp-stage" -c "$work/data/config.json" --input "$work/files.ndjson" --threads "$t" -q)
+  echo "threads=$t seconds=$secs polygons_per_s=$(rate "$polygons" "$secs") peak_rss_mb=$((rss / 1024))"
+  eval "secs_$t=$secs"
+done
+mkdir -p "$work/ogr"
+start=$(date +%s.%N)
+find "$work/data/input" -name '*.shp' | while read -r f; do
+  ogr2ogr -f GPKG "$work/ogr/$(basename "$f" .shp).gpkg" "$f"
+done
+end=$(date +%s.%N)
+ogr=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')
+echo "ogr2ogr to GPKG (1 thread, same files) seconds=$ogr polygons_per_s=$(rate "$polygons" "$ogr")"
+awk -v o="$ogr" -v a="$secs_1" -v b="$secs_2" 'BEGIN { printf "iwp-stage(1 thread) speed / ogr2ogr = %.2fx; 1 -> 2 threads = %.2fx\n", o / a, a / b }'
