@@ -4,18 +4,9 @@
 # same run. Reports polygons/s, the ratio to ogr2ogr, 1->2 thread scaling and peak RSS.
 # Usage: bench/stage.sh [POLYGONS] [FILES]      (defaults: 1000000 50, as issue 3 asks)
 set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
-bin=${IWP_BIN:-$here/target/release}
+source "$(dirname "$0")/lib.sh"
 polygons=${1:-1000000}
 files=${2:-50}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-timed() {
-  /usr/bin/time -f '%e %M' -o "$work/time" "$@" >/dev/null 2>"$work/err" || { cat "$work/err"; exit 1; }
-  cat "$work/time"
-}
-rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%d", n / s }'; }
 
 "$bin/iwp-synth" --out "$work/data" --polygons "$polygons" --files "$files" --z-range 11 15 -q >/dev/null
 "$bin/iwp-stage" -c "$work/data/config.json" --list > "$work/files.ndjson"

@@ -3,23 +3,14 @@
 # shapefiles (GDAL's own shapefile writer on the same data) in the same run; peak RSS.
 # Usage: bench/synth.sh [POLYGONS] [FILES]
 set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
-bin=${IWP_BIN:-$here/target/release}
+source "$(dirname "$0")/lib.sh"
 polygons=${1:-1000000}
 files=${2:-50}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-# Runs a command under /usr/bin/time; prints "seconds peak_rss_kb".
-timed() {
-  /usr/bin/time -f '%e %M' -o "$work/time" "$@" >/dev/null 2>"$work/err" || { cat "$work/err"; exit 1; }
-  cat "$work/time"
-}
 
 echo "iwp-synth: $polygons polygons in $files files"
 for t in 1 2; do
   read -r secs rss < <(timed "$bin/iwp-synth" --out "$work/t$t" --polygons "$polygons" --files "$files" --threads "$t" --force -q)
-  echo "threads=$t seconds=$secs polygons_per_s=$(awk -v n="$polygons" -v s="$secs" 'BEGIN { printf "%d", n / s }') peak_rss_mb=$((rss / 1024))"
+  echo "threads=$t seconds=$secs polygons_per_s=$(rate "$polygons" "$secs") peak_rss_mb=$((rss / 1024))"
   eval "secs_$t=$secs"
 done
 mkdir -p "$work/ogr"
@@ -29,5 +20,5 @@ find "$work/t1/input" -name '*.shp' | while read -r f; do
 done
 end=$(date +%s.%N)
 ogr=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')
-echo "ogr2ogr (1 thread, same data) seconds=$ogr polygons_per_s=$(awk -v n="$polygons" -v s="$ogr" 'BEGIN { printf "%d", n / s }')"
+echo "ogr2ogr (1 thread, same data) seconds=$ogr polygons_per_s=$(rate "$polygons" "$ogr")"
 awk -v o="$ogr" -v a="$secs_1" -v b="$secs_2" 'BEGIN { printf "speed iwp-synth(1 thread) / ogr2ogr = %.2fx; 1 -> 2 threads = %.2fx\n", o / a, a / b }'

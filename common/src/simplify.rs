@@ -300,8 +300,7 @@ pub fn simplify_polygon(rings: &[Vec<Pt>], tolerance: f64) -> Vec<Vec<Pt>> {
         tolerance,
         next_id: 0,
     };
-    for ring in 0..rings.len() {
-        let pts = rings[ring].as_slice();
+    for (ring, pts) in rings.iter().enumerate() {
         if pts.len() < 2 {
             continue;
         }

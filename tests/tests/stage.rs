@@ -3,7 +3,7 @@
 
 use gdal::vector::{FieldValue, LayerAccess, LayerOptions, OGRwkbGeometryType};
 use gdal::{Dataset, DriverManager};
-use iwp_tests::{lines, run};
+use iwp_tests::{files_under, lines, run};
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -19,19 +19,6 @@ fn synth(out: &Path, polygons: &str, files: &str) -> Vec<serde_json::Value> {
     lines(&o.stdout)
 }
 
-fn gpkgs(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(gpkgs(&p));
-        } else if p.extension().is_some_and(|e| e == "gpkg") {
-            out.push(p);
-        }
-    }
-    out
-}
-
 #[test]
 fn reprojected_polygons_land_in_the_tiles_gdaltransform_says() {
     let dir = tempfile::tempdir().unwrap();
@@ -43,7 +30,8 @@ fn reprojected_polygons_land_in_the_tiles_gdaltransform_says() {
     // identifier -> tiles written, and the input centroid (EPSG:3413) of that polygon.
     let mut tiles: HashMap<String, HashSet<(u32, u32)>> = HashMap::new();
     let mut centroid: HashMap<String, (f64, f64)> = HashMap::new();
-    for p in gpkgs(&dir.path().join("staged")) {
+    for p in files_under(&dir.path().join("staged")).into_iter().filter(|p| p.extension().is_some_and(|e| e == "gpkg"))
+    {
         let y: u32 = p.file_stem().unwrap().to_str().unwrap().parse().unwrap();
         let x: u32 = p.parent().unwrap().file_name().unwrap().to_str().unwrap().parse().unwrap();
         let ds = Dataset::open(&p).unwrap();

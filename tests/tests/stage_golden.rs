@@ -2,9 +2,9 @@
 
 use gdal::vector::{FieldValue, LayerAccess};
 use gdal::Dataset;
-use iwp_tests::{golden, lines, run};
+use iwp_tests::{files_under, golden, lines, run};
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// One staged row, keyed by (file base name, exact geometry).
 #[derive(Debug, Clone)]
@@ -20,7 +20,7 @@ type Tiles = BTreeMap<String, HashMap<(String, String), Staged>>;
 
 fn read_tiles(dir: &Path) -> Tiles {
     let mut out = Tiles::new();
-    for entry in walk(dir) {
+    for entry in files_under(dir) {
         if entry.extension().and_then(|e| e.to_str()) != Some("gpkg") {
             continue;
         }
@@ -55,20 +55,6 @@ fn read_tiles(dir: &Path) -> Tiles {
         }
         out.insert(rel, rows);
     }
-    out
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out.sort();
     out
 }
 

@@ -3,7 +3,7 @@
 use gdal::vector::LayerAccess;
 use gdal::Dataset;
 use iwp_common::config::Config;
-use iwp_tests::{lines, run};
+use iwp_tests::{files_under, lines, run};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -112,7 +112,7 @@ fn same_seed_same_bytes_other_seed_other_data() {
     );
     assert!(o.status.success());
     let files = |d: &Path| {
-        let mut v: Vec<PathBuf> = walk(&d.join("input"));
+        let mut v: Vec<PathBuf> = files_under(&d.join("input"));
         v.sort();
         v
     };
@@ -129,19 +129,6 @@ fn same_seed_same_bytes_other_seed_other_data() {
     let o = run("iwp-synth", &["--out", a.path().to_str().unwrap()], None);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[test]
