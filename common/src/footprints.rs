@@ -188,20 +188,22 @@ fn reproject(shape: &MultiPolygon<f64>, from_wkt: &str, to_wkt: &str) -> anyhow:
     let t = gdal::spatial_ref::CoordTransform::new(&from, &to)?;
     let mut out = shape.clone();
     for poly in out.0.iter_mut() {
-        poly.exterior_mut(|r| transform_ring(&t, r));
-        poly.interiors_mut(|rs| rs.iter_mut().for_each(|r| transform_ring(&t, r)));
+        let mut result = Ok(());
+        poly.exterior_mut(|r| result = transform_ring(&t, r));
+        poly.interiors_mut(|rs| rs.iter_mut().for_each(|r| result = result.clone().and(transform_ring(&t, r))));
+        result.map_err(|e| anyhow!("cannot reproject a footprint to the data CRS: {e}"))?;
     }
     Ok(out)
 }
 
-fn transform_ring(t: &gdal::spatial_ref::CoordTransform, ring: &mut geo::LineString<f64>) {
+fn transform_ring(t: &gdal::spatial_ref::CoordTransform, ring: &mut geo::LineString<f64>) -> Result<(), String> {
     let mut xs: Vec<f64> = ring.0.iter().map(|c| c.x).collect();
     let mut ys: Vec<f64> = ring.0.iter().map(|c| c.y).collect();
     let mut zs = vec![0.0; xs.len()];
-    if t.transform_coords(&mut xs, &mut ys, &mut zs).is_ok() {
-        for (c, (x, y)) in ring.0.iter_mut().zip(xs.into_iter().zip(ys)) {
-            c.x = x;
-            c.y = y;
-        }
+    t.transform_coords(&mut xs, &mut ys, &mut zs).map_err(|e| e.to_string())?;
+    for (c, (x, y)) in ring.0.iter_mut().zip(xs.into_iter().zip(ys)) {
+        c.x = x;
+        c.y = y;
     }
+    Ok(())
 }
