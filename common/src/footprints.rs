@@ -188,22 +188,14 @@ fn reproject(shape: &MultiPolygon<f64>, from_wkt: &str, to_wkt: &str) -> anyhow:
     let t = gdal::spatial_ref::CoordTransform::new(&from, &to)?;
     let mut out = shape.clone();
     for poly in out.0.iter_mut() {
-        let mut result = Ok(());
-        poly.exterior_mut(|r| result = transform_ring(&t, r));
-        poly.interiors_mut(|rs| rs.iter_mut().for_each(|r| result = result.clone().and(transform_ring(&t, r))));
-        result.map_err(|e| anyhow!("cannot reproject a footprint to the data CRS: {e}"))?;
+        let ring = |r: &geo::LineString<f64>| -> anyhow::Result<geo::LineString<f64>> {
+            let mut pts: Vec<(f64, f64)> = r.0.iter().map(|c| (c.x, c.y)).collect();
+            vector::transform_points(&t, &mut pts).context("cannot reproject a footprint to the data CRS")?;
+            Ok(geo::LineString::from(pts))
+        };
+        let exterior = ring(poly.exterior())?;
+        let interiors = poly.interiors().iter().map(ring).collect::<anyhow::Result<Vec<_>>>()?;
+        *poly = geo::Polygon::new(exterior, interiors);
     }
     Ok(out)
-}
-
-fn transform_ring(t: &gdal::spatial_ref::CoordTransform, ring: &mut geo::LineString<f64>) -> Result<(), String> {
-    let mut xs: Vec<f64> = ring.0.iter().map(|c| c.x).collect();
-    let mut ys: Vec<f64> = ring.0.iter().map(|c| c.y).collect();
-    let mut zs = vec![0.0; xs.len()];
-    t.transform_coords(&mut xs, &mut ys, &mut zs).map_err(|e| e.to_string())?;
-    for (c, (x, y)) in ring.0.iter_mut().zip(xs.into_iter().zip(ys)) {
-        c.x = x;
-        c.y = y;
-    }
-    Ok(())
 }

@@ -172,7 +172,8 @@ pub fn stage_file(config: &Config, path: &Path, footprints: Option<&FootprintInd
         let t = CoordTransform::new(&srs, &target).context("no transformation to the TMS CRS")?;
         for (_, _, _, p) in polygons.iter_mut() {
             for ring in p.rings.iter_mut() {
-                transform(&t, ring).with_context(|| format!("{}: reprojection failed", path.display()))?;
+                vector::transform_points(&t, ring)
+                    .with_context(|| format!("{}: reprojection failed", path.display()))?;
             }
         }
     }
@@ -203,20 +204,6 @@ fn collection_polygons(g: &gdal::vector::Geometry) -> Vec<Polygon> {
         return direct;
     }
     (0..g.geometry_count()).flat_map(|i| polygons_of(&g.get_geometry(i))).collect()
-}
-
-fn transform(t: &CoordTransform, ring: &mut [(f64, f64)]) -> anyhow::Result<()> {
-    let mut xs: Vec<f64> = ring.iter().map(|p| p.0).collect();
-    let mut ys: Vec<f64> = ring.iter().map(|p| p.1).collect();
-    let mut zs = vec![0.0; xs.len()];
-    t.transform_coords(&mut xs, &mut ys, &mut zs)?;
-    for (p, (x, y)) in ring.iter_mut().zip(xs.into_iter().zip(ys)) {
-        if !x.is_finite() || !y.is_finite() {
-            bail!("a coordinate has no image in the TMS CRS");
-        }
-        *p = (x, y);
-    }
-    Ok(())
 }
 
 /// Refuses inputs whose columns collide with the staging columns (case-insensitive).

@@ -90,3 +90,18 @@ pub fn feature_count(path: &Path) -> anyhow::Result<u64> {
     let layer = ds.layer(0)?;
     Ok(layer.feature_count())
 }
+
+/// Reprojects points in place with `t`; fails when a point has no finite image.
+pub fn transform_points(t: &gdal::spatial_ref::CoordTransform, pts: &mut [(f64, f64)]) -> anyhow::Result<()> {
+    let mut xs: Vec<f64> = pts.iter().map(|p| p.0).collect();
+    let mut ys: Vec<f64> = pts.iter().map(|p| p.1).collect();
+    let mut zs = vec![0.0; xs.len()];
+    t.transform_coords(&mut xs, &mut ys, &mut zs)?;
+    for (p, (x, y)) in pts.iter_mut().zip(xs.into_iter().zip(ys)) {
+        if !x.is_finite() || !y.is_finite() {
+            anyhow::bail!("a coordinate has no image in the target CRS");
+        }
+        *p = (x, y);
+    }
+    Ok(())
+}
