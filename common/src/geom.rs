@@ -98,6 +98,58 @@ impl Polygon {
     pub fn intersects(&self, other: &MultiPolygon<f64>) -> bool {
         self.to_geo().intersects(other)
     }
+
+    /// True when GEOS would certainly call the polygon valid: a single closed ring of finite
+    /// points, no zero-length or collinear-folding edges, and no two edges meeting except
+    /// neighbours at their shared vertex (decided with exact orientation tests). False means
+    /// "not sure": ask GEOS. A fast path for the common simple polygon.
+    pub fn certainly_valid(&self) -> bool {
+        let [ring] = self.rings.as_slice() else { return false };
+        let n = ring.len();
+        if n < 4 || ring[0] != ring[n - 1] || ring.iter().any(|p| !p.0.is_finite() || !p.1.is_finite()) {
+            return false;
+        }
+        let edges = n - 1;
+        let orient = |a: Pt, b: Pt, c: Pt| {
+            robust::orient2d(
+                robust::Coord { x: a.0, y: a.1 },
+                robust::Coord { x: b.0, y: b.1 },
+                robust::Coord { x: c.0, y: c.1 },
+            )
+        };
+        // Neighbouring edges: no zero length, no fold back onto the previous edge.
+        for i in 0..edges {
+            let (a, b, c) = (ring[i], ring[i + 1], ring[(i + 2) % edges]);
+            if a == b || orient(a, b, c) == 0.0 {
+                return false;
+            }
+        }
+        let boxes: Vec<(f64, f64, f64, f64)> = (0..edges)
+            .map(|i| {
+                let (a, b) = (ring[i], ring[i + 1]);
+                (a.0.min(b.0), a.0.max(b.0), a.1.min(b.1), a.1.max(b.1))
+            })
+            .collect();
+        for i in 0..edges {
+            for j in i + 2..edges {
+                if i == 0 && j == edges - 1 {
+                    continue; // the closing edge neighbours the first
+                }
+                let (bi, bj) = (boxes[i], boxes[j]);
+                if bi.1 < bj.0 || bj.1 < bi.0 || bi.3 < bj.2 || bj.3 < bi.2 {
+                    continue;
+                }
+                let (a, b, c, d) = (ring[i], ring[i + 1], ring[j], ring[j + 1]);
+                let (o1, o2) = (orient(a, b, c), orient(a, b, d));
+                let (o3, o4) = (orient(c, d, a), orient(c, d, b));
+                // Strictly separated by either edge's line, or else they may meet.
+                if !(o1 * o2 > 0.0 || o3 * o4 > 0.0) {
+                    return false;
+                }
+            }
+        }
+        true
+    }
 }
 
 /// Reads polygons out of a GDAL geometry: a Polygon, or the parts of a MultiPolygon (other

@@ -139,7 +139,8 @@ pub fn stage_file(config: &Config, path: &Path, footprints: Option<&FootprintInd
             skipped += 1;
             continue;
         }
-        if !g.is_valid() {
+        let simple = matches!(parts.as_slice(), [p] if p.certainly_valid());
+        if !simple && !g.is_valid() {
             if let Ok(fixed) = g.make_valid(&gdal::cpl::CslStringList::new()) {
                 repaired += 1;
                 parts = collection_polygons(&fixed);

@@ -178,7 +178,9 @@ pub fn cell_ring(spec: &SynthSpec, image: u32, i: i64, j: i64) -> Vec<(f64, f64)
         (unit(spec.seed, [3 + i64::from(image), i, j, k as i64 * 2 + axis]) - 0.5) * 2.0 * IMAGE_NOISE
     };
     ring.iter_mut().enumerate().for_each(|(k, p)| *p = (p.0 + noise(k, 0), p.1 + noise(k, 1)));
-    if !is_simple(&ring) {
+    let mut closed = ring.clone();
+    closed.push(ring[0]);
+    if !(crate::geom::Polygon { rings: vec![closed] }).certainly_valid() {
         // Bends and noise folded the ring: keep the plain quad, which is always simple because
         // each node stays in its own box.
         ring = vec![a, b, c, d];
@@ -191,21 +193,6 @@ pub fn cell_ring(spec: &SynthSpec, image: u32, i: i64, j: i64) -> Vec<(f64, f64)
     ring.iter_mut().for_each(|p| *p = (cx + (p.0 - cx) * k, cy + (p.1 - cy) * k));
     ring.push(ring[0]);
     ring
-}
-
-/// True when no two non-adjacent edges of an open ring (first point not repeated) meet.
-fn is_simple(ring: &[(f64, f64)]) -> bool {
-    let n = ring.len();
-    let edge = |k: usize| (ring[k], ring[(k + 1) % n]);
-    let orient = |p: (f64, f64), q: (f64, f64), r: (f64, f64)| (q.0 - p.0) * (r.1 - p.1) - (q.1 - p.1) * (r.0 - p.0);
-    (0..n).all(|e| {
-        (e + 2..n).filter(|&f| !(e == 0 && f == n - 1)).all(|f| {
-            let ((p1, p2), (q1, q2)) = (edge(e), edge(f));
-            let crosses =
-                orient(p1, p2, q1) * orient(p1, p2, q2) <= 0.0 && orient(q1, q2, p1) * orient(q1, q2, p2) <= 0.0;
-            !crosses
-        })
-    })
 }
 
 /// Area, perimeter and area centroid of a closed ring.

@@ -116,6 +116,7 @@ fn stage_one(
     let t0 = Instant::now();
     let path = job.str("path").ok_or_else(|| anyhow::anyhow!("line {}: job line has no \"path\"", job.line))?;
     let staged = stage_file(config, Path::new(path), footprints)?;
+    let staged_secs = t0.elapsed().as_secs_f64();
     if staged.repaired > 0 {
         tracing::warn!("{path}: {} invalid polygons repaired with MakeValid", staged.repaired);
     }
@@ -136,6 +137,12 @@ fn stage_one(
         writes.push(w);
     }
     append_summary(config, &staged.filename, &writes)?;
+    tracing::debug!(
+        "{path}: {} polygons read and tiled in {staged_secs:.2} s, {} tiles written in {:.2} s",
+        staged.rows.len(),
+        writes.len(),
+        t0.elapsed().as_secs_f64() - staged_secs
+    );
     Ok(())
 }
 
