@@ -134,7 +134,6 @@ pub fn write_tile(
             // The copy is dropped unused; the tile stays as it is.
             return Ok(TileWrite { tile, path, added: 0, features: layer.feature_count(), area: 0.0 });
         }
-        drop(layer);
         if force {
             let sql =
                 format!("DELETE FROM \"{layer_name}\" WHERE \"{fname_col}\" = '{}'", file.filename.replace('\'', "''"));
