@@ -13,7 +13,9 @@ use gdal::vector::{FieldValue, LayerAccess};
 use gdal::Dataset;
 use geo::{BooleanOps, BoundingRect, Intersects, MultiPolygon};
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// A keep-rule value of a footprint.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,9 +108,14 @@ pub fn compare(a: &Footprint, b: &Footprint, rules: &[KeepRule]) -> Ordering {
     a.filename.cmp(&b.filename)
 }
 
+/// A footprint's shape moved into a data CRS, with its bounding box (or why it could not be moved).
+type Placed = Result<(MultiPolygon<f64>, Option<geo::Rect<f64>>), String>;
+
 /// Every footprint under dir_footprints, read once per process.
 pub struct FootprintIndex {
     pub footprints: Vec<Footprint>,
+    /// All footprints moved into a data CRS (keyed by its WKT), made once per CRS and process.
+    placed: Mutex<HashMap<String, Arc<Vec<Placed>>>>,
 }
 
 impl FootprintIndex {
@@ -127,7 +134,33 @@ impl FootprintIndex {
             let filename = format!("{stem}{}", config.ext_input);
             footprints.push(read_footprint(entry.path(), &filename, &config.deduplicate_keep_rules)?);
         }
-        Ok(FootprintIndex { footprints })
+        Ok(FootprintIndex::new(footprints))
+    }
+
+    /// An index of the given footprints.
+    pub fn new(footprints: Vec<Footprint>) -> FootprintIndex {
+        FootprintIndex { footprints, placed: Mutex::new(HashMap::new()) }
+    }
+
+    /// Every footprint in the data CRS `data_wkt`, with bounding boxes (reprojected on first use).
+    fn placed_in(&self, data_wkt: &str) -> Arc<Vec<Placed>> {
+        let mut cache = self.placed.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = cache.get(data_wkt) {
+            return p.clone();
+        }
+        let placed = self
+            .footprints
+            .iter()
+            .map(|f| {
+                let shape = reproject(&f.shape, &f.srs_wkt, data_wkt)
+                    .map_err(|e| format!("footprint {}: {e:#}", f.path.display()))?;
+                let bbox = shape.bounding_rect();
+                Ok((shape, bbox))
+            })
+            .collect::<Vec<_>>();
+        let placed = Arc::new(placed);
+        cache.insert(data_wkt.to_string(), placed.clone());
+        placed
     }
 
     /// Flags for `polygons` (in the data CRS `data_wkt`) of input file `filename`:
@@ -139,37 +172,34 @@ impl FootprintIndex {
         data_wkt: &str,
         polygons: &[Polygon],
     ) -> anyhow::Result<Vec<bool>> {
-        let own = self.footprints.iter().find(|f| f.filename == filename).ok_or_else(|| {
+        let own = self.footprints.iter().position(|f| f.filename == filename).ok_or_else(|| {
             anyhow!(
                 "no footprint for {filename} (expected {})",
                 footprint_path(config, &config.dir_input.join(filename)).display()
             )
         })?;
-        let to_data = |f: &Footprint| reproject(&f.shape, &f.srs_wkt, data_wkt);
-        let own_shape = to_data(own)?;
-        let own_box = own_shape.bounding_rect();
+        let placed = self.placed_in(data_wkt);
+        let (own_shape, own_box) = placed[own].as_ref().map_err(|e| anyhow!("{e}"))?;
         let mut overlaps = Vec::new();
-        for other in &self.footprints {
-            if other.filename == filename || compare(other, own, &config.deduplicate_keep_rules) != Ordering::Less {
+        for (k, other) in self.footprints.iter().enumerate() {
+            if k == own || compare(other, &self.footprints[own], &config.deduplicate_keep_rules) != Ordering::Less {
                 continue;
             }
-            let shape = to_data(other)?;
-            let meets = match (own_box, shape.bounding_rect()) {
-                (Some(a), Some(b)) => a.intersects(&b),
-                _ => false,
-            };
-            if meets {
-                let overlap = own_shape.intersection(&shape);
-                if !overlap.0.is_empty() {
-                    overlaps.push(overlap);
-                }
+            // A higher-ranked footprint that cannot be placed might overlap: no guessing.
+            let (shape, bbox) = placed[k].as_ref().map_err(|e| anyhow!("{e}"))?;
+            if !matches!((own_box, bbox), (Some(a), Some(b)) if a.intersects(b)) {
+                continue;
+            }
+            let overlap = own_shape.intersection(shape);
+            if !overlap.0.is_empty() {
+                overlaps.push(overlap);
             }
         }
         Ok(polygons
             .iter()
             .map(|p| {
                 let g = p.to_geo();
-                (config.deduplicate_clip_to_footprint && !g.intersects(&own_shape))
+                (config.deduplicate_clip_to_footprint && !g.intersects(own_shape))
                     || overlaps.iter().any(|o| g.intersects(o))
             })
             .collect())

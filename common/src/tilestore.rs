@@ -124,6 +124,7 @@ pub fn write_tile(
         std::fs::copy(&path, out.path()).with_context(|| format!("cannot copy {}", path.display()))?;
         let options = DatasetOptions {
             open_flags: GdalOpenFlags::GDAL_OF_UPDATE | GdalOpenFlags::GDAL_OF_VECTOR,
+            allowed_drivers: Some(&["GPKG"]),
             ..Default::default()
         };
         let ds = Dataset::open_ex(out.path(), options)
