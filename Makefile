@@ -3,9 +3,10 @@
 
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# System packages: GDAL to read/write GIS files, gdal-bin for ogrinfo/gdalinfo checks,
+# System packages: GDAL to read/write GIS files, SQLite (configured directly for staging),
+# gdal-bin for ogrinfo/gdalinfo checks,
 # slurm-client for scontrol (hostlist agreement tests).
-APT_PACKAGES := libgdal-dev gdal-bin pkg-config slurm-client
+APT_PACKAGES := libgdal-dev libsqlite3-dev gdal-bin pkg-config slurm-client
 DEMO_DIR ?= demo-out
 
 .PHONY: deps build test demo clean-demo

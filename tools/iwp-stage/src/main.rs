@@ -43,6 +43,8 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    // Before anything opens SQLite (PROJ does, for its database).
+    iwp_common::tilestore::fast_sqlite_writes();
     let args = Args::parse();
     args.log.init();
     let config = match args.config.load() {
@@ -79,7 +81,6 @@ fn main() -> ExitCode {
     } else {
         None
     };
-    iwp_common::tilestore::fast_sqlite_writes();
     let out_dir = args.out.clone().unwrap_or_else(|| config.dir_staged.clone());
     let results = Results::stdout();
     for b in &bad {
