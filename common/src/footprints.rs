@@ -12,6 +12,7 @@ use anyhow::{anyhow, bail, Context};
 use gdal::vector::{FieldValue, LayerAccess};
 use gdal::Dataset;
 use geo::{BooleanOps, BoundingRect, Intersects, MultiPolygon};
+use rayon::prelude::*;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -196,7 +197,7 @@ impl FootprintIndex {
             }
         }
         Ok(polygons
-            .iter()
+            .par_iter()
             .map(|p| {
                 let g = p.to_geo();
                 (config.deduplicate_clip_to_footprint && !g.intersects(own_shape))

@@ -12,6 +12,7 @@ use anyhow::{anyhow, bail, Context};
 use gdal::spatial_ref::CoordTransform;
 use gdal::vector::{FieldValue, LayerAccess, OGRFieldType};
 use gdal::Dataset;
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -50,6 +51,9 @@ pub struct StagedFile {
     /// Features skipped for not being polygons.
     pub skipped: usize,
 }
+
+/// Polygons per parallel reprojection task.
+const CHUNK: usize = 4096;
 
 /// A deterministic identifier for a polygon: a name-based UUID of file, feature and part.
 pub fn identifier(filename: &str, feature: usize, part: usize) -> String {
@@ -156,10 +160,9 @@ pub fn stage_file(config: &Config, path: &Path, footprints: Option<&FootprintInd
         }
         bail!("{}: no features", path.display());
     }
+    // Per-polygon work runs on rayon's threads, in chunks (one coordinate transform each).
     if let Some(tol) = config.simplify_tolerance {
-        for (_, _, _, p) in polygons.iter_mut() {
-            p.rings = simplify_polygon(&p.rings, tol);
-        }
+        polygons.par_iter_mut().for_each(|(_, _, _, p)| p.rings = simplify_polygon(&p.rings, tol));
     }
     let flags = match (footprints, config.deduplicate_method) {
         (Some(index), Some(crate::config::DedupMethod::Footprints)) => {
@@ -170,30 +173,42 @@ pub fn stage_file(config: &Config, path: &Path, footprints: Option<&FootprintInd
     };
     let target = vector::srs(config.tms.crs)?;
     if srs != target {
-        let t = CoordTransform::new(&srs, &target).context("no transformation to the TMS CRS")?;
-        for (_, _, _, p) in polygons.iter_mut() {
-            for ring in p.rings.iter_mut() {
-                vector::transform_points(&t, ring)
-                    .with_context(|| format!("{}: reprojection failed", path.display()))?;
+        let (srs_wkt, target_wkt) = (srs.to_wkt()?, target.to_wkt()?);
+        polygons.par_chunks_mut(CHUNK).try_for_each(|chunk| -> anyhow::Result<()> {
+            // Spatial references and transforms are not shared between threads.
+            let t = CoordTransform::new(&vector::srs(&srs_wkt)?, &vector::srs(&target_wkt)?)
+                .context("no transformation to the TMS CRS")?;
+            for (_, _, _, p) in chunk.iter_mut() {
+                for ring in p.rings.iter_mut() {
+                    vector::transform_points(&t, ring)
+                        .with_context(|| format!("{}: reprojection failed", path.display()))?;
+                }
             }
-        }
+            Ok(())
+        })?;
     }
-    let mut rows = Vec::with_capacity(polygons.len());
+    let rows: Vec<Row> = polygons
+        .into_par_iter()
+        .enumerate()
+        .map(|(n, (fid, feature, part, polygon))| {
+            let centroid = polygon.centroid();
+            Row {
+                area: polygon.area(),
+                centroid,
+                identifier: identifier(&filename, fid, part),
+                centroid_tile: centroid_tile(config.tms, config.z_max, centroid.0, centroid.1),
+                duplicated: flags.as_ref().map(|f| f[n]),
+                feature,
+                polygon,
+            }
+        })
+        .collect();
+    let row_tiles: Vec<Vec<Tile>> = rows.par_iter().map(|r| tiles_of(config.tms, config.z_max, &r.polygon)).collect();
     let mut tiles: BTreeMap<Tile, Vec<usize>> = BTreeMap::new();
-    for (n, (fid, feature, part, polygon)) in polygons.into_iter().enumerate() {
-        let centroid = polygon.centroid();
-        for t in tiles_of(config.tms, config.z_max, &polygon) {
-            tiles.entry(t).or_default().push(rows.len());
+    for (n, ts) in row_tiles.into_iter().enumerate() {
+        for t in ts {
+            tiles.entry(t).or_default().push(n);
         }
-        rows.push(Row {
-            area: polygon.area(),
-            centroid,
-            identifier: identifier(&filename, fid, part),
-            centroid_tile: centroid_tile(config.tms, config.z_max, centroid.0, centroid.1),
-            duplicated: flags.as_ref().map(|f| f[n]),
-            feature,
-            polygon,
-        });
     }
     Ok(StagedFile { filename, columns, values, rows, tiles, repaired, skipped })
 }

@@ -121,9 +121,20 @@ fn stage_one(
     if staged.repaired > 0 {
         tracing::warn!("{path}: {} invalid polygons repaired with MakeValid", staged.repaired);
     }
-    let mut writes = Vec::new();
-    for (tile, rows) in &staged.tiles {
-        let w = write_tile(config, out, &staged, *tile, rows, force)?;
+    // Tiles of one file are written in parallel (each under its own folder lock), reported in order.
+    let tiles: Vec<_> = staged.tiles.iter().collect();
+    let written: Vec<_> =
+        tiles.par_iter().map(|(tile, rows)| write_tile(config, out, &staged, **tile, rows, force)).collect();
+    let (mut writes, mut failed) = (Vec::new(), None);
+    for w in written {
+        let w = match w {
+            Ok(w) => w,
+            Err(e) => {
+                failed.get_or_insert(e);
+                continue;
+            }
+        };
+        let tile = w.tile;
         let mut f: Fields = result_from(&job.fields, &["path", "bytes", "footprint", "polygons"]);
         f.insert("tms".into(), config.tms.id.into());
         f.insert("z".into(), tile.z.into());
@@ -138,6 +149,9 @@ fn stage_one(
         writes.push(w);
     }
     append_summary(config, &staged.filename, &writes)?;
+    if let Some(e) = failed {
+        return Err(e.context(format!("{path}: {} of {} tiles not written", tiles.len() - writes.len(), tiles.len())));
+    }
     tracing::debug!(
         "{path}: {} polygons read and tiled in {staged_secs:.2} s, {} tiles written in {:.2} s",
         staged.rows.len(),
