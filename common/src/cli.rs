@@ -29,6 +29,25 @@ impl LogArgs {
     }
 }
 
+/// The worker-thread flag.
+#[derive(Debug, Args, Clone)]
+pub struct ThreadArgs {
+    /// Worker threads (default: RAYON_NUM_THREADS if set, else all cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+impl ThreadArgs {
+    /// Sizes rayon's global pool as asked (call once, before any parallel work).
+    pub fn init(&self) {
+        if let Some(n) = self.threads {
+            if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n).build_global() {
+                tracing::warn!("--threads {n} not applied: {e}");
+            }
+        }
+    }
+}
+
 /// The config file and overrides of its keys.
 #[derive(Debug, Args, Clone)]
 pub struct ConfigArgs {

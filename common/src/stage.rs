@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::footprints::{staging_filename, FootprintIndex};
 use crate::geom::{polygons_of, Polygon};
 use crate::simplify::simplify_polygon;
-use crate::tms::{Bounds, Tile, Tms};
+use crate::tms::{Tile, Tms};
 use crate::vector;
 use anyhow::{anyhow, bail, Context};
 use gdal::spatial_ref::CoordTransform;
@@ -76,26 +76,11 @@ pub fn centroid_tile(tms: &Tms, z: u8, x: f64, y: f64) -> Option<Tile> {
 
 /// Tiles at `z` whose closed box the polygon meets.
 pub fn tiles_of(tms: &Tms, z: u8, p: &Polygon) -> Vec<Tile> {
-    let b = p.bounds();
-    let span = tms.span(z);
-    let (w, h) = tms.matrix_size(z);
-    let idx = |v: f64, n: u32| v.max(0.0).min(f64::from(n) - 1.0) as u32;
-    // Closed boxes: a polygon touching an edge also meets the neighbour.
-    let x0 = idx(((b.left - tms.origin.0) / span).ceil() - 1.0, w);
-    let x1 = idx(((b.right - tms.origin.0) / span).floor(), w);
-    let y0 = idx(((tms.origin.1 - b.top) / span).ceil() - 1.0, h);
-    let y1 = idx(((tms.origin.1 - b.bottom) / span).floor(), h);
-    let mut out = Vec::new();
-    for y in y0..=y1 {
-        for x in x0..=x1 {
-            let t = Tile::new(x, y, z);
-            let tb: Bounds = tms.bounds(t);
-            if (x0 == x1 && y0 == y1) || p.intersects_box(&tb) {
-                out.push(t);
-            }
-        }
+    let candidates = tms.tiles_touching(p.bounds(), z);
+    if candidates.len() == 1 {
+        return candidates;
     }
-    out
+    candidates.into_iter().filter(|t| p.intersects_box(&tms.bounds(*t))).collect()
 }
 
 /// Reads, cleans, flags and tiles one input file.

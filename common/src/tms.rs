@@ -205,16 +205,30 @@ impl Tms {
     /// Tiles at zoom `z` whose area meets the box (a box ending exactly on a tile edge does not
     /// reach into the next tile), row by row from the top-left. Empty when the box misses the set.
     pub fn tiles_covering(&self, b: Bounds, z: u8) -> Vec<Tile> {
+        self.tiles_meeting(b, z, false)
+    }
+
+    /// Tiles at zoom `z` whose closed box meets the box: one ending exactly on a tile edge also
+    /// meets the neighbour (as GEOS `intersects`). Row by row from the top-left.
+    pub fn tiles_touching(&self, b: Bounds, z: u8) -> Vec<Tile> {
+        self.tiles_meeting(b, z, true)
+    }
+
+    fn tiles_meeting(&self, b: Bounds, z: u8, closed: bool) -> Vec<Tile> {
         let ext = self.extent();
         if b.right < ext.left || b.left > ext.right || b.top < ext.bottom || b.bottom > ext.top {
             return Vec::new();
         }
         let span = self.span(z);
         let (w, h) = self.matrix_size(z);
-        let x0 = clamp_index(((b.left - self.origin.0) / span).floor(), w);
-        let x1 = clamp_index(((b.right - self.origin.0) / span).ceil() - 1.0, w).max(x0);
-        let y0 = clamp_index(((self.origin.1 - b.top) / span).floor(), h);
-        let y1 = clamp_index(((self.origin.1 - b.bottom) / span).ceil() - 1.0, h).max(y0);
+        // First and last index of the cells [k, k+1) a coordinate range [lo, hi] meets.
+        let range = |lo: f64, hi: f64, n: u32| {
+            let (first, last) = if closed { (lo.ceil() - 1.0, hi.floor()) } else { (lo.floor(), hi.ceil() - 1.0) };
+            let first = clamp_index(first, n);
+            (first, clamp_index(last, n).max(first))
+        };
+        let (x0, x1) = range((b.left - self.origin.0) / span, (b.right - self.origin.0) / span, w);
+        let (y0, y1) = range((self.origin.1 - b.top) / span, (self.origin.1 - b.bottom) / span, h);
         (y0..=y1).flat_map(|y| (x0..=x1).map(move |x| Tile::new(x, y, z))).collect()
     }
 }

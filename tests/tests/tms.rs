@@ -87,6 +87,13 @@ fn tile_of_a_point_parent_children_and_covering() {
     // A box ending exactly on a tile edge does not reach the next tile.
     let edge = Bounds { left: b.left, bottom: b.bottom, right: b.right, top: b.top };
     assert_eq!(tms.tiles_covering(edge, 13), [t]);
+    // Closed boxes: the same box touches all eight neighbours too, row by row.
+    let touching = tms.tiles_touching(edge, 13);
+    let expect: Vec<Tile> =
+        (t.y - 1..=t.y + 1).flat_map(|y| (t.x - 1..=t.x + 1).map(move |x| Tile::new(x, y, 13))).collect();
+    assert_eq!(touching, expect);
+    let inner = Bounds { left: b.left + 1e-6, bottom: b.bottom + 1e-6, right: b.right - 1e-6, top: b.top - 1e-6 };
+    assert_eq!(tms.tiles_touching(inner, 13), [t]);
     assert!(tms.tiles_covering(Bounds { left: 200.0, bottom: 0.0, right: 210.0, top: 1.0 }, 3).is_empty());
 }
 

@@ -1,7 +1,7 @@
 //! iwp-stage: stage IWP vector files into z-max GeoPackage tiles.
 
 use clap::Parser;
-use iwp_common::cli::{ConfigArgs, JobArgs, LogArgs};
+use iwp_common::cli::{ConfigArgs, JobArgs, LogArgs, ThreadArgs};
 use iwp_common::config::{Config, DedupMethod};
 use iwp_common::footprints::{footprint_path, FootprintIndex};
 use iwp_common::jobs::{result_from, Fields, Job, Results, EXIT_USAGE};
@@ -35,9 +35,8 @@ struct Args {
     /// Re-stage files whose rows a tile already holds (replacing those rows).
     #[arg(long)]
     force: bool,
-    /// Worker threads (default: all cores).
-    #[arg(long)]
-    threads: Option<usize>,
+    #[command(flatten)]
+    threads: ThreadArgs,
     #[command(flatten)]
     log: LogArgs,
 }
@@ -54,9 +53,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    if let Some(n) = args.threads {
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
-    }
+    args.threads.init();
     if args.list {
         return list(&config);
     }

@@ -1,7 +1,7 @@
 //! iwp-synth: generate IWP-like sample data (shapefiles in EPSG:3413 with footprints).
 
 use clap::Parser;
-use iwp_common::cli::LogArgs;
+use iwp_common::cli::{LogArgs, ThreadArgs};
 use iwp_common::jobs::{Fields, Results, EXIT_USAGE};
 use iwp_common::logging::progress_bar;
 use iwp_common::synth::{self, SynthSpec};
@@ -42,9 +42,8 @@ struct Args {
     /// Replace an existing input/ and footprints/ under --out.
     #[arg(long)]
     force: bool,
-    /// Worker threads (default: all cores).
-    #[arg(long)]
-    threads: Option<usize>,
+    #[command(flatten)]
+    threads: ThreadArgs,
     #[command(flatten)]
     log: LogArgs,
 }
@@ -73,9 +72,7 @@ fn main() -> ExitCode {
             }
         }
     }
-    if let Some(n) = args.threads {
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
-    }
+    args.threads.init();
     let spec = SynthSpec {
         seed: args.seed,
         polygons: args.polygons,
