@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod colour;
 pub mod config;
+pub mod coverage;
 pub mod files;
 pub mod footprints;
 pub mod geom;
