@@ -41,10 +41,13 @@ fn ring_area(ring: &[(f64, f64)]) -> f64 {
     (0..n).map(|i| ring[i].0 * ring[(i + 1) % n].1 - ring[(i + 1) % n].0 * ring[i].1).sum::<f64>() / 2.0
 }
 
+/// A clipping side: inside test, intersection with the side's line, the line's value.
+type Side = (fn((f64, f64), f64) -> bool, fn((f64, f64), (f64, f64), f64) -> (f64, f64), f64);
+
 /// Sutherland-Hodgman clipping of a ring to the rectangle (xmin, ymin, xmax, ymax).
 fn clip_to_rect(ring: &[(f64, f64)], (x0, y0, x1, y1): (f64, f64, f64, f64)) -> Vec<(f64, f64)> {
     let mut pts: Vec<(f64, f64)> = ring[..ring.len() - 1].to_vec();
-    let sides: [(fn((f64, f64), f64) -> bool, fn((f64, f64), (f64, f64), f64) -> (f64, f64), f64); 4] = [
+    let sides: [Side; 4] = [
         (|p, v| p.0 >= v, |a, b, v| (v, a.1 + (b.1 - a.1) * (v - a.0) / (b.0 - a.0)), x0),
         (|p, v| p.0 <= v, |a, b, v| (v, a.1 + (b.1 - a.1) * (v - a.0) / (b.0 - a.0)), x1),
         (|p, v| p.1 >= v, |a, b, v| (a.0 + (b.0 - a.0) * (v - a.1) / (b.1 - a.1), v), y0),
