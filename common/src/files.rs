@@ -82,6 +82,28 @@ pub fn write_atomic(target: &Path, bytes: &[u8]) -> io::Result<()> {
     out.commit()
 }
 
+/// Appends CSV records to `path` under an exclusive lock on the file, writing `header` first when
+/// the file is new or empty, so processes on several nodes can share one summary file.
+pub fn append_csv(path: &Path, header: &[&str], records: &[Vec<String>]) -> io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir)?;
+    }
+    let mut file = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot open {}: {e}", path.display())))?;
+    file.lock()?;
+    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+    if file.metadata()?.len() == 0 {
+        w.write_record(header)?;
+    }
+    for r in records {
+        w.write_record(r)?;
+    }
+    file.write_all(&w.into_inner().map_err(|e| io::Error::other(e.to_string()))?)
+}
+
 /// True when `target` exists as a non-empty file: outputs appear only complete, by rename.
 pub fn is_complete(target: &Path) -> bool {
     fs::metadata(target).map(|m| m.is_file() && m.len() > 0).unwrap_or(false)

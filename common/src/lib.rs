@@ -1,6 +1,7 @@
 //! Domain logic shared by every iwp tool. Tools are thin: clap arguments and a loop over
 //! job lines; everything else lives here, one module per concern.
 
+pub mod aggregate;
 pub mod cli;
 pub mod colour;
 pub mod config;
@@ -8,9 +9,12 @@ pub mod coverage;
 pub mod files;
 pub mod footprints;
 pub mod geom;
+pub mod geotiff;
 pub mod hostlist;
 pub mod jobs;
 pub mod logging;
+pub mod pyramid;
+pub mod rasterize;
 pub mod shard;
 pub mod simplify;
 pub mod stage;

@@ -12,7 +12,6 @@ use crate::vector;
 use anyhow::{anyhow, Context};
 use gdal::vector::{Feature, Geometry, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType};
 use gdal::{Dataset, DatasetOptions, DriverManager, GdalOpenFlags};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// What writing one tile did.
@@ -241,51 +240,42 @@ fn append_rows(
 
 /// Appends rows to the staging summary CSV (header when new), under a lock on the file.
 pub fn append_summary(config: &Config, filename: &str, writes: &[TileWrite]) -> anyhow::Result<()> {
-    let path = &config.filename_staging_summary;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .with_context(|| format!("cannot open summary {}", path.display()))?;
-    file.lock()?;
-    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
-    if file.metadata()?.len() == 0 {
-        w.write_record([
-            "filename",
-            "num_polygons",
-            "area_polygons",
-            "datetime",
-            "tile_x",
-            "tile_y",
-            "tile_z",
-            "tile_top",
-            "tile_right",
-            "tile_bottom",
-            "tile_left",
-            "tms_identifier",
-        ])?;
-    }
+    const HEADER: [&str; 12] = [
+        "filename",
+        "num_polygons",
+        "area_polygons",
+        "datetime",
+        "tile_x",
+        "tile_y",
+        "tile_z",
+        "tile_top",
+        "tile_right",
+        "tile_bottom",
+        "tile_left",
+        "tms_identifier",
+    ];
     let now = chrono::Local::now().format("%Y-%m-%d %H:%M:%S%.6f").to_string();
-    for t in writes.iter().filter(|t| t.added > 0) {
-        let b = config.tms.bounds(t.tile);
-        w.write_record([
-            filename.to_string(),
-            t.added.to_string(),
-            t.area.to_string(),
-            now.clone(),
-            t.tile.x.to_string(),
-            t.tile.y.to_string(),
-            t.tile.z.to_string(),
-            b.top.to_string(),
-            b.right.to_string(),
-            b.bottom.to_string(),
-            b.left.to_string(),
-            config.tms.id.to_string(),
-        ])?;
-    }
-    file.write_all(&w.into_inner().map_err(|e| anyhow!("{e}"))?)?;
-    Ok(())
+    let records: Vec<Vec<String>> = writes
+        .iter()
+        .filter(|t| t.added > 0)
+        .map(|t| {
+            let b = config.tms.bounds(t.tile);
+            vec![
+                filename.to_string(),
+                t.added.to_string(),
+                t.area.to_string(),
+                now.clone(),
+                t.tile.x.to_string(),
+                t.tile.y.to_string(),
+                t.tile.z.to_string(),
+                b.top.to_string(),
+                b.right.to_string(),
+                b.bottom.to_string(),
+                b.left.to_string(),
+                config.tms.id.to_string(),
+            ]
+        })
+        .collect();
+    crate::files::append_csv(&config.filename_staging_summary, &HEADER, &records)
+        .with_context(|| format!("staging summary {}", config.filename_staging_summary.display()))
 }

@@ -73,3 +73,41 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// A golden case set up in a scratch folder: its config copied, its inputs and footprints linked,
+/// so tools write their outputs beside them. None (skipped) without golden data.
+pub struct GoldenCase {
+    pub dir: tempfile::TempDir,
+    /// The golden case folder (with `expected/`).
+    pub source: PathBuf,
+}
+
+impl GoldenCase {
+    /// Sets up case `name` (e.g. "complete-workflow").
+    pub fn new(name: &str) -> Option<GoldenCase> {
+        let source = golden()?.join(name);
+        let dir = tempfile::tempdir().expect("scratch dir");
+        std::fs::copy(source.join("config.json"), dir.path().join("config.json")).expect("copy config");
+        for sub in ["input", "footprints"] {
+            if source.join(sub).is_dir() {
+                std::os::unix::fs::symlink(source.join(sub), dir.path().join(sub)).expect("link inputs");
+            }
+        }
+        Some(GoldenCase { dir, source })
+    }
+
+    /// The scratch config's path as a string.
+    pub fn config(&self) -> String {
+        self.dir.path().join("config.json").to_string_lossy().into_owned()
+    }
+
+    /// Runs `iwp-stage --list | iwp-stage` on the case; returns the staged tile lines (NDJSON text).
+    pub fn stage(&self) -> String {
+        let cfg = self.config();
+        let listed = run("iwp-stage", &["--config", &cfg, "--list"], None);
+        assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+        let out = run("iwp-stage", &["--config", &cfg], Some(&String::from_utf8_lossy(&listed.stdout)));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}

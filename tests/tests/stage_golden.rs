@@ -2,7 +2,7 @@
 
 use gdal::vector::{FieldValue, LayerAccess};
 use gdal::Dataset;
-use iwp_tests::{files_under, golden, lines, run};
+use iwp_tests::{files_under, lines, run, GoldenCase};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
@@ -64,22 +64,9 @@ fn close(a: f64, b: f64) -> bool {
 
 /// Copies a golden case's config and inputs to a scratch folder, stages it, compares.
 fn stage_and_compare(case: &str) {
-    let Some(g) = golden() else { return };
-    let src = g.join(case);
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.json");
-    std::fs::copy(src.join("config.json"), &config).unwrap();
-    for sub in ["input", "footprints"] {
-        if src.join(sub).is_dir() {
-            std::os::unix::fs::symlink(src.join(sub), dir.path().join(sub)).unwrap();
-        }
-    }
-    let cfg = config.to_str().unwrap();
-    let listed = run("iwp-stage", &["--config", cfg, "--list"], None);
-    assert!(listed.status.success());
-    let out = run("iwp-stage", &["--config", cfg], Some(&String::from_utf8_lossy(&listed.stdout)));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let results = lines(&out.stdout);
+    let Some(case) = GoldenCase::new(case) else { return };
+    let (dir, src, cfg) = (&case.dir, &case.source, case.config());
+    let results = lines(case.stage().as_bytes());
     assert!(results.iter().all(|r| r["status"] == "ok" && r["z"] == 13));
 
     let ours = read_tiles(&dir.path().join("staged-vectors"));
@@ -108,7 +95,8 @@ fn stage_and_compare(case: &str) {
         }
     }
     // A rerun adds nothing: every tile already holds the file's rows.
-    let again = run("iwp-stage", &["--config", cfg], Some(&String::from_utf8_lossy(&listed.stdout)));
+    let listed = run("iwp-stage", &["--config", &cfg, "--list"], None);
+    let again = run("iwp-stage", &["--config", &cfg], Some(&String::from_utf8_lossy(&listed.stdout)));
     assert!(again.status.success());
     assert!(lines(&again.stdout).iter().all(|r| r["rows"] == 0));
     assert_eq!(

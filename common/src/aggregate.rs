@@ -1,0 +1,156 @@
+//! Per-pixel aggregation of the values that fall in each pixel, by a pandas aggregation name as
+//! the reference's statistics give it (`sum`, `mean`, `max`, ...). Null values are skipped as
+//! pandas skips NaN (`size` counts them). A pixel without values is 0; so is a statistic pandas
+//! leaves undefined (the mean of nulls only, the std of one value).
+
+use std::collections::HashMap;
+
+/// An aggregation method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Sum,
+    Mean,
+    Max,
+    Min,
+    Count,
+    Median,
+    First,
+    Last,
+    Std,
+    Var,
+    Prod,
+    Nunique,
+    Size,
+}
+
+impl Method {
+    /// The method of a pandas aggregation name.
+    pub fn parse(name: &str) -> Option<Method> {
+        Some(match name {
+            "sum" => Method::Sum,
+            "mean" => Method::Mean,
+            "max" => Method::Max,
+            "min" => Method::Min,
+            "count" => Method::Count,
+            "median" => Method::Median,
+            "first" => Method::First,
+            "last" => Method::Last,
+            "std" => Method::Std,
+            "var" => Method::Var,
+            "prod" => Method::Prod,
+            "nunique" => Method::Nunique,
+            "size" => Method::Size,
+            _ => return None,
+        })
+    }
+}
+
+/// Running aggregates of a band: per pixel a value (sum, mean, extreme, product...), a sum of
+/// squared deviations for std/var, and counts;
+/// full value lists only for the methods that need them (median, nunique).
+#[derive(Debug)]
+pub struct PixelAggregator {
+    method: Method,
+    value: Vec<f64>,
+    square: Vec<f64>,
+    count: Vec<u32>,
+    rows: Vec<u32>,
+    lists: HashMap<usize, Vec<f64>>,
+}
+
+impl PixelAggregator {
+    /// An aggregator for `pixels` pixels.
+    pub fn new(method: Method, pixels: usize) -> PixelAggregator {
+        let start = if method == Method::Prod { 1.0 } else { 0.0 };
+        PixelAggregator {
+            method,
+            value: vec![start; pixels],
+            square: if matches!(method, Method::Std | Method::Var) { vec![0.0; pixels] } else { Vec::new() },
+            count: vec![0; pixels],
+            rows: vec![0; pixels],
+            lists: HashMap::new(),
+        }
+    }
+
+    /// Adds one row's value (None = null) to a pixel.
+    pub fn add(&mut self, pixel: usize, value: Option<f64>) {
+        self.rows[pixel] += 1;
+        let Some(v) = value.filter(|v| !v.is_nan()) else { return };
+        let first = self.count[pixel] == 0;
+        self.count[pixel] += 1;
+        let slot = &mut self.value[pixel];
+        match self.method {
+            Method::Sum | Method::Mean => *slot += v,
+            Method::Std | Method::Var => {
+                // Welford: running mean and sum of squared deviations.
+                let delta = v - *slot;
+                *slot += delta / f64::from(self.count[pixel]);
+                self.square[pixel] += delta * (v - *slot);
+            }
+            Method::Max => *slot = if first { v } else { slot.max(v) },
+            Method::Min => *slot = if first { v } else { slot.min(v) },
+            Method::First if first => *slot = v,
+            Method::Last => *slot = v,
+            Method::Prod => *slot *= v,
+            Method::Median | Method::Nunique => self.lists.entry(pixel).or_default().push(v),
+            Method::First | Method::Count | Method::Size => {}
+        }
+    }
+
+    /// The band: one value per pixel.
+    pub fn finish(mut self) -> Vec<f64> {
+        let pixels = self.value.len();
+        let mut out = vec![0.0; pixels];
+        for (p, o) in out.iter_mut().enumerate() {
+            let n = f64::from(self.count[p]);
+            if self.rows[p] == 0 {
+                continue;
+            }
+            *o = match self.method {
+                Method::Size => f64::from(self.rows[p]),
+                Method::Count => n,
+                _ if n == 0.0 => {
+                    if self.method == Method::Prod || self.method == Method::Sum {
+                        self.value[p]
+                    } else {
+                        0.0
+                    }
+                }
+                Method::Mean => self.value[p] / n,
+                Method::Std | Method::Var if n < 2.0 => 0.0,
+                Method::Std | Method::Var => {
+                    let var = self.square[p] / (n - 1.0);
+                    if self.method == Method::Std {
+                        var.sqrt()
+                    } else {
+                        var
+                    }
+                }
+                Method::Median => median(self.lists.get_mut(&p).map(Vec::as_mut_slice).unwrap_or(&mut [])),
+                Method::Nunique => {
+                    let list = self.lists.get_mut(&p).map(Vec::as_mut_slice).unwrap_or(&mut []);
+                    list.sort_by(f64::total_cmp);
+                    let mut distinct = list.to_vec();
+                    distinct.dedup();
+                    distinct.len() as f64
+                }
+                _ => self.value[p],
+            };
+        }
+        out
+    }
+}
+
+/// Median of values (mean of the two middle ones for an even count), as numpy and pandas give it.
+pub fn median(values: &mut [f64]) -> f64 {
+    let n = values.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}

@@ -1,0 +1,111 @@
+//! Lower zoom levels: a parent tile's band from its four children's, each parent pixel reduced
+//! exactly from the 2x2 block of child pixels under it (what the reference's GDAL resampling
+//! computes, without its float noise). A missing child counts as zeros.
+
+use anyhow::bail;
+
+/// A band of a child tile, or None when that child does not exist.
+pub type ChildBand<'a> = Option<&'a [f64]>;
+
+/// Resampling methods computed exactly here.
+pub const EXACT_RESAMPLINGS: &[&str] = &["sum", "average", "nearest", "max", "min", "mode", "rms"];
+
+/// The parent band (`width` x `height`) from the children in `Tile::children` order: (2x, 2y),
+/// (2x, 2y+1), (2x+1, 2y), (2x+1, 2y+1), i.e. top-left, bottom-left, top-right, bottom-right.
+pub fn parent_band(method: &str, children: [ChildBand; 4], width: usize, height: usize) -> anyhow::Result<Vec<f64>> {
+    let reduce: fn([f64; 4]) -> f64 = match method {
+        "sum" => |b| b[0] + b[1] + b[2] + b[3],
+        "average" => |b| (b[0] + b[1] + b[2] + b[3]) / 4.0,
+        // GDAL's nearest at 2:1 takes the bottom-right pixel of the block.
+        "nearest" => |b| b[3],
+        "max" => |b| b.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        "min" => |b| b.iter().copied().fold(f64::INFINITY, f64::min),
+        "mode" => mode,
+        "rms" => |b| ((b[0] * b[0] + b[1] * b[1] + b[2] * b[2] + b[3] * b[3]) / 4.0).sqrt(),
+        other => bail!("resampling method `{other}` is not supported (supported: {EXACT_RESAMPLINGS:?})"),
+    };
+    let (half_w, half_h) = (width / 2, height / 2);
+    let mut out = vec![0.0; width * height];
+    for (k, child) in children.iter().enumerate() {
+        // A missing child is a block of zeros, which every method reduces to 0.
+        let Some(child) = child else { continue };
+        fill_quadrant(&mut out, k, width, half_w, half_h, |r, c| {
+            // The 2x2 block in the child under parent pixel (r, c) of this quadrant, row-major.
+            let at = |dr: usize, dc: usize| child[(2 * r + dr) * width + 2 * c + dc];
+            reduce([at(0, 0), at(0, 1), at(1, 0), at(1, 1)])
+        });
+    }
+    Ok(out)
+}
+
+/// Sets every pixel of quadrant `k` (children order) of the parent from `value(row, col)`, with
+/// row and column counted within the quadrant.
+fn fill_quadrant(
+    out: &mut [f64],
+    k: usize,
+    width: usize,
+    half_w: usize,
+    half_h: usize,
+    value: impl Fn(usize, usize) -> f64,
+) {
+    let (row0, col0) = ((k % 2) * half_h, (k / 2) * half_w);
+    for r in 0..half_h {
+        for c in 0..half_w {
+            out[(row0 + r) * width + col0 + c] = value(r, c);
+        }
+    }
+}
+
+/// The most frequent value of a block; ties go to the value seen first (top-left first), as GDAL.
+fn mode(b: [f64; 4]) -> f64 {
+    let mut best = (b[0], 0);
+    for (i, v) in b.iter().enumerate() {
+        if b[..i].contains(v) {
+            continue;
+        }
+        let n = b.iter().filter(|w| *w == v).count();
+        if n > best.1 {
+            best = (*v, n);
+        }
+    }
+    best.0
+}
+
+/// A parent tile's raster from its children's GeoTIFFs on disk (missing children are zeros),
+/// each band reduced by its statistic's resampling method. Errors when no child exists.
+pub fn parent_raster(
+    config: &crate::config::Config,
+    tile: crate::tms::Tile,
+) -> anyhow::Result<crate::geotiff::TileRaster> {
+    let (width, height) = (config.tile_size[1] as usize, config.tile_size[0] as usize);
+    let mut children = Vec::with_capacity(4);
+    for child in tile.children() {
+        let path = crate::geotiff::tile_path(config, child);
+        children.push(if path.exists() { Some(crate::geotiff::read(&path)?) } else { None });
+    }
+    if children.iter().all(Option::is_none) {
+        bail!("no child GeoTIFF of {tile} under {}", config.dir_geotiff.display());
+    }
+    let names: Vec<String> = config.statistics.iter().map(|s| s.name.clone()).collect();
+    for c in children.iter().flatten() {
+        if c.bands.len() != names.len() || c.width != width || c.height != height {
+            bail!(
+                "a child of {tile} has {} bands of {}x{} pixels; the config asks for {} of {width}x{height}",
+                c.bands.len(),
+                c.width,
+                c.height,
+                names.len()
+            );
+        }
+    }
+    let bands = config
+        .statistics
+        .iter()
+        .enumerate()
+        .map(|(k, stat)| {
+            let child = |i: usize| children[i].as_ref().map(|c| c.bands[k].as_slice());
+            parent_band(&stat.resampling_method, [child(0), child(1), child(2), child(3)], width, height)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(crate::geotiff::TileRaster { names, bands, width, height })
+}

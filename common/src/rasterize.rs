@@ -1,0 +1,202 @@
+//! Statistics rasters of a z-max tile from its staged polygons: one band per configured statistic.
+//! Count-weighted statistics put each polygon in the pixel of its centroid (the reference's
+//! numpy edge rule: columns (left, right], rows [bottom, top)); area-weighted ones put a piece in
+//! every pixel the polygon covers, with its exact coverage.
+
+use crate::aggregate::{Method, PixelAggregator};
+use crate::config::{Config, Statistic, WeightBy};
+use crate::coverage::{Coverage, Grid};
+use crate::geom::{polygons_of, Polygon};
+use anyhow::{anyhow, bail, Context};
+use gdal::vector::{FieldValue, LayerAccess};
+use gdal::Dataset;
+use std::path::Path;
+
+/// Pieces smaller than this fraction of a pixel are treated as touching, not covering (the
+/// reference's overlay keeps only polygonal intersections).
+const MIN_PIECE: f64 = 1e-12;
+
+/// The polygons of a staged tile that rasterization uses, with their centroids and the values
+/// of the attribute columns statistics name (per statistic, None for the built-in properties).
+#[derive(Debug, Default)]
+pub struct TilePolygons {
+    pub polygons: Vec<Polygon>,
+    pub centroids: Vec<(f64, f64)>,
+    pub values: Vec<Option<Vec<Option<f64>>>>,
+    /// Rows dropped as duplicates.
+    pub dropped: usize,
+}
+
+/// True for the properties the rasterizer computes itself rather than reading a column.
+fn is_builtin(property: &str) -> bool {
+    matches!(property, "centroids_per_pixel" | "area_per_pixel_area" | "area_within_pixel")
+}
+
+/// Reads a staged tile: polygons, stored centroids (computed when the columns are missing), the
+/// statistics' attribute columns; drops flagged duplicates when deduplicate_at has "raster".
+pub fn read_staged_tile(config: &Config, path: &Path) -> anyhow::Result<TilePolygons> {
+    let ds = Dataset::open(path).map_err(|e| anyhow!("cannot open staged tile {}: {e}", path.display()))?;
+    let mut layer = ds.layer(0).with_context(|| format!("{} has no layer", path.display()))?;
+    let defn = layer.defn();
+    let index = |name: &str| defn.field_index(name).ok();
+    let (cx, cy) = (index(&config.props.centroid_x), index(&config.props.centroid_y));
+    let dup = if config.drops_duplicates_at("raster") { index(&config.props.duplicated) } else { None };
+    let columns: Vec<Option<usize>> = config
+        .statistics
+        .iter()
+        .map(|s| {
+            if is_builtin(&s.property) {
+                return Ok(None);
+            }
+            index(&s.property)
+                .map(Some)
+                .ok_or_else(|| anyhow!("{}: no column `{}` for statistic {}", path.display(), s.property, s.name))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let mut out =
+        TilePolygons { values: columns.iter().map(|c| c.map(|_| Vec::new())).collect(), ..Default::default() };
+    for feature in layer.features() {
+        if let Some(i) = dup {
+            if matches!(feature.field(i)?, Some(FieldValue::IntegerValue(1)) | Some(FieldValue::Integer64Value(1))) {
+                out.dropped += 1;
+                continue;
+            }
+        }
+        let Some(g) = feature.geometry() else { continue };
+        let parts = polygons_of(g);
+        if parts.is_empty() {
+            continue;
+        }
+        let number = |i: Option<usize>| -> anyhow::Result<Option<f64>> {
+            Ok(match i.map(|i| feature.field(i)).transpose()?.flatten() {
+                None => None,
+                Some(FieldValue::IntegerValue(v)) => Some(f64::from(v)),
+                Some(FieldValue::Integer64Value(v)) => Some(v as f64),
+                Some(FieldValue::RealValue(v)) => Some(v),
+                Some(other) => bail!("{}: column value {other:?} is not a number", path.display()),
+            })
+        };
+        // Parts of a multipolygon share the feature's centroid and values.
+        let centroid = match (number(cx)?, number(cy)?) {
+            (Some(x), Some(y)) => (x, y),
+            _ => parts[0].centroid(),
+        };
+        let values: Vec<Option<f64>> = columns.iter().map(|c| number(*c)).collect::<anyhow::Result<_>>()?;
+        for part in parts {
+            out.polygons.push(part);
+            out.centroids.push(centroid);
+            for (k, v) in values.iter().enumerate() {
+                if let Some(list) = out.values[k].as_mut() {
+                    list.push(*v);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Pixel edges as numpy's `linspace(start, stop, n + 1)` gives them (last edge exactly `stop`).
+fn linspace(start: f64, stop: f64, n: usize) -> Vec<f64> {
+    let step = (stop - start) / n as f64;
+    let mut v: Vec<f64> = (0..=n).map(|i| i as f64 * step + start).collect();
+    v[n] = stop;
+    v
+}
+
+/// Finds the pixel holding a centroid with the reference's edge rule.
+struct CentroidPixels {
+    cols: Vec<f64>,
+    rows: Vec<f64>,
+}
+
+impl CentroidPixels {
+    fn new(grid: &Grid) -> CentroidPixels {
+        let b = grid.bounds;
+        CentroidPixels { cols: linspace(b.left, b.right, grid.width), rows: linspace(b.bottom, b.top, grid.height) }
+    }
+
+    /// Pixel index (row * width + column), or None outside the tile.
+    fn pixel(&self, x: f64, y: f64) -> Option<usize> {
+        let (w, h) = (self.cols.len() - 1, self.rows.len() - 1);
+        // searchsorted(cols, x, "left") - 1: columns are (left, right].
+        let c = self.cols.partition_point(|&e| e < x).checked_sub(1)?;
+        // searchsorted(-rows_descending, -y, "left") - 1: rows are [bottom, top).
+        let r = (h + 1 - self.rows.partition_point(|&e| e <= y)).checked_sub(1)?;
+        (c < w && r < h).then_some(r * w + c)
+    }
+}
+
+/// The bands of a tile (one per statistic, row-major, `grid.width * grid.height` values).
+pub fn tile_bands(config: &Config, grid: &Grid, input: &TilePolygons) -> anyhow::Result<Vec<Vec<f64>>> {
+    let pixels = grid.width * grid.height;
+    let (pw, ph) = grid.pixel_size();
+    let mut aggs = config
+        .statistics
+        .iter()
+        .map(|s| {
+            Method::parse(&s.aggregation_method)
+                .map(|m| PixelAggregator::new(m, pixels))
+                .ok_or_else(|| anyhow!("statistic {}: unknown aggregation `{}`", s.name, s.aggregation_method))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let needs_area = config.statistics.iter().any(|s| s.weight_by == WeightBy::Area);
+    let centroid_pixels = CentroidPixels::new(grid);
+    let mut coverage = Coverage::default();
+    let mut pieces: Vec<(usize, f64)> = Vec::new();
+    for (n, polygon) in input.polygons.iter().enumerate() {
+        let centroid_pixel = centroid_pixels.pixel(input.centroids[n].0, input.centroids[n].1);
+        if needs_area {
+            coverage.compute(grid, polygon);
+            pieces.clear();
+            pieces.extend(coverage.cells(grid).filter(|&(_, f)| f > MIN_PIECE));
+        }
+        for (k, (stat, agg)) in config.statistics.iter().zip(aggs.iter_mut()).enumerate() {
+            let attribute = input.values[k].as_ref().map(|v| v[n]);
+            match stat.weight_by {
+                WeightBy::Count => {
+                    if let Some(p) = centroid_pixel {
+                        agg.add(p, attribute.unwrap_or(Some(1.0)));
+                    }
+                }
+                WeightBy::Area => {
+                    for &(p, fraction) in &pieces {
+                        agg.add(p, piece_value(stat, attribute, fraction, pw * ph));
+                    }
+                }
+            }
+        }
+    }
+    Ok(aggs.into_iter().map(PixelAggregator::finish).collect())
+}
+
+/// The value an area-weighted piece carries: its coverage, its area, or the polygon's attribute.
+fn piece_value(stat: &Statistic, attribute: Option<Option<f64>>, fraction: f64, pixel_area: f64) -> Option<f64> {
+    match (attribute, stat.property.as_str()) {
+        (Some(v), _) => v,
+        (None, "area_within_pixel") => Some(fraction * pixel_area),
+        (None, _) => Some(fraction),
+    }
+}
+
+/// The pixel grid of a tile: tile_size is [rows, columns], as the reference reads it.
+pub fn tile_grid(config: &Config, tile: crate::tms::Tile) -> Grid {
+    Grid { bounds: config.tms.bounds(tile), width: config.tile_size[1] as usize, height: config.tile_size[0] as usize }
+}
+
+/// The GeoTIFF bands of a z-max tile from its staged file; also the polygon and dropped counts.
+pub fn rasterize_tile(
+    config: &Config,
+    tile: crate::tms::Tile,
+    staged: &Path,
+) -> anyhow::Result<(crate::geotiff::TileRaster, usize, usize)> {
+    let input = read_staged_tile(config, staged)?;
+    let grid = tile_grid(config, tile);
+    let bands = tile_bands(config, &grid, &input)?;
+    let raster = crate::geotiff::TileRaster {
+        names: config.statistics.iter().map(|s| s.name.clone()).collect(),
+        bands,
+        width: grid.width,
+        height: grid.height,
+    };
+    Ok((raster, input.polygons.len(), input.dropped))
+}

@@ -1,0 +1,238 @@
+//! iwp-raster: statistics GeoTIFFs at z-max from staged tiles, then every lower level.
+
+use clap::Parser;
+use iwp_common::cli::{ConfigArgs, JobArgs, LogArgs, ThreadArgs};
+use iwp_common::config::Config;
+use iwp_common::geotiff::{self, Compression, Written};
+use iwp_common::jobs::{Fields, Job, Results, EXIT_USAGE};
+use iwp_common::logging::progress_bar;
+use iwp_common::pyramid::parent_raster;
+use iwp_common::rasterize::rasterize_tile;
+use iwp_common::shard::Shard;
+use iwp_common::tms::Tile;
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Statistics GeoTIFFs (one band per configured statistic) for staged z-max tiles (one job line
+/// each, as iwp-stage prints them), then every lower level down to z_range's minimum, each
+/// parent from its 4 children. One result line per GeoTIFF with each band's min, max and sum.
+#[derive(Parser, Debug)]
+#[command(
+    version,
+    after_help = "Examples:\n  iwp-stage -c c.json --input files.ndjson | iwp-raster -c c.json > rasters.ndjson\n  iwp-raster -c c.json --list | iwp-raster -c c.json --z 13 --shard auto > z13.ndjson\n  iwp-raster -c c.json --z 12 --input z13.ndjson > z12.ndjson      (one level, from the level above)"
+)]
+struct Args {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(flatten)]
+    jobs: JobArgs,
+    /// Print job lines for the tiles the level needs (staged tiles for z-max, else the GeoTIFFs
+    /// one level deeper) and exit.
+    #[arg(long)]
+    list: bool,
+    /// Build only level Z: z-max from staged-tile lines, a lower level from lines of level Z+1.
+    /// Without it, z-max and every lower level (not with --shard).
+    #[arg(long, value_name = "Z")]
+    z: Option<u8>,
+    /// Write GeoTIFFs that already exist again.
+    #[arg(long)]
+    force: bool,
+    /// GeoTIFF compression (lossless).
+    #[arg(long, value_enum, default_value_t = Compression::Zstd)]
+    compression: Compression,
+    #[command(flatten)]
+    threads: ThreadArgs,
+    #[command(flatten)]
+    log: LogArgs,
+}
+
+fn main() -> ExitCode {
+    let mut args = Args::parse();
+    args.log.init();
+    args.threads.init();
+    let config = match args.config.load() {
+        Ok(c) => c,
+        Err(e) => return usage(&e.to_string()),
+    };
+    let (z_min, z_max) = (config.z_min, config.z_max);
+    let first = args.z.unwrap_or(z_max);
+    if !(z_min..=z_max).contains(&first) {
+        return usage(&format!("--z {first} is outside z_range [{z_min}, {z_max}]"));
+    }
+    if args.list {
+        return list(&config, first);
+    }
+    let shard = args.jobs.shard.take().unwrap_or(Shard::All);
+    if args.z.is_none() && shard != Shard::All {
+        return usage("with --shard, build one level at a time (--z): parents need every child first");
+    }
+    let (jobs, bad) = match args.jobs.read("") {
+        Ok(j) => j,
+        Err(e) => return usage(&e.to_string()),
+    };
+    let results = Results::stdout();
+    for b in &bad {
+        let _ = results.bad_line(b);
+    }
+    // The level's tiles: z-max tiles from staged-tile lines, else the parents of the lines' tiles.
+    let from = if first == z_max { z_max } else { first + 1 };
+    let mut tiles: BTreeMap<Tile, Option<PathBuf>> = BTreeMap::new();
+    for job in &jobs {
+        if job.str("status") == Some("error") {
+            continue;
+        }
+        match tile_of(&config, job, from) {
+            Ok(t) if first == z_max => {
+                tiles.insert(t, job.str("path").map(PathBuf::from));
+            }
+            Ok(t) => {
+                tiles.extend(t.parent().map(|p| (p, None)));
+            }
+            Err(e) => {
+                let _ = results.error(job.fields.clone(), &e);
+            }
+        }
+    }
+    let mine = share(tiles, shard);
+    let last = if args.z.is_some() { first } else { z_min };
+    let mut level: Vec<(Tile, Option<PathBuf>)> = mine;
+    for z in (last..=first).rev() {
+        let start = Instant::now();
+        let bar = progress_bar(level.len() as u64, &format!("z{z} tiles"));
+        let written: Vec<Written> = level
+            .par_iter()
+            .filter_map(|(tile, staged)| {
+                let t0 = Instant::now();
+                let done = if z == z_max {
+                    let staged = staged
+                        .clone()
+                        .unwrap_or_else(|| iwp_common::tilestore::tile_path(&config, &config.dir_staged, *tile));
+                    build(&config, *tile, &args, || rasterize_tile(&config, *tile, &staged).map(|r| r.0))
+                } else {
+                    build(&config, *tile, &args, || parent_raster(&config, *tile))
+                };
+                bar.inc(1);
+                report(&results, *tile, &config, done, t0)
+            })
+            .collect();
+        bar.finish_and_clear();
+        tracing::info!("z{z}: {} GeoTIFFs in {:.1} s", written.len(), start.elapsed().as_secs_f64());
+        let parents: BTreeMap<Tile, Option<PathBuf>> =
+            written.iter().filter_map(|w| w.tile.parent()).map(|p| (p, None)).collect();
+        level = parents.into_iter().collect();
+    }
+    results.exit_code()
+}
+
+/// Writes one GeoTIFF (or finds it complete).
+fn build(
+    config: &Config,
+    tile: Tile,
+    args: &Args,
+    make: impl FnOnce() -> anyhow::Result<geotiff::TileRaster>,
+) -> anyhow::Result<Written> {
+    geotiff::write_tile(config, tile, args.compression, args.force, make)
+}
+
+/// Prints a GeoTIFF's result line (or its error line); the written tile for the next level.
+fn report(
+    results: &Results,
+    tile: Tile,
+    config: &Config,
+    done: anyhow::Result<Written>,
+    t0: Instant,
+) -> Option<Written> {
+    let mut f = Fields::new();
+    f.insert("tms".into(), config.tms.id.into());
+    f.insert("z".into(), tile.z.into());
+    f.insert("x".into(), tile.x.into());
+    f.insert("y".into(), tile.y.into());
+    match done {
+        Ok(w) => {
+            f.insert("path".into(), w.path.display().to_string().into());
+            for (name, s) in w.names.iter().zip(&w.summaries) {
+                f.insert(format!("{name}_min"), s.min.into());
+                f.insert(format!("{name}_max"), s.max.into());
+                f.insert(format!("{name}_sum"), s.sum.into());
+            }
+            if w.skipped {
+                f.insert("skipped".into(), true.into());
+            }
+            f.insert("secs".into(), ((t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0).into());
+            let _ = results.ok(f);
+            Some(w)
+        }
+        Err(e) => {
+            let _ = results.error(f, &format!("{e:#}"));
+            None
+        }
+    }
+}
+
+/// The tile a job line names (z, x, y fields, else its path), which must be at zoom `z`.
+fn tile_of(config: &Config, job: &Job, z: u8) -> Result<Tile, String> {
+    let num = |k: &str| job.num(k).filter(|v| *v >= 0.0 && v.fract() == 0.0);
+    let tile = match (num("z"), num("x"), num("y")) {
+        (Some(tz), Some(x), Some(y)) => Tile::new(x as u32, y as u32, tz as u8),
+        _ => {
+            let path = job.str("path").ok_or_else(|| format!("line {}: no z/x/y and no path", job.line))?;
+            config.tile_paths.parse(Path::new(path)).map_err(|e| format!("line {}: {e}", job.line))?
+        }
+    };
+    if let Some(tms) = job.str("tms").filter(|t| *t != config.tms.id) {
+        return Err(format!("line {}: tile of {tms}, the config's tms is {}", job.line, config.tms.id));
+    }
+    if tile.z != z {
+        return Err(format!("line {}: a z{} tile where z{z} tiles are needed", job.line, tile.z));
+    }
+    Ok(tile)
+}
+
+/// This process's share of a level's tiles (round robin over the sorted tiles).
+fn share(tiles: BTreeMap<Tile, Option<PathBuf>>, shard: Shard) -> Vec<(Tile, Option<PathBuf>)> {
+    match shard {
+        Shard::All => tiles.into_iter().collect(),
+        Shard::Part { index, count } => {
+            tiles.into_iter().enumerate().filter(|(k, _)| k % count == index).map(|(_, t)| t).collect()
+        }
+    }
+}
+
+/// Prints job lines for level `z`: staged tiles at z-max, else the GeoTIFFs of level z + 1.
+fn list(config: &Config, z: u8) -> ExitCode {
+    let z_max = config.z_max;
+    let (dir, ext, at) = if z == z_max {
+        (&config.dir_staged, config.ext_staged.as_str(), z_max)
+    } else {
+        (&config.dir_geotiff, ".tif", z + 1)
+    };
+    let results = Results::stdout();
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name().into_iter().filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy();
+        if !entry.file_type().is_file() || !name.ends_with(ext) || iwp_common::files::is_temp_name(&name) {
+            continue;
+        }
+        let Ok(tile) = config.tile_paths.parse(entry.path()) else { continue };
+        if tile.z != at {
+            continue;
+        }
+        let mut f = Fields::new();
+        f.insert("tms".into(), config.tms.id.into());
+        f.insert("z".into(), tile.z.into());
+        f.insert("x".into(), tile.x.into());
+        f.insert("y".into(), tile.y.into());
+        f.insert("path".into(), entry.path().display().to_string().into());
+        if results.ok(f).is_err() {
+            return ExitCode::from(1);
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn usage(message: &str) -> ExitCode {
+    eprintln!("iwp-raster: {message}");
+    ExitCode::from(EXIT_USAGE)
+}
