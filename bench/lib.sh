@@ -12,3 +12,11 @@ timed() {
 
 # Items per second: rate COUNT SECONDS.
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%d", n / s }'; }
+
+# Like timed, with the command's stdout saved to FILE: timed_out FILE CMD...
+timed_out() {
+  local out=$1
+  shift
+  /usr/bin/time -f '%e %M' -o "$work/time" "$@" >"$out" 2>"$work/err" || { cat "$work/err"; exit 1; }
+  cat "$work/time"
+}

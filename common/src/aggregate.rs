@@ -141,16 +141,18 @@ impl PixelAggregator {
     }
 }
 
-/// Median of values (mean of the two middle ones for an even count), as numpy and pandas give it.
+/// Median of values (mean of the two middle ones for an even count), as numpy and pandas give
+/// it. Reorders `values`.
 pub fn median(values: &mut [f64]) -> f64 {
     let n = values.len();
     if n == 0 {
         return f64::NAN;
     }
-    values.sort_by(f64::total_cmp);
+    let (_, &mut upper, _) = values.select_nth_unstable_by(n / 2, f64::total_cmp);
     if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
+        return upper;
     }
+    // The lower middle is the largest value left of the upper one.
+    let lower = values[..n / 2].iter().copied().max_by(f64::total_cmp).unwrap_or(upper);
+    (lower + upper) / 2.0
 }

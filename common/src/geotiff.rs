@@ -125,18 +125,20 @@ pub struct BandSummary {
 /// Min, max, mean, median, population std/var and sum of a band.
 pub fn summarize(values: &[f64]) -> BandSummary {
     let n = values.len() as f64;
-    let sum: f64 = values.iter().sum();
+    let (mut min, mut max, mut sum, mut below, mut zeros) = (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0, 0);
+    for &v in values {
+        min = min.min(v);
+        max = max.max(v);
+        sum += v;
+        below += usize::from(v < 0.0);
+        zeros += usize::from(v == 0.0);
+    }
     let mean = sum / n;
     let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
-    BandSummary {
-        min: values.iter().copied().fold(f64::INFINITY, f64::min),
-        max: values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-        mean,
-        median: median(&mut values.to_vec()),
-        std: var.sqrt(),
-        var,
-        sum,
-    }
+    // Bands are mostly zeros: when both middle positions fall among the zeros, the median is 0.
+    let (lo, hi) = ((values.len().max(1) - 1) / 2, values.len() / 2);
+    let median = if below <= lo && hi < below + zeros { 0.0 } else { median(&mut values.to_vec()) };
+    BandSummary { min, max, mean, median, std: var.sqrt(), var, sum }
 }
 
 /// Header of the rasters summary CSV (the reference's columns).

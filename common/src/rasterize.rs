@@ -53,6 +53,15 @@ pub fn read_staged_tile(config: &Config, path: &Path) -> anyhow::Result<TilePoly
                 .ok_or_else(|| anyhow!("{}: no column `{}` for statistic {}", path.display(), s.property, s.name))
         })
         .collect::<anyhow::Result<_>>()?;
+    // Only the columns used are parsed: the others (every input attribute) are skipped.
+    let used: Vec<&str> = [config.props.centroid_x.as_str(), &config.props.centroid_y, &config.props.duplicated]
+        .into_iter()
+        .chain(config.statistics.iter().map(|s| s.property.as_str()))
+        .collect();
+    let ignored: Vec<String> = defn.fields().map(|f| f.name()).filter(|n| !used.contains(&n.as_str())).collect();
+    let ignored = gdal::cpl::CslStringList::from_iter(ignored);
+    // SAFETY: the layer is live and the list a valid NULL-terminated string list, which OGR copies.
+    unsafe { gdal_sys::OGR_L_SetIgnoredFields(layer.c_layer(), ignored.as_ptr() as *mut *const std::ffi::c_char) };
     let mut out =
         TilePolygons { values: columns.iter().map(|c| c.map(|_| Vec::new())).collect(), ..Default::default() };
     for feature in layer.features() {

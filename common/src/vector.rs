@@ -105,3 +105,28 @@ pub fn transform_points(t: &gdal::spatial_ref::CoordTransform, pts: &mut [(f64, 
     }
     Ok(())
 }
+
+#[link(name = "sqlite3")]
+extern "C" {
+    fn sqlite3_config(op: std::ffi::c_int, ...) -> std::ffi::c_int;
+}
+
+/// Tells GDAL's SQLite layer (GeoPackages) not to sync or journal (tiles are written under
+/// temporary names, flushed once and renamed, so SQLite's own crash protection only costs time
+/// here) and not to
+/// load SpatiaLite into every GeoPackage connection (none of its SQL functions is used; loading
+/// it doubles the time to open a tile). Also turns off SQLite's memory statistics, whose one
+/// global mutex every allocation takes: threads writing tiles queued on it. Call first thing in
+/// main, before anything opens SQLite (PROJ does, to read its database).
+pub fn tune_sqlite() {
+    const SQLITE_CONFIG_MEMSTATUS: std::ffi::c_int = 9;
+    // SAFETY: a plain configuration call; before SQLite's initialisation it takes effect, after
+    // it returns SQLITE_MISUSE and changes nothing.
+    let rc = unsafe { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0 as std::ffi::c_int) };
+    if rc != 0 {
+        tracing::debug!("SQLite already initialised: memory statistics stay on (rc {rc})");
+    }
+    let _ = gdal::config::set_config_option("OGR_SQLITE_SYNCHRONOUS", "OFF");
+    let _ = gdal::config::set_config_option("OGR_SQLITE_JOURNAL", "OFF");
+    let _ = gdal::config::set_config_option("SPATIALITE_LOAD", "NO");
+}

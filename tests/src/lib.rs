@@ -111,3 +111,13 @@ impl GoldenCase {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 }
+
+/// Generates sample data with iwp-synth (seed 3) into `out`; returns its job lines.
+pub fn synth(out: &Path, polygons: &str, files: &str, extra: &[&str]) -> Vec<serde_json::Value> {
+    let mut args =
+        vec!["--out", out.to_str().expect("utf-8 path"), "--polygons", polygons, "--files", files, "--seed", "3"];
+    args.extend_from_slice(extra);
+    let o = run("iwp-synth", &args, None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    lines(&o.stdout)
+}

@@ -3,26 +3,16 @@
 
 use gdal::vector::{FieldValue, LayerAccess, LayerOptions, OGRwkbGeometryType};
 use gdal::{Dataset, DriverManager};
-use iwp_tests::{files_under, lines, run};
+use iwp_tests::{files_under, lines, run, synth};
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-fn synth(out: &Path, polygons: &str, files: &str) -> Vec<serde_json::Value> {
-    let o = run(
-        "iwp-synth",
-        &["--out", out.to_str().unwrap(), "--polygons", polygons, "--files", files, "--seed", "3"],
-        None,
-    );
-    assert!(o.status.success());
-    lines(&o.stdout)
-}
-
 #[test]
 fn reprojected_polygons_land_in_the_tiles_gdaltransform_says() {
     let dir = tempfile::tempdir().unwrap();
-    synth(dir.path(), "6000", "2");
+    synth(dir.path(), "6000", "2", &[]);
     let cfg = dir.path().join("config.json");
     let list = run("iwp-stage", &["-c", cfg.to_str().unwrap(), "--list"], None);
     let out = run("iwp-stage", &["-c", cfg.to_str().unwrap()], Some(&String::from_utf8_lossy(&list.stdout)));
@@ -91,7 +81,7 @@ fn write_layer(path: &Path, ty: OGRwkbGeometryType::Type, wkt: &[&str]) {
 #[test]
 fn bad_inputs_give_error_lines_and_the_rest_is_staged() {
     let dir = tempfile::tempdir().unwrap();
-    let files = synth(dir.path(), "2000", "4");
+    let files = synth(dir.path(), "2000", "4", &[]);
     let input = dir.path().join("input");
     let copy_shp = |from: &Path, to: &Path, skip: &[&str]| {
         for ext in ["shp", "shx", "dbf", "prj", "cpg"] {

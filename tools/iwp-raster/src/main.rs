@@ -50,6 +50,8 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    // Before anything opens SQLite (PROJ does, for its database).
+    iwp_common::vector::tune_sqlite();
     let mut args = Args::parse();
     args.log.init();
     args.threads.init();

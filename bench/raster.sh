@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Benchmark of iwp-raster: generated IWP-like data (dense polygon networks, EPSG:3413) staged at
+# z-max 15, then count + coverage GeoTIFFs (256 x 256) at z 15 and every level down to 11, on 1 and
+# 2 threads. Reports ms per z-max tile, ms per lower-level tile, 1 -> 2 thread scaling, peak RSS,
+# and bytes per tile against the same tiles uncompressed (the reference writes them so).
+# Usage: bench/raster.sh [POLYGONS] [FILES]      (defaults: 400000 20)
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+polygons=${1:-400000}
+files=${2:-20}
+
+"$bin/iwp-synth" --out "$work/data" --polygons "$polygons" --files "$files" --z-range 11 15 -q >/dev/null
+cfg="$work/data/config.json"
+"$bin/iwp-stage" -c "$cfg" --list | "$bin/iwp-stage" -c "$cfg" -q > "$work/staged.ndjson"
+echo "iwp-raster: $polygons polygons in $files files staged at z 15; count + coverage, 256x256"
+
+# Runs every level as its own step (as a cluster does); prints "zmax_secs zmax_tiles lower_secs lower_tiles max_rss_kb".
+levels() {
+  local threads=$1 compression=$2 rss=0 secs tiles lower_secs=0 lower_tiles=0 input="$work/staged.ndjson"
+  rm -rf "$work/data/geotiff" "$work/data/rasters_summary.csv"
+  for z in 15 14 13 12 11; do
+    read -r secs kb < <(timed_out "$work/z$z.ndjson" "$bin/iwp-raster" -c "$cfg" --z "$z" --input "$input" --threads "$threads" --compression "$compression" -q)
+    tiles=$(wc -l < "$work/z$z.ndjson")
+    ((kb > rss)) && rss=$kb
+    if [ "$z" = 15 ]; then zmax_secs=$secs; zmax_tiles=$tiles; else
+      lower_secs=$(awk -v a="$lower_secs" -v b="$secs" 'BEGIN { print a + b }'); lower_tiles=$((lower_tiles + tiles)); fi
+    input="$work/z$z.ndjson"
+  done
+  echo "$zmax_secs $zmax_tiles $lower_secs $lower_tiles $rss"
+}
+
+ms() { awk -v s="$1" -v n="$2" 'BEGIN { printf "%.2f", 1000 * s / n }'; }
+for t in 1 2; do
+  read -r zs zt ls lt rss < <(levels "$t" zstd)
+  echo "threads=$t z15: $zt tiles $(ms "$zs" "$zt") ms/tile; z14..11: $lt tiles $(ms "$ls" "$lt") ms/tile; peak_rss_mb=$((rss / 1024))"
+  eval "zs_$t=$zs ls_$t=$ls"
+  bytes_zstd=$(du -sb "$work/data/geotiff" | cut -f1)
+done
+awk -v a="$zs_1" -v b="$zs_2" -v c="$ls_1" -v d="$ls_2" 'BEGIN { printf "1 -> 2 threads: z-max %.2fx, lower levels %.2fx\n", a / b, c / d }'
+read -r zs zt ls lt rss < <(levels 1 none)
+bytes_none=$(du -sb "$work/data/geotiff" | cut -f1)
+echo "uncompressed (1 thread): z15 $(ms "$zs" "$zt") ms/tile, lower $(ms "$ls" "$lt") ms/tile"
+awk -v a="$bytes_zstd" -v b="$bytes_none" -v n="$((zt + lt))" 'BEGIN { printf "bytes per tile: zstd %d, uncompressed %d (%.2f)\n", a / n, b / n, a / b }'

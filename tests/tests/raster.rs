@@ -1,0 +1,181 @@
+//! iwp-raster on generated data: coverage agrees with geo's boolean operations pixel by pixel,
+//! every polygon is counted once, levels run one by one equal one whole run, shards split the
+//! tiles, reruns skip, and bad input gives error lines or a usage error.
+
+use geo::{Area, BooleanOps, BoundingRect, Intersects};
+use iwp_common::config::Config;
+use iwp_common::geotiff;
+use iwp_common::rasterize::{read_staged_tile, tile_grid};
+use iwp_common::tms::Tile;
+use iwp_tests::{files_under, lines, run, synth};
+use std::path::Path;
+
+/// Synthesizes and stages data at z-max 15 (levels 13..15); returns (config path, staged lines).
+fn staged(dir: &Path, polygons: &str) -> (String, String) {
+    synth(dir, polygons, "2", &["--z-range", "13", "15"]);
+    let cfg = dir.join("config.json").to_string_lossy().into_owned();
+    let listed = run("iwp-stage", &["-c", &cfg, "--list"], None);
+    let out = run("iwp-stage", &["-c", &cfg], Some(&String::from_utf8_lossy(&listed.stdout)));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (cfg, String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn raster(cfg: &str, args: &[&str], input: &str) -> (std::process::Output, Vec<serde_json::Value>) {
+    let mut all = vec!["-c", cfg];
+    all.extend_from_slice(args);
+    let out = run("iwp-raster", &all, Some(input));
+    let parsed = lines(&out.stdout);
+    (out, parsed)
+}
+
+#[test]
+fn coverage_matches_geo_on_sampled_pixels_and_every_polygon_counts_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, staged_lines) = staged(dir.path(), "3000");
+    let (out, results) = raster(&cfg, &["--z", "15"], &staged_lines);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let config = Config::load(Some(Path::new(&cfg)), &[]).unwrap();
+    let (mut counted, mut kept, mut checked, mut worst) = (0.0, 0, 0, 0.0f64);
+    for r in &results {
+        let tile = Tile::new(r["x"].as_u64().unwrap() as u32, r["y"].as_u64().unwrap() as u32, 15);
+        let tif = geotiff::read(Path::new(r["path"].as_str().unwrap())).unwrap();
+        counted += tif.bands[0].iter().sum::<f64>();
+        let staged = iwp_common::tilestore::tile_path(&config, &config.dir_staged, tile);
+        let polygons = read_staged_tile(&config, &staged).unwrap();
+        kept += polygons.polygons.len();
+        let grid = tile_grid(&config, tile);
+        let (pw, ph) = grid.pixel_size();
+        let b = grid.bounds;
+        // Every 7th pixel, in coordinates relative to the tile corner.
+        let local: Vec<geo::Polygon<f64>> = polygons
+            .polygons
+            .iter()
+            .map(|p| {
+                iwp_common::geom::Polygon {
+                    rings: p.rings.iter().map(|r| r.iter().map(|q| (q.0 - b.left, q.1 - b.bottom)).collect()).collect(),
+                }
+                .to_geo()
+            })
+            .collect();
+        for pixel in (0..grid.width * grid.height).step_by(7) {
+            let (row, col) = (pixel / grid.width, pixel % grid.width);
+            let (x0, y1) = (col as f64 * pw, (b.top - b.bottom) - row as f64 * ph);
+            let rect = geo::Rect::new((x0, y1 - ph), (x0 + pw, y1)).to_polygon();
+            let expected: f64 = local
+                .iter()
+                .filter(|p| p.bounding_rect().is_some_and(|r| r.intersects(&rect)))
+                .map(|p| p.intersection(&rect).unsigned_area())
+                .sum::<f64>()
+                / (pw * ph);
+            let diff = (tif.bands[1][pixel] - expected).abs();
+            worst = worst.max(diff);
+            assert!(diff < 1e-7, "{tile} pixel {pixel}: {} vs {expected}", tif.bands[1][pixel]);
+            checked += usize::from(expected > 0.0);
+        }
+    }
+    println!("{checked} covered pixels checked, largest difference {worst:e}");
+    assert!(checked > 1000);
+    // Each kept polygon's centroid lies in exactly one tile, so counts add up to the distinct polygons.
+    let distinct = distinct_kept(&config, dir.path());
+    assert!(kept >= distinct);
+    assert_eq!(counted as usize, distinct, "count band over all tiles");
+}
+
+/// Polygons staged and not flagged duplicated, each counted once (by identifier).
+fn distinct_kept(config: &Config, dir: &Path) -> usize {
+    use gdal::vector::{FieldValue, LayerAccess};
+    let mut ids = std::collections::HashSet::new();
+    for f in files_under(&dir.join("staged")) {
+        let ds = gdal::Dataset::open(&f).unwrap();
+        let mut layer = ds.layer(0).unwrap();
+        for feature in layer.features() {
+            let get = |n: &str| feature.field(feature.field_index(n).unwrap()).unwrap();
+            if get(&config.props.duplicated) == Some(FieldValue::IntegerValue(1)) {
+                continue;
+            }
+            if let Some(FieldValue::StringValue(id)) = get(&config.props.identifier) {
+                ids.insert(id);
+            }
+        }
+    }
+    ids.len()
+}
+
+/// Every GeoTIFF under `dir` with its bytes.
+fn tif_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    files_under(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "tif"))
+        .map(|p| (p.strip_prefix(dir).unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+        .collect()
+}
+
+#[test]
+fn levels_one_by_one_and_shards_equal_one_whole_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, staged_lines) = staged(dir.path(), "2000");
+    let whole_dir = dir.path().join("whole");
+    let set_whole = format!("dir_geotiff={}", whole_dir.display());
+    let (out, whole) = raster(&cfg, &["--set", &set_whole], &staged_lines);
+    assert!(out.status.success());
+    assert!(whole.iter().any(|r| r["z"] == 13) && whole.iter().any(|r| r["z"] == 15));
+
+    // z15 in two shards, then z14 and z13 each from the level above.
+    let (a, la) = raster(&cfg, &["--z", "15", "--shard", "0/2"], &staged_lines);
+    let (b, lb) = raster(&cfg, &["--z", "15", "--shard", "1/2"], &staged_lines);
+    assert!(a.status.success() && b.status.success());
+    assert!(!la.is_empty() && !lb.is_empty());
+    let paths = |v: &[serde_json::Value]| v.iter().map(|r| r["path"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    assert!(paths(&la).iter().all(|p| !paths(&lb).contains(p)), "shards are disjoint");
+    let z15 = format!("{}\n{}", String::from_utf8_lossy(&a.stdout), String::from_utf8_lossy(&b.stdout));
+    let (o14, l14) = raster(&cfg, &["--z", "14"], &z15);
+    assert!(o14.status.success(), "{}", String::from_utf8_lossy(&o14.stderr));
+    let (o13, _) = raster(&cfg, &["--z", "13"], &String::from_utf8_lossy(&o14.stdout));
+    assert!(o13.status.success());
+    assert!(l14.iter().all(|r| r["z"] == 14));
+    let stepwise = tif_bytes(&dir.path().join("geotiff"));
+    assert_eq!(stepwise.len(), whole.len());
+    assert_eq!(stepwise, tif_bytes(&whole_dir), "the same files, byte for byte");
+
+    // --list for a lower level lists the GeoTIFFs one level deeper.
+    let listed = run("iwp-raster", &["-c", &cfg, "--z", "14", "--list"], None);
+    assert_eq!(lines(&listed.stdout).len(), la.len() + lb.len());
+
+    // A rerun skips every tile; --force writes them again.
+    let (_, again) = raster(&cfg, &["--z", "15"], &staged_lines);
+    assert!(again.iter().all(|r| r["skipped"] == true));
+    let (_, forced) = raster(&cfg, &["--z", "15", "--force"], &staged_lines);
+    assert!(forced.iter().all(|r| r.get("skipped").is_none() && r["status"] == "ok"));
+}
+
+#[test]
+fn bad_input_gives_error_lines_or_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, staged_lines) = staged(dir.path(), "600");
+    // Usage errors: nothing done, exit 2.
+    for args in [vec!["--shard", "0/2"], vec!["--z", "3"], vec!["--z", "15", "--compression", "lzw"]] {
+        let (out, _) = raster(&cfg, &args, &staged_lines);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(!String::from_utf8_lossy(&out.stderr).is_empty());
+    }
+    // A missing staged file, a corrupt one, a wrong tms, a z14 line, a malformed line: each an
+    // error line; the good tiles are still written; exit 1.
+    let corrupt = dir.path().join("corrupt.gpkg");
+    std::fs::write(&corrupt, b"not a geopackage").unwrap();
+    let bad = format!(
+        "{}\n{}\n{}\n{}\n{{not json\n",
+        r#"{"tms":"WorldCRS84Quad","z":15,"x":1,"y":1,"path":"/nonexistent/1.gpkg"}"#,
+        format_args!(r#"{{"tms":"WorldCRS84Quad","z":15,"x":2,"y":2,"path":"{}"}}"#, corrupt.display()),
+        r#"{"tms":"WebMercatorQuad","z":15,"x":3,"y":3,"path":"x.gpkg"}"#,
+        r#"{"tms":"WorldCRS84Quad","z":14,"x":3,"y":3,"path":"x.gpkg"}"#,
+    );
+    let (out, results) = raster(&cfg, &["--z", "15"], &format!("{staged_lines}{bad}"));
+    assert_eq!(out.status.code(), Some(1));
+    let errors: Vec<_> = results.iter().filter(|r| r["status"] == "error").collect();
+    assert_eq!(errors.len(), 5, "{errors:#?}");
+    let text = format!("{errors:?}");
+    for needle in ["nonexistent", "corrupt.gpkg", "WebMercatorQuad", "z14", "not a job line"] {
+        assert!(text.contains(needle), "no error mentions {needle}: {text}");
+    }
+    assert!(results.iter().filter(|r| r["status"] == "ok").count() > 0);
+}
