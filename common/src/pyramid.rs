@@ -7,7 +7,8 @@ use anyhow::bail;
 /// A band of a child tile, or None when that child does not exist.
 pub type ChildBand<'a> = Option<&'a [f64]>;
 
-/// Resampling methods computed exactly here.
+/// Resampling methods computed exactly here; the others go through GDAL's warper, as in the
+/// reference.
 pub const EXACT_RESAMPLINGS: &[&str] = &["sum", "average", "nearest", "max", "min", "mode", "rms"];
 
 /// The parent band (`width` x `height`) from the children in `Tile::children` order: (2x, 2y),
@@ -22,7 +23,7 @@ pub fn parent_band(method: &str, children: [ChildBand; 4], width: usize, height:
         "min" => |b| b.iter().copied().fold(f64::INFINITY, f64::min),
         "mode" => mode,
         "rms" => |b| ((b[0] * b[0] + b[1] * b[1] + b[2] * b[2] + b[3] * b[3]) / 4.0).sqrt(),
-        other => bail!("resampling method `{other}` is not supported (supported: {EXACT_RESAMPLINGS:?})"),
+        other => return gdal_resample(other, children, width, height),
     };
     let (half_w, half_h) = (width / 2, height / 2);
     let mut out = vec![0.0; width * height];
@@ -36,6 +37,66 @@ pub fn parent_band(method: &str, children: [ChildBand; 4], width: usize, height:
         });
     }
     Ok(out)
+}
+
+/// A parent band by GDAL's warper (kernels such as bilinear or cubic reach beyond the 2x2 block):
+/// the children mosaicked into a 2w x 2h in-memory raster (zeros where missing) and warped onto
+/// the w x h parent grid with `method`, no NoData, as rasterio's reproject does for the reference.
+pub fn gdal_resample(method: &str, children: [ChildBand; 4], width: usize, height: usize) -> anyhow::Result<Vec<f64>> {
+    use gdal_sys::GDALResampleAlg::*;
+    let alg = match method {
+        "bilinear" => GRA_Bilinear,
+        "cubic" => GRA_Cubic,
+        "cubic_spline" => GRA_CubicSpline,
+        "lanczos" => GRA_Lanczos,
+        "med" => GRA_Med,
+        "q1" => GRA_Q1,
+        "q3" => GRA_Q3,
+        "nearest" => GRA_NearestNeighbour,
+        "average" => GRA_Average,
+        "mode" => GRA_Mode,
+        "max" => GRA_Max,
+        "min" => GRA_Min,
+        "sum" => GRA_Sum,
+        "rms" => GRA_RMS,
+        other => bail!("resampling method `{other}` cannot make parent tiles (GDAL's warper has no such method)"),
+    };
+    let (w2, h2) = (2 * width, 2 * height);
+    let mut mosaic = vec![0.0; w2 * h2];
+    for (k, child) in children.iter().enumerate() {
+        let Some(child) = child else { continue };
+        let (row0, col0) = ((k % 2) * height, (k / 2) * width);
+        for r in 0..height {
+            mosaic[(row0 + r) * w2 + col0..(row0 + r) * w2 + col0 + width]
+                .copy_from_slice(&child[r * width..(r + 1) * width]);
+        }
+    }
+    let mem = gdal::DriverManager::get_driver_by_name("MEM")?;
+    let mut src = mem.create_with_band_type::<f64, _>("", w2, h2, 1)?;
+    src.set_geo_transform(&[0.0, 0.5, 0.0, 0.0, 0.0, -0.5])?;
+    src.rasterband(1)?.write((0, 0), (w2, h2), &mut gdal::raster::Buffer::new((w2, h2), mosaic))?;
+    let mut dst = mem.create_with_band_type::<f64, _>("", width, height, 1)?;
+    dst.set_geo_transform(&[0.0, 1.0, 0.0, 0.0, 0.0, -1.0])?;
+    // SAFETY: both datasets are live; no SRS means no reprojection, only resampling.
+    let err = unsafe {
+        gdal_sys::GDALReprojectImage(
+            src.c_dataset(),
+            std::ptr::null(),
+            dst.c_dataset(),
+            std::ptr::null(),
+            alg,
+            0.0,
+            0.0,
+            None,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        )
+    };
+    if err != gdal_sys::CPLErr::CE_None {
+        bail!("GDAL could not resample with `{method}`");
+    }
+    let band = dst.rasterband(1)?;
+    Ok(band.read_as::<f64>((0, 0), (width, height), (width, height), None)?.into_shape_and_vec().1)
 }
 
 /// Sets every pixel of quadrant `k` (children order) of the parent from `value(row, col)`, with

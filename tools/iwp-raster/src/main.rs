@@ -67,6 +67,13 @@ fn main() -> ExitCode {
     if args.list {
         return list(&config, first);
     }
+    let lowest = if args.z.is_some() { first } else { z_min };
+    if let Some(s) = config.statistics.iter().find(|s| s.resampling_method == "gauss").filter(|_| lowest < z_max) {
+        return usage(&format!(
+            "statistic {}: resampling `gauss` cannot make parent tiles (GDAL warps without it)",
+            s.name
+        ));
+    }
     let shard = args.jobs.shard.take().unwrap_or(Shard::All);
     if args.z.is_none() && shard != Shard::All {
         return usage("with --shard, build one level at a time (--z): parents need every child first");
@@ -99,9 +106,8 @@ fn main() -> ExitCode {
         }
     }
     let mine = share(tiles, shard);
-    let last = if args.z.is_some() { first } else { z_min };
     let mut level: Vec<(Tile, Option<PathBuf>)> = mine;
-    for z in (last..=first).rev() {
+    for z in (lowest..=first).rev() {
         let start = Instant::now();
         let bar = progress_bar(level.len() as u64, &format!("z{z} tiles"));
         let written: Vec<Written> = level
