@@ -105,7 +105,7 @@ fn summaries_and_python_floats() {
     sorted.sort_by(f64::total_cmp);
     assert_eq!(s.median, (sorted[499] + sorted[500]) / 2.0);
     assert_eq!(median(&mut values), s.median);
-    let mut dense: Vec<f64> = (0..101).map(|i| ((i * 37) % 101) as f64).collect();
+    let dense: Vec<f64> = (0..101).map(|i| ((i * 37) % 101) as f64).collect();
     assert_eq!(summarize(&dense).median, 50.0);
     // 0, 37, 74, 10: the mean of the middle two, 10 and 37.
     assert_eq!(median(&mut dense[..4].to_vec()), 23.5);
