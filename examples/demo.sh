@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The demo: generate IWP-like sample data and run what exists of the pipeline on it.
+# The demo: generate IWP-like sample data and run what exists of the pipeline on it
+# (synth -> stage -> raster).
 # Usage: examples/demo.sh [OUT_DIR]   (binaries from target/release, built by `make demo`)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,9 +22,28 @@ if command -v ogrinfo >/dev/null; then
 fi
 
 echo
+echo "== iwp-stage: every file into z-max tiles (footprint dedup on)"
+cfg="$out/sample/config.json"
+"$bin/iwp-stage" -c "$cfg" --list > "$out/files.ndjson"
+"$bin/iwp-stage" -c "$cfg" --input "$out/files.ndjson" > "$out/staged.ndjson"
+echo "$(wc -l < "$out/staged.ndjson") tile writes, $(find "$out/sample/staged" -name '*.gpkg' | wc -l) tiles"
+
+echo "== iwp-raster: count and coverage GeoTIFFs at z-max and every lower level"
+"$bin/iwp-raster" -c "$cfg" --input "$out/staged.ndjson" > "$out/rasters.ndjson"
+echo "$(wc -l < "$out/rasters.ndjson") GeoTIFFs; the first:"
+head -n 1 "$out/rasters.ndjson"
+if command -v gdalinfo >/dev/null; then
+  tif=$(head -n 1 "$out/rasters.ndjson" | sed 's/.*"path":"\([^"]*\)".*/\1/')
+  gdalinfo -stats "$tif" | grep -E '^(Size is|Band|  Description)|STATISTICS_(MAXIMUM|MEAN)'
+fi
+
+echo
 echo "Outputs:"
 echo "  $out/nodes.ndjson, $out/nodes_array.txt   node lines and the plain node list"
 echo "  $out/sample/input/                       $(find "$out/sample/input" -name '*.shp' | wc -l) shapefiles"
 echo "  $out/sample/footprints/                  their footprints"
 echo "  $out/sample/config.json                  the PDG config for the sample"
 echo "  $out/sample-files.ndjson                 one job line per input file"
+echo "  $out/sample/staged/, $out/staged.ndjson    staged z-max tiles and their lines"
+echo "  $out/sample/geotiff/, $out/rasters.ndjson  GeoTIFFs at every level and their lines"
+echo "  $out/sample/staging_summary.csv, rasters_summary.csv   the reference's summaries"
