@@ -62,18 +62,26 @@ impl PixelAggregator {
     /// An aggregator for `pixels` pixels.
     pub fn new(method: Method, pixels: usize) -> PixelAggregator {
         let start = if method == Method::Prod { 1.0 } else { 0.0 };
+        // A sum needs no counts: a pixel without values keeps 0.
+        let counts = if method == Method::Sum { 0 } else { pixels };
         PixelAggregator {
             method,
             value: vec![start; pixels],
             square: if matches!(method, Method::Std | Method::Var) { vec![0.0; pixels] } else { Vec::new() },
-            count: vec![0; pixels],
-            rows: vec![0; pixels],
+            count: vec![0; counts],
+            rows: vec![0; counts],
             lists: HashMap::new(),
         }
     }
 
     /// Adds one row's value (None = null) to a pixel.
     pub fn add(&mut self, pixel: usize, value: Option<f64>) {
+        if self.method == Method::Sum {
+            if let Some(v) = value.filter(|v| !v.is_nan()) {
+                self.value[pixel] += v;
+            }
+            return;
+        }
         self.rows[pixel] += 1;
         let Some(v) = value.filter(|v| !v.is_nan()) else { return };
         let first = self.count[pixel] == 0;
@@ -99,6 +107,9 @@ impl PixelAggregator {
 
     /// The band: one value per pixel.
     pub fn finish(mut self) -> Vec<f64> {
+        if self.method == Method::Sum {
+            return self.value;
+        }
         let pixels = self.value.len();
         let mut out = vec![0.0; pixels];
         for (p, o) in out.iter_mut().enumerate() {

@@ -44,17 +44,28 @@ pub struct Coverage {
     /// Per window cell: trapezoid areas; per row, cols + 1 cover starts (prefix-summed later).
     area: Vec<f64>,
     cover: Vec<f64>,
+    /// The polygon's rings in pixel units (a buffer kept between polygons).
+    rings: Vec<Vec<(f64, f64)>>,
 }
 
 impl Coverage {
     /// Computes the coverage of `polygon` (in the grid's CRS) on `grid`.
     pub fn compute(&mut self, grid: &Grid, polygon: &Polygon) {
-        let rings: Vec<Vec<(f64, f64)>> =
-            polygon.rings.iter().map(|r| r.iter().map(|p| grid.to_pixel(p.0, p.1)).collect()).collect();
-        self.set_window(grid, rings.first().map(Vec::as_slice).unwrap_or(&[]));
-        if self.cols == 0 || self.rows == 0 {
-            return;
+        let mut rings = std::mem::take(&mut self.rings);
+        rings.resize_with(polygon.rings.len(), Vec::new);
+        for (pixel, ring) in rings.iter_mut().zip(&polygon.rings) {
+            pixel.clear();
+            pixel.extend(ring.iter().map(|p| grid.to_pixel(p.0, p.1)));
         }
+        self.set_window(grid, rings.first().map(Vec::as_slice).unwrap_or(&[]));
+        if self.cols > 0 && self.rows > 0 {
+            self.add_rings(&rings);
+        }
+        self.rings = rings;
+    }
+
+    /// Adds every ring's edges, then spreads the covers along each row.
+    fn add_rings(&mut self, rings: &[Vec<(f64, f64)>]) {
         for (k, ring) in rings.iter().enumerate() {
             // Shells add and holes subtract, whatever their orientation.
             let orientation = -signed_area(ring).signum();

@@ -86,6 +86,7 @@ pub fn write(
         for (i, (name, values)) in raster.names.iter().zip(&raster.bands).enumerate() {
             let mut band = ds.rasterband(i + 1)?;
             band.set_description(name)?;
+            // GDAL may byte-swap in place, hence the owned buffer; a copy of one band at a time.
             let mut buffer = Buffer::new((raster.width, raster.height), values.clone());
             band.write((0, 0), (raster.width, raster.height), &mut buffer)?;
         }

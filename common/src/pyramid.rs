@@ -3,6 +3,7 @@
 //! computes, without its float noise). A missing child counts as zeros.
 
 use anyhow::bail;
+use rayon::prelude::*;
 
 /// A band of a child tile, or None when that child does not exist.
 pub type ChildBand<'a> = Option<&'a [f64]>;
@@ -139,11 +140,15 @@ pub fn parent_raster(
     tile: crate::tms::Tile,
 ) -> anyhow::Result<crate::geotiff::TileRaster> {
     let (width, height) = (config.tile_size[1] as usize, config.tile_size[0] as usize);
-    let mut children = Vec::with_capacity(4);
-    for child in tile.children() {
-        let path = crate::geotiff::tile_path(config, child);
-        children.push(if path.exists() { Some(crate::geotiff::read(&path)?) } else { None });
-    }
+    // Children read and bands reduced in parallel: the smallest levels have few tiles.
+    let children = tile
+        .children()
+        .par_iter()
+        .map(|child| {
+            let path = crate::geotiff::tile_path(config, *child);
+            path.exists().then(|| crate::geotiff::read(&path)).transpose()
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     if children.iter().all(Option::is_none) {
         bail!("no child GeoTIFF of {tile} under {}", config.dir_geotiff.display());
     }
@@ -161,7 +166,7 @@ pub fn parent_raster(
     }
     let bands = config
         .statistics
-        .iter()
+        .par_iter()
         .enumerate()
         .map(|(k, stat)| {
             let child = |i: usize| children[i].as_ref().map(|c| c.bands[k].as_slice());

@@ -111,14 +111,17 @@ extern "C" {
     fn sqlite3_config(op: std::ffi::c_int, ...) -> std::ffi::c_int;
 }
 
-/// Tells GDAL's SQLite layer (GeoPackages) not to sync or journal (tiles are written under
-/// temporary names, flushed once and renamed, so SQLite's own crash protection only costs time
-/// here) and not to
-/// load SpatiaLite into every GeoPackage connection (none of its SQL functions is used; loading
-/// it doubles the time to open a tile). Also turns off SQLite's memory statistics, whose one
-/// global mutex every allocation takes: threads writing tiles queued on it. Call first thing in
-/// main, before anything opens SQLite (PROJ does, to read its database).
-pub fn tune_sqlite() {
+/// Settings for GDAL that every tool wants, applied once at start:
+/// - GeoPackages: SQLite neither syncs nor journals (tiles are written under temporary names,
+///   flushed once and renamed, so SQLite's own crash protection only costs time here), and
+///   SpatiaLite is not loaded into every connection (none of its SQL functions is used; loading it
+///   doubles the time to open a tile);
+/// - SQLite's memory statistics off: their one global mutex, taken by every allocation, queued
+///   threads writing tiles;
+/// - no directory listing when opening a file (GDAL lists the folder to find side-car files, which
+///   costs time proportional to the tiles in a folder) and no .aux.xml side-cars.
+/// Call first thing in main, before anything opens SQLite (PROJ does, to read its database).
+pub fn tune_gdal() {
     const SQLITE_CONFIG_MEMSTATUS: std::ffi::c_int = 9;
     // SAFETY: a plain configuration call; before SQLite's initialisation it takes effect, after
     // it returns SQLITE_MISUSE and changes nothing.
@@ -129,4 +132,6 @@ pub fn tune_sqlite() {
     let _ = gdal::config::set_config_option("OGR_SQLITE_SYNCHRONOUS", "OFF");
     let _ = gdal::config::set_config_option("OGR_SQLITE_JOURNAL", "OFF");
     let _ = gdal::config::set_config_option("SPATIALITE_LOAD", "NO");
+    let _ = gdal::config::set_config_option("GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR");
+    let _ = gdal::config::set_config_option("GDAL_PAM_ENABLED", "NO");
 }

@@ -51,7 +51,7 @@ struct Args {
 
 fn main() -> ExitCode {
     // Before anything opens SQLite (PROJ does, for its database).
-    iwp_common::vector::tune_sqlite();
+    iwp_common::vector::tune_gdal();
     let mut args = Args::parse();
     args.log.init();
     args.threads.init();

@@ -43,7 +43,7 @@ struct Args {
 
 fn main() -> ExitCode {
     // Before anything opens SQLite (PROJ does, for its database).
-    iwp_common::vector::tune_sqlite();
+    iwp_common::vector::tune_gdal();
     let args = Args::parse();
     args.log.init();
     let config = match args.config.load() {
