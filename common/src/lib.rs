@@ -23,3 +23,4 @@ pub mod synth;
 pub mod tilestore;
 pub mod tms;
 pub mod vector;
+pub mod webtile;

@@ -120,6 +120,7 @@ extern "C" {
 ///   threads writing tiles;
 /// - no directory listing when opening a file (GDAL lists the folder to find side-car files, which
 ///   costs time proportional to the tiles in a folder) and no .aux.xml side-cars.
+///
 /// Call first thing in main, before anything opens SQLite (PROJ does, to read its database).
 pub fn tune_gdal() {
     const SQLITE_CONFIG_MEMSTATUS: std::ffi::c_int = 9;

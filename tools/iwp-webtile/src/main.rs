@@ -1,0 +1,203 @@
+//! iwp-webtile: coloured RGBA PNG web tiles from statistics GeoTIFFs.
+
+use clap::Parser;
+use iwp_common::cli::{ConfigArgs, JobArgs, LogArgs, ThreadArgs};
+use iwp_common::config::Config;
+use iwp_common::jobs::{Fields, Job, Results, EXIT_USAGE};
+use iwp_common::logging::progress_bar;
+use iwp_common::palette::Palette;
+use iwp_common::shard::Shard;
+use iwp_common::tms::Tile;
+use iwp_common::webtile::{write_tiles, LevelRanges};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Coloured web tiles: one RGBA PNG per GeoTIFF (one job line each, as iwp-raster prints them)
+/// per statistic, at dir_web_tiles/STAT/TMS/Z/X/Y.png, values coloured through the statistic's
+/// palette over its val_range (null ends: the min/max of that zoom level, from the lines).
+/// One result line per PNG.
+#[derive(Parser, Debug)]
+#[command(
+    version,
+    after_help = "Examples:\n  iwp-raster -c c.json --input staged.ndjson | iwp-webtile -c c.json > web.ndjson\n  iwp-webtile -c c.json --list | iwp-webtile -c c.json --shard auto > web-$SLURM_PROCID.ndjson"
+)]
+struct Args {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(flatten)]
+    jobs: JobArgs,
+    /// Print one job line per GeoTIFF under dir_geotiff and exit.
+    #[arg(long)]
+    list: bool,
+    /// Write PNGs that already exist again.
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    threads: ThreadArgs,
+    #[command(flatten)]
+    log: LogArgs,
+}
+
+fn main() -> ExitCode {
+    iwp_common::vector::tune_gdal();
+    let mut args = Args::parse();
+    args.log.init();
+    args.threads.init();
+    let config = match args.config.load() {
+        Ok(c) => c,
+        Err(e) => return usage(&e.to_string()),
+    };
+    if args.list {
+        return list(&config);
+    }
+    let palettes = match config
+        .statistics
+        .iter()
+        .map(|s| Palette::of(&s.palette, &s.nodata_color))
+        .collect::<anyhow::Result<Vec<_>>>()
+    {
+        Ok(p) => p,
+        Err(e) => return usage(&format!("{e:#}")),
+    };
+    let shard = args.jobs.shard.take().unwrap_or(Shard::All);
+    let (jobs, bad) = match args.jobs.read("") {
+        Ok(j) => j,
+        Err(e) => return usage(&e.to_string()),
+    };
+    let results = Results::stdout();
+    for b in &bad {
+        let _ = results.bad_line(b);
+    }
+    // Every line counts for the level ranges; this process then renders its share of the tiles.
+    let mut tiles: BTreeMap<Tile, PathBuf> = BTreeMap::new();
+    let mut levels = LevelRanges::default();
+    for job in jobs.iter().filter(|j| j.str("status") != Some("error")) {
+        match tile_of(&config, job) {
+            Ok((tile, path)) => {
+                if let Err(e) = add_ranges(&config, &mut levels, job, tile, &path) {
+                    let _ = results.error(job.fields.clone(), &format!("{e:#}"));
+                    continue;
+                }
+                tiles.insert(tile, path);
+            }
+            Err(e) => {
+                let _ = results.error(job.fields.clone(), &e);
+            }
+        }
+    }
+    let mine: Vec<(Tile, PathBuf)> = match shard {
+        Shard::All => tiles.into_iter().collect(),
+        Shard::Part { index, count } => {
+            tiles.into_iter().enumerate().filter(|(k, _)| k % count == index).map(|(_, t)| t).collect()
+        }
+    };
+    let start = Instant::now();
+    let bar = progress_bar(mine.len() as u64, "GeoTIFFs");
+    mine.par_iter().for_each(|(tile, path)| {
+        let t0 = Instant::now();
+        let mut f = Fields::new();
+        f.insert("tms".into(), config.tms.id.into());
+        f.insert("z".into(), tile.z.into());
+        f.insert("x".into(), tile.x.into());
+        f.insert("y".into(), tile.y.into());
+        match write_tiles(&config, &palettes, &levels, *tile, path, args.force) {
+            Ok(written) => {
+                for w in written {
+                    let mut line = f.clone();
+                    line.insert("stat".into(), w.stat.into());
+                    line.insert("path".into(), w.path.display().to_string().into());
+                    if w.skipped {
+                        line.insert("skipped".into(), true.into());
+                    }
+                    line.insert("secs".into(), ((t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0).into());
+                    let _ = results.ok(line);
+                }
+            }
+            Err(e) => {
+                f.insert("path".into(), path.display().to_string().into());
+                let _ = results.error(f, &format!("{e:#}"));
+            }
+        }
+        bar.inc(1);
+    });
+    bar.finish_and_clear();
+    tracing::info!(
+        "{} web tiles, {} failed, in {:.1} s",
+        results.ok_count(),
+        results.failed_count(),
+        start.elapsed().as_secs_f64()
+    );
+    results.exit_code()
+}
+
+/// A GeoTIFF line's tile and path (from z/x/y or the path; the path from the config if absent).
+fn tile_of(config: &Config, job: &Job) -> Result<(Tile, PathBuf), String> {
+    if let Some(tms) = job.str("tms").filter(|t| *t != config.tms.id) {
+        return Err(format!("line {}: tile of {tms}, the config's tms is {}", job.line, config.tms.id));
+    }
+    let num = |k: &str| job.num(k).filter(|v| *v >= 0.0 && v.fract() == 0.0);
+    let tile = match (num("z"), num("x"), num("y")) {
+        (Some(z), Some(x), Some(y)) => Tile::new(x as u32, y as u32, z as u8),
+        _ => {
+            let path = job.str("path").ok_or_else(|| format!("line {}: no z/x/y and no path", job.line))?;
+            config.tile_paths.parse(Path::new(path)).map_err(|e| format!("line {}: {e}", job.line))?
+        }
+    };
+    let path = job.str("path").map(PathBuf::from).unwrap_or_else(|| iwp_common::geotiff::tile_path(config, tile));
+    Ok((tile, path))
+}
+
+/// Adds a GeoTIFF's band figures to the level ranges: from the line's `<stat>_min/_max`, or,
+/// when the line has none (e.g. from --list), from the file.
+fn add_ranges(config: &Config, levels: &mut LevelRanges, job: &Job, tile: Tile, path: &Path) -> anyhow::Result<()> {
+    let from_line: Option<Vec<(f64, f64)>> = config
+        .statistics
+        .iter()
+        .map(|s| Some((job.num(&format!("{}_min", s.name))?, job.num(&format!("{}_max", s.name))?)))
+        .collect();
+    let figures = match from_line {
+        Some(f) => f,
+        None => {
+            let raster = iwp_common::geotiff::read(path)?;
+            raster
+                .bands
+                .iter()
+                .map(|b| b.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |a, v| (a.0.min(*v), a.1.max(*v))))
+                .collect()
+        }
+    };
+    for (s, (lo, hi)) in config.statistics.iter().zip(figures) {
+        levels.add(&s.name, tile.z, lo, hi);
+    }
+    Ok(())
+}
+
+/// Prints one job line per GeoTIFF under dir_geotiff.
+fn list(config: &Config) -> ExitCode {
+    let results = Results::stdout();
+    for entry in walkdir::WalkDir::new(&config.dir_geotiff).sort_by_file_name().into_iter().filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy();
+        if !entry.file_type().is_file() || !name.ends_with(".tif") || iwp_common::files::is_temp_name(&name) {
+            continue;
+        }
+        let Ok(tile) = config.tile_paths.parse(entry.path()) else { continue };
+        let mut f = Fields::new();
+        f.insert("tms".into(), config.tms.id.into());
+        f.insert("z".into(), tile.z.into());
+        f.insert("x".into(), tile.x.into());
+        f.insert("y".into(), tile.y.into());
+        f.insert("path".into(), entry.path().display().to_string().into());
+        if results.ok(f).is_err() {
+            return ExitCode::from(1);
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn usage(message: &str) -> ExitCode {
+    eprintln!("iwp-webtile: {message}");
+    ExitCode::from(EXIT_USAGE)
+}
