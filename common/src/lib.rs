@@ -20,6 +20,7 @@ pub mod shard;
 pub mod simplify;
 pub mod stage;
 pub mod synth;
+pub mod tilejobs;
 pub mod tilestore;
 pub mod tms;
 pub mod vector;

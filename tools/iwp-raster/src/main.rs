@@ -4,15 +4,16 @@ use clap::Parser;
 use iwp_common::cli::{ConfigArgs, JobArgs, LogArgs, ThreadArgs};
 use iwp_common::config::Config;
 use iwp_common::geotiff::{self, Compression, Written};
-use iwp_common::jobs::{Fields, Job, Results, EXIT_USAGE};
+use iwp_common::jobs::{Job, Results, EXIT_USAGE};
 use iwp_common::logging::progress_bar;
 use iwp_common::pyramid::parent_raster;
 use iwp_common::rasterize::rasterize_tile;
 use iwp_common::shard::Shard;
+use iwp_common::tilejobs;
 use iwp_common::tms::Tile;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -105,7 +106,7 @@ fn main() -> ExitCode {
             }
         }
     }
-    let mine = share(tiles, shard);
+    let mine = tilejobs::share(tiles, shard);
     let mut level: Vec<(Tile, Option<PathBuf>)> = mine;
     for z in (lowest..=first).rev() {
         let start = Instant::now();
@@ -153,11 +154,7 @@ fn report(
     done: anyhow::Result<Written>,
     t0: Instant,
 ) -> Option<Written> {
-    let mut f = Fields::new();
-    f.insert("tms".into(), config.tms.id.into());
-    f.insert("z".into(), tile.z.into());
-    f.insert("x".into(), tile.x.into());
-    f.insert("y".into(), tile.y.into());
+    let mut f = tilejobs::tile_fields(config, tile);
     match done {
         Ok(w) => {
             f.insert("path".into(), w.path.display().to_string().into());
@@ -180,64 +177,22 @@ fn report(
     }
 }
 
-/// The tile a job line names (z, x, y fields, else its path), which must be at zoom `z`.
+/// The tile a job line names, which must be at zoom `z`.
 fn tile_of(config: &Config, job: &Job, z: u8) -> Result<Tile, String> {
-    let num = |k: &str| job.num(k).filter(|v| *v >= 0.0 && v.fract() == 0.0);
-    let tile = match (num("z"), num("x"), num("y")) {
-        (Some(tz), Some(x), Some(y)) => Tile::new(x as u32, y as u32, tz as u8),
-        _ => {
-            let path = job.str("path").ok_or_else(|| format!("line {}: no z/x/y and no path", job.line))?;
-            config.tile_paths.parse(Path::new(path)).map_err(|e| format!("line {}: {e}", job.line))?
-        }
-    };
-    if let Some(tms) = job.str("tms").filter(|t| *t != config.tms.id) {
-        return Err(format!("line {}: tile of {tms}, the config's tms is {}", job.line, config.tms.id));
-    }
+    let tile = tilejobs::tile_of(config, job)?;
     if tile.z != z {
         return Err(format!("line {}: a z{} tile where z{z} tiles are needed", job.line, tile.z));
     }
     Ok(tile)
 }
 
-/// This process's share of a level's tiles (round robin over the sorted tiles).
-fn share(tiles: BTreeMap<Tile, Option<PathBuf>>, shard: Shard) -> Vec<(Tile, Option<PathBuf>)> {
-    match shard {
-        Shard::All => tiles.into_iter().collect(),
-        Shard::Part { index, count } => {
-            tiles.into_iter().enumerate().filter(|(k, _)| k % count == index).map(|(_, t)| t).collect()
-        }
-    }
-}
-
 /// Prints job lines for level `z`: staged tiles at z-max, else the GeoTIFFs of level z + 1.
 fn list(config: &Config, z: u8) -> ExitCode {
-    let z_max = config.z_max;
-    let (dir, ext, at) = if z == z_max {
-        (&config.dir_staged, config.ext_staged.as_str(), z_max)
+    if z == config.z_max {
+        tilejobs::list(config, &config.dir_staged, &config.ext_staged, Some(z))
     } else {
-        (&config.dir_geotiff, ".tif", z + 1)
-    };
-    let results = Results::stdout();
-    for entry in walkdir::WalkDir::new(dir).sort_by_file_name().into_iter().filter_map(Result::ok) {
-        let name = entry.file_name().to_string_lossy();
-        if !entry.file_type().is_file() || !name.ends_with(ext) || iwp_common::files::is_temp_name(&name) {
-            continue;
-        }
-        let Ok(tile) = config.tile_paths.parse(entry.path()) else { continue };
-        if tile.z != at {
-            continue;
-        }
-        let mut f = Fields::new();
-        f.insert("tms".into(), config.tms.id.into());
-        f.insert("z".into(), tile.z.into());
-        f.insert("x".into(), tile.x.into());
-        f.insert("y".into(), tile.y.into());
-        f.insert("path".into(), entry.path().display().to_string().into());
-        if results.ok(f).is_err() {
-            return ExitCode::from(1);
-        }
+        tilejobs::list(config, &config.dir_geotiff, ".tif", Some(z + 1))
     }
-    ExitCode::SUCCESS
 }
 
 fn usage(message: &str) -> ExitCode {

@@ -3,10 +3,11 @@
 use clap::Parser;
 use iwp_common::cli::{ConfigArgs, JobArgs, LogArgs, ThreadArgs};
 use iwp_common::config::Config;
-use iwp_common::jobs::{Fields, Job, Results, EXIT_USAGE};
+use iwp_common::jobs::{Job, Results, EXIT_USAGE};
 use iwp_common::logging::progress_bar;
 use iwp_common::palette::Palette;
 use iwp_common::shard::Shard;
+use iwp_common::tilejobs;
 use iwp_common::tms::Tile;
 use iwp_common::webtile::{write_tiles, LevelRanges};
 use rayon::prelude::*;
@@ -51,7 +52,7 @@ fn main() -> ExitCode {
         Err(e) => return usage(&e.to_string()),
     };
     if args.list {
-        return list(&config);
+        return tilejobs::list(&config, &config.dir_geotiff, ".tif", None);
     }
     let palettes = match config
         .statistics
@@ -98,11 +99,7 @@ fn main() -> ExitCode {
     let bar = progress_bar(mine.len() as u64, "GeoTIFFs");
     mine.par_iter().for_each(|(tile, path)| {
         let t0 = Instant::now();
-        let mut f = Fields::new();
-        f.insert("tms".into(), config.tms.id.into());
-        f.insert("z".into(), tile.z.into());
-        f.insert("x".into(), tile.x.into());
-        f.insert("y".into(), tile.y.into());
+        let mut f = tilejobs::tile_fields(&config, *tile);
         match write_tiles(&config, &palettes, &levels, *tile, path, args.force) {
             Ok(written) => {
                 for w in written {
@@ -133,19 +130,9 @@ fn main() -> ExitCode {
     results.exit_code()
 }
 
-/// A GeoTIFF line's tile and path (from z/x/y or the path; the path from the config if absent).
+/// A GeoTIFF line's tile and path (the config's path for the tile when the line has none).
 fn tile_of(config: &Config, job: &Job) -> Result<(Tile, PathBuf), String> {
-    if let Some(tms) = job.str("tms").filter(|t| *t != config.tms.id) {
-        return Err(format!("line {}: tile of {tms}, the config's tms is {}", job.line, config.tms.id));
-    }
-    let num = |k: &str| job.num(k).filter(|v| *v >= 0.0 && v.fract() == 0.0);
-    let tile = match (num("z"), num("x"), num("y")) {
-        (Some(z), Some(x), Some(y)) => Tile::new(x as u32, y as u32, z as u8),
-        _ => {
-            let path = job.str("path").ok_or_else(|| format!("line {}: no z/x/y and no path", job.line))?;
-            config.tile_paths.parse(Path::new(path)).map_err(|e| format!("line {}: {e}", job.line))?
-        }
-    };
+    let tile = tilejobs::tile_of(config, job)?;
     let path = job.str("path").map(PathBuf::from).unwrap_or_else(|| iwp_common::geotiff::tile_path(config, tile));
     Ok((tile, path))
 }
@@ -173,28 +160,6 @@ fn add_ranges(config: &Config, levels: &mut LevelRanges, job: &Job, tile: Tile, 
         levels.add(&s.name, tile.z, lo, hi);
     }
     Ok(())
-}
-
-/// Prints one job line per GeoTIFF under dir_geotiff.
-fn list(config: &Config) -> ExitCode {
-    let results = Results::stdout();
-    for entry in walkdir::WalkDir::new(&config.dir_geotiff).sort_by_file_name().into_iter().filter_map(Result::ok) {
-        let name = entry.file_name().to_string_lossy();
-        if !entry.file_type().is_file() || !name.ends_with(".tif") || iwp_common::files::is_temp_name(&name) {
-            continue;
-        }
-        let Ok(tile) = config.tile_paths.parse(entry.path()) else { continue };
-        let mut f = Fields::new();
-        f.insert("tms".into(), config.tms.id.into());
-        f.insert("z".into(), tile.z.into());
-        f.insert("x".into(), tile.x.into());
-        f.insert("y".into(), tile.y.into());
-        f.insert("path".into(), entry.path().display().to_string().into());
-        if results.ok(f).is_err() {
-            return ExitCode::from(1);
-        }
-    }
-    ExitCode::SUCCESS
 }
 
 fn usage(message: &str) -> ExitCode {
