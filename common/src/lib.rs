@@ -25,3 +25,4 @@ pub mod tilestore;
 pub mod tms;
 pub mod vector;
 pub mod webtile;
+pub mod wmts;

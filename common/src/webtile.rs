@@ -135,3 +135,48 @@ pub fn write_tiles(
     }
     Ok(out)
 }
+
+/// Largest preview mosaic, in pixels per side.
+const PREVIEW_MAX: usize = 8192;
+
+/// One mosaic PNG of a statistic's web tiles at a level (the tiles' bounding block; missing
+/// tiles transparent), written to `dir_web_tiles/STAT/preview-zZ.png`.
+pub fn write_preview(config: &Config, stat: &str, tiles: &[Tile]) -> anyhow::Result<PathBuf> {
+    let Some(first) = tiles.first() else { bail!("no tiles for a preview") };
+    let z = first.z;
+    let (x0, x1) = tiles.iter().fold((u32::MAX, 0), |a, t| (a.0.min(t.x), a.1.max(t.x)));
+    let (y0, y1) = tiles.iter().fold((u32::MAX, 0), |a, t| (a.0.min(t.y), a.1.max(t.y)));
+    let (tw, th) = (config.tile_size[1] as usize, config.tile_size[0] as usize);
+    let (w, h) = ((x1 - x0 + 1) as usize * tw, (y1 - y0 + 1) as usize * th);
+    if w > PREVIEW_MAX || h > PREVIEW_MAX {
+        bail!("a preview of z{z} would be {w}x{h} pixels (at most {PREVIEW_MAX}); pick a lower level");
+    }
+    let mut canvas = vec![0u8; w * h * 4];
+    for t in tiles.iter().filter(|t| t.z == z) {
+        let path = tile_path(config, stat, *t);
+        let decoder = png::Decoder::new(std::io::BufReader::new(
+            std::fs::File::open(&path).with_context(|| format!("cannot open {}", path.display()))?,
+        ));
+        let mut reader = decoder.read_info()?;
+        let mut buf = vec![0; reader.output_buffer_size().unwrap_or(0)];
+        let info = reader.next_frame(&mut buf)?;
+        if (info.width as usize, info.height as usize, info.color_type) != (tw, th, png::ColorType::Rgba) {
+            bail!("{} is not a {tw}x{th} RGBA tile", path.display());
+        }
+        let (ox, oy) = ((t.x - x0) as usize * tw, (t.y - y0) as usize * th);
+        for r in 0..th {
+            let dst = ((oy + r) * w + ox) * 4;
+            canvas[dst..dst + tw * 4].copy_from_slice(&buf[r * tw * 4..(r + 1) * tw * 4]);
+        }
+    }
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, w as u32, h as u32);
+        encoder.set_color(png::ColorType::Rgba);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder.write_header()?.write_image_data(&canvas)?;
+    }
+    let path = config.dir_web_tiles.join(stat).join(format!("preview-z{z}.png"));
+    crate::files::write_atomic(&path, &out).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}

@@ -1,14 +1,15 @@
 //! iwp-webtile: coloured RGBA PNG web tiles from statistics GeoTIFFs.
 
+use anyhow::Context;
 use clap::Parser;
 use iwp_common::cli::{ConfigArgs, JobArgs, LogArgs, ThreadArgs};
 use iwp_common::config::Config;
-use iwp_common::jobs::{Job, Results, EXIT_USAGE};
+use iwp_common::jobs::{Fields, Job, Results, EXIT_USAGE};
 use iwp_common::logging::progress_bar;
 use iwp_common::palette::Palette;
 use iwp_common::shard::Shard;
 use iwp_common::tilejobs;
-use iwp_common::tms::Tile;
+use iwp_common::tms::{Bounds, Tile};
 use iwp_common::webtile::{write_tiles, LevelRanges};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -36,6 +37,16 @@ struct Args {
     /// Write PNGs that already exist again.
     #[arg(long)]
     force: bool,
+    /// Also write WMTS capabilities XML to FILE: one layer per statistic, extent of the z-max
+    /// tiles in the input.
+    #[arg(long, value_name = "FILE")]
+    wmts: Option<PathBuf>,
+    /// After the tiles, write one mosaic PNG per statistic of zoom level Z (dir_web_tiles/STAT/preview-zZ.png).
+    #[arg(long, value_name = "Z")]
+    preview: Option<u8>,
+    /// Where dir_web_tiles is served, for the capabilities' URLs (the config's doi is appended).
+    #[arg(long, value_name = "URL", default_value = "https://arcticdata.io/data/")]
+    base_url: String,
     #[command(flatten)]
     threads: ThreadArgs,
     #[command(flatten)]
@@ -89,12 +100,17 @@ fn main() -> ExitCode {
             }
         }
     }
-    let mine: Vec<(Tile, PathBuf)> = match shard {
-        Shard::All => tiles.into_iter().collect(),
-        Shard::Part { index, count } => {
-            tiles.into_iter().enumerate().filter(|(k, _)| k % count == index).map(|(_, t)| t).collect()
+    if let Some(file) = &args.wmts {
+        if let Err(e) = write_capabilities(&config, &args.base_url, tiles.keys(), file) {
+            return usage(&format!("{e:#}"));
         }
-    };
+    }
+    let level: Vec<Tile> =
+        args.preview.map(|z| tiles.keys().filter(|t| t.z == z).copied().collect()).unwrap_or_default();
+    if args.preview.is_some() && shard != Shard::All {
+        return usage("--preview needs every tile of the level: run it without --shard");
+    }
+    let mine: Vec<(Tile, PathBuf)> = tilejobs::share(tiles, shard);
     let start = Instant::now();
     let bar = progress_bar(mine.len() as u64, "GeoTIFFs");
     mine.par_iter().for_each(|(tile, path)| {
@@ -121,6 +137,19 @@ fn main() -> ExitCode {
         bar.inc(1);
     });
     bar.finish_and_clear();
+    if let Some(z) = args.preview {
+        for stat in &config.statistics {
+            match iwp_common::webtile::write_preview(&config, &stat.name, &level) {
+                Ok(path) => tracing::info!("preview of z{z}: {}", path.display()),
+                Err(e) => {
+                    let mut f = Fields::new();
+                    f.insert("preview".into(), z.into());
+                    f.insert("stat".into(), stat.name.clone().into());
+                    let _ = results.error(f, &format!("{e:#}"));
+                }
+            }
+        }
+    }
     tracing::info!(
         "{} web tiles, {} failed, in {:.1} s",
         results.ok_count(),
@@ -135,6 +164,28 @@ fn tile_of(config: &Config, job: &Job) -> Result<(Tile, PathBuf), String> {
     let tile = tilejobs::tile_of(config, job)?;
     let path = job.str("path").map(PathBuf::from).unwrap_or_else(|| iwp_common::geotiff::tile_path(config, tile));
     Ok((tile, path))
+}
+
+/// Writes the WMTS capabilities: layers over the union of the z-max tiles (the TMS extent if none).
+fn write_capabilities<'a>(
+    config: &Config,
+    base_url: &str,
+    tiles: impl Iterator<Item = &'a Tile>,
+    file: &Path,
+) -> anyhow::Result<()> {
+    let deepest: Vec<Bounds> = tiles.filter(|t| t.z == config.z_max).map(|t| config.tms.bounds(*t)).collect();
+    let extent = deepest.into_iter().reduce(|a, b| Bounds {
+        left: a.left.min(b.left),
+        bottom: a.bottom.min(b.bottom),
+        right: a.right.max(b.right),
+        top: a.top.max(b.top),
+    });
+    let bbox = iwp_common::wmts::lonlat_bbox(config.tms, extent.unwrap_or_else(|| config.tms.extent()))?;
+    let xml = iwp_common::wmts::capabilities(config, base_url, bbox);
+    iwp_common::files::write_atomic(file, xml.as_bytes())
+        .with_context(|| format!("cannot write {}", file.display()))?;
+    tracing::info!("WMTS capabilities written to {}", file.display());
+    Ok(())
 }
 
 /// Adds a GeoTIFF's band figures to the level ranges: from the line's `<stat>_min/_max`, or,
