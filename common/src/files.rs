@@ -52,11 +52,24 @@ impl AtomicOutput {
         &self.target
     }
 
-    /// Flushes the temporary file to disk and renames it onto the target.
-    pub fn commit(mut self) -> io::Result<()> {
+    /// Flushes the temporary file to disk and renames it onto the target: after the call the
+    /// output survives a crash of the machine. For outputs that gather other work (staged tiles).
+    pub fn commit(self) -> io::Result<()> {
         if let Ok(f) = fs::File::open(&self.temp) {
             f.sync_all()?;
         }
+        self.rename()
+    }
+
+    /// Renames the temporary file onto the target without waiting for the disk: a killed process
+    /// never leaves a partial file, but a machine crash may leave an empty or truncated one,
+    /// which a rerun detects and writes again. For derived tiles (GeoTIFFs, PNGs), where waiting
+    /// for the disk per small file costs more than the work.
+    pub fn commit_unsynced(self) -> io::Result<()> {
+        self.rename()
+    }
+
+    fn rename(mut self) -> io::Result<()> {
         fs::rename(&self.temp, &self.target).map_err(|e| {
             io::Error::new(e.kind(), format!("cannot rename {} to {}: {e}", self.temp.display(), self.target.display()))
         })?;
@@ -73,13 +86,21 @@ impl Drop for AtomicOutput {
     }
 }
 
-/// Writes `bytes` to `target` atomically.
+/// Writes `bytes` to `target` atomically and durably ([`AtomicOutput::commit`]).
 pub fn write_atomic(target: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_temp(target, bytes)?.commit()
+}
+
+/// Writes `bytes` to `target` atomically, not waiting for the disk ([`AtomicOutput::commit_unsynced`]).
+pub fn write_atomic_unsynced(target: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_temp(target, bytes)?.commit_unsynced()
+}
+
+fn write_temp(target: &Path, bytes: &[u8]) -> io::Result<AtomicOutput> {
     let out = AtomicOutput::new(target)?;
     let mut f = fs::File::create(out.path())?;
     f.write_all(bytes)?;
-    drop(f);
-    out.commit()
+    Ok(out)
 }
 
 /// Appends CSV records to `path` under an exclusive lock on the file, writing `header` first when

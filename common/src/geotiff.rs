@@ -91,7 +91,7 @@ pub fn write(
             band.write((0, 0), (raster.width, raster.height), &mut buffer)?;
         }
     }
-    out.commit().with_context(|| format!("cannot write {}", path.display()))?;
+    out.commit_unsynced().with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 

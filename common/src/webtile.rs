@@ -130,7 +130,7 @@ pub fn write_tiles(
     for (k, (stat, path)) in config.statistics.iter().zip(paths).enumerate() {
         let range = value_range(stat, tile.z, levels)?;
         let png = encode_png(&raster.bands[k], raster.width, raster.height, range, stat.nodata_val, &palettes[k])?;
-        crate::files::write_atomic(&path, &png).with_context(|| format!("cannot write {}", path.display()))?;
+        crate::files::write_atomic_unsynced(&path, &png).with_context(|| format!("cannot write {}", path.display()))?;
         out.push(WebTile { stat: stat.name.clone(), path, skipped: false });
     }
     Ok(out)

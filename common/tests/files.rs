@@ -1,4 +1,6 @@
-use iwp_common::files::{is_complete, is_temp_name, remove_stale_temps, write_atomic, AtomicOutput};
+use iwp_common::files::{
+    is_complete, is_temp_name, remove_stale_temps, write_atomic, write_atomic_unsynced, AtomicOutput,
+};
 use std::fs;
 
 fn names(dir: &std::path::Path) -> Vec<String> {
@@ -17,6 +19,10 @@ fn atomic_write_creates_folders_and_leaves_no_temporaries() {
     assert_eq!(fs::read(&target).unwrap(), b"data");
     assert!(is_complete(&target));
     assert_eq!(names(&dir.path().join("a/b")), ["908.gpkg"]);
+    // Unsynced: the same outcome, renamed into place without waiting for the disk.
+    write_atomic_unsynced(&dir.path().join("a/b/909.png"), b"png").unwrap();
+    assert_eq!(fs::read(dir.path().join("a/b/909.png")).unwrap(), b"png");
+    assert_eq!(names(&dir.path().join("a/b")), ["908.gpkg", "909.png"]);
 }
 
 #[test]

@@ -141,9 +141,16 @@ fn levels_one_by_one_and_shards_equal_one_whole_run() {
     let listed = run("iwp-raster", &["-c", &cfg, "--z", "14", "--list"], None);
     assert_eq!(lines(&listed.stdout).len(), la.len() + lb.len());
 
-    // A rerun skips every tile; --force writes them again.
+    // A rerun skips every tile, except one left truncated (as a machine crash could leave it,
+    // since GeoTIFFs are renamed into place without waiting for the disk): that one is rewritten.
+    let truncated = la[0]["path"].as_str().unwrap().to_string();
+    let file = std::fs::OpenOptions::new().write(true).open(&truncated).unwrap();
+    file.set_len(300).unwrap();
     let (_, again) = raster(&cfg, &["--z", "15"], &staged_lines);
-    assert!(again.iter().all(|r| r["skipped"] == true));
+    assert!(again.iter().filter(|r| r["path"] != truncated.as_str()).all(|r| r["skipped"] == true));
+    let redone = again.iter().find(|r| r["path"] == truncated.as_str()).unwrap();
+    assert!(redone.get("skipped").is_none() && redone["status"] == "ok", "{redone}");
+    assert!(geotiff::read(Path::new(&truncated)).is_ok());
     let (_, forced) = raster(&cfg, &["--z", "15", "--force"], &staged_lines);
     assert!(forced.iter().all(|r| r.get("skipped").is_none() && r["status"] == "ok"));
 }
