@@ -363,7 +363,7 @@ pub const RESAMPLINGS: &[&str] = &[
     "rms",
 ];
 /// Colormap names a single-string palette may take.
-pub const COLORMAPS: &[&str] = &["viridis", "plasma", "inferno", "magma", "cividis", "turbo", "greys", "gray"];
+pub const COLORMAPS: &[&str] = &["viridis", "plasma", "inferno", "magma", "cividis", "greys", "gray"];
 
 /// One `KEY=VALUE` override from the command line; VALUE is JSON, or else a plain string.
 pub fn parse_override(text: &str) -> Result<(String, Value), ConfigError> {

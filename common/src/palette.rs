@@ -34,13 +34,54 @@ impl Palette {
     pub fn of(spec: &crate::config::PaletteSpec, nodata: &str) -> anyhow::Result<Palette> {
         match spec {
             crate::config::PaletteSpec::Colours(c) => Palette::from_css(c, nodata),
-            crate::config::PaletteSpec::Named(name) => match colour::parse(name) {
-                // A single string that is a colour is a one-colour palette, as in the reference.
-                Ok(_) => Palette::from_css(std::slice::from_ref(name), nodata),
-                Err(_) => Err(anyhow!("palette `{name}`: named colormaps are not supported yet; list the colours")),
-            },
+            crate::config::PaletteSpec::Named(name) if is_colormap(name) => Palette::from_colormap(name, nodata),
+            // A single string that is not a colormap is a one-colour palette, as in the reference.
+            crate::config::PaletteSpec::Named(name) => Palette::from_css(std::slice::from_ref(name), nodata)
+                .map_err(|e| anyhow!("palette `{name}` is neither a known colormap nor a colour: {e}")),
         }
     }
+}
+
+impl Palette {
+    /// The palette of a named colormap: entry i is the map at i/255, opaque. The 256-entry
+    /// tables of viridis & co. come from d3-scale-chromatic via colorous (they agree with
+    /// matplotlib's at the ends and to a few units between); `gray` is i, i, i.
+    fn from_colormap(name: &str, nodata: &str) -> anyhow::Result<Palette> {
+        let entry: Box<dyn Fn(usize) -> [u8; 3]> = match colormap(name) {
+            Some(g) => Box::new(move |i| {
+                let c = g.eval_rational(i, 256);
+                [c.r, c.g, c.b]
+            }),
+            None => Box::new(|i| [i as u8; 3]),
+        };
+        let nodata = colour::parse(nodata)?;
+        let mut rgba: Vec<[u8; 4]> = (0..256)
+            .map(|i| {
+                let [r, g, b] = entry(i);
+                [r, g, b, 255]
+            })
+            .collect();
+        rgba.push(serialize(&fit(&to_srgb(to_lch(nodata)))));
+        Ok(Palette { rgba })
+    }
+}
+
+/// True for the colormap names a palette may be (case-insensitive).
+pub fn is_colormap(name: &str) -> bool {
+    crate::config::COLORMAPS.contains(&name.to_ascii_lowercase().as_str())
+}
+
+/// The colorous gradient of a colormap name (None for `gray`, which is computed).
+fn colormap(name: &str) -> Option<colorous::Gradient> {
+    Some(match name.to_ascii_lowercase().as_str() {
+        "viridis" => colorous::VIRIDIS,
+        "plasma" => colorous::PLASMA,
+        "inferno" => colorous::INFERNO,
+        "magma" => colorous::MAGMA,
+        "cividis" => colorous::CIVIDIS,
+        "greys" => colorous::GREYS,
+        _ => return None,
+    })
 }
 
 /// A colour in CIE LCh (D50) with alpha; hue NaN when achromatic.

@@ -62,3 +62,21 @@ fn every_colour_syntax_gives_its_known_rgba() {
     assert!(Palette::from_css(&["notacolour".into()], "#fff").is_err());
     assert!(Palette::from_css(&[], "#fff").is_err());
 }
+
+#[test]
+fn named_colormaps_give_their_tables() {
+    use iwp_common::config::PaletteSpec;
+    let named = |n: &str| Palette::of(&PaletteSpec::Named(n.into()), "#ffffff00").unwrap();
+    let viridis = named("viridis");
+    assert_eq!(viridis.rgba[0], [68, 1, 84, 255]);
+    assert_eq!(viridis.rgba[255], [253, 231, 37, 255]);
+    assert_eq!(named("Magma").rgba[0], [0, 0, 4, 255]);
+    let gray = named("gray");
+    assert!((0..256).all(|i| gray.rgba[i] == [i as u8, i as u8, i as u8, 255]));
+    let greys = named("greys");
+    assert!(greys.rgba[0][0] > 240 && greys.rgba[255][0] < 10, "white to black");
+    assert_eq!(viridis.rgba[256], [255, 255, 255, 0], "nodata");
+    // A single string that is a colour is a one-colour palette; anything else is an error.
+    assert_eq!(named("red").rgba[100], [255, 0, 0, 255]);
+    assert!(Palette::of(&PaletteSpec::Named("no-such-map".into()), "#fff").is_err());
+}
