@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The demo: generate IWP-like sample data and run what exists of the pipeline on it
-# (synth -> stage -> raster).
+# (synth -> stage -> raster -> webtile).
 # Usage: examples/demo.sh [OUT_DIR]   (binaries from target/release, built by `make demo`)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,6 +37,11 @@ if command -v gdalinfo >/dev/null; then
   gdalinfo -stats "$tif" | grep -E '^(Size is|Band|  Description)|STATISTICS_(MAXIMUM|MEAN)'
 fi
 
+echo "== iwp-webtile: coloured PNGs of every GeoTIFF, WMTS capabilities, a preview of the lowest level"
+zmin=$(sed -n 's/.*"z":\([0-9]*\).*/\1/p' "$out/rasters.ndjson" | sort -n | head -n 1)
+"$bin/iwp-webtile" -c "$cfg" --input "$out/rasters.ndjson" --wmts "$out/sample/WMTSCapabilities.xml" --preview "$zmin" > "$out/web.ndjson"
+echo "$(wc -l < "$out/web.ndjson") PNGs; previews: $(ls "$out"/sample/web_tiles/*/preview-z*.png | tr '\n' ' ')"
+
 echo
 echo "Outputs:"
 echo "  $out/nodes.ndjson, $out/nodes_array.txt   node lines and the plain node list"
@@ -46,4 +51,6 @@ echo "  $out/sample/config.json                  the PDG config for the sample"
 echo "  $out/sample-files.ndjson                 one job line per input file"
 echo "  $out/sample/staged/, $out/staged.ndjson    staged z-max tiles and their lines"
 echo "  $out/sample/geotiff/, $out/rasters.ndjson  GeoTIFFs at every level and their lines"
+echo "  $out/sample/web_tiles/, $out/web.ndjson  PNG web tiles (STAT/TMS/Z/X/Y.png), previews, lines"
+echo "  $out/sample/WMTSCapabilities.xml          WMTS capabilities for the web tiles"
 echo "  $out/sample/staging_summary.csv, rasters_summary.csv   the reference's summaries"
