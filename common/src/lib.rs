@@ -13,6 +13,7 @@ pub mod geotiff;
 pub mod hostlist;
 pub mod jobs;
 pub mod logging;
+pub mod merge;
 pub mod palette;
 pub mod pyramid;
 pub mod rasterize;

@@ -34,21 +34,29 @@ pub fn tile_of(config: &Config, job: &Job) -> Result<Tile, String> {
     }
 }
 
-/// Prints one line per tile file under `dir` ending with `ext` (at zoom `z` if given), skipping
-/// temporary files.
+/// Tile files under `dir` ending with `ext` (temporary files skipped), sorted by path.
+pub fn tile_files(config: &Config, dir: &Path, ext: &str) -> Vec<(Tile, std::path::PathBuf)> {
+    walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy();
+            e.file_type().is_file() && name.ends_with(ext) && !crate::files::is_temp_name(&name)
+        })
+        .filter_map(|e| config.tile_paths.parse(e.path()).ok().map(|t| (t, e.into_path())))
+        .collect()
+}
+
+/// Prints one line per tile file under `dir` ending with `ext` (at zoom `z` if given).
 pub fn list(config: &Config, dir: &Path, ext: &str, z: Option<u8>) -> ExitCode {
     let results = Results::stdout();
-    for entry in walkdir::WalkDir::new(dir).sort_by_file_name().into_iter().filter_map(Result::ok) {
-        let name = entry.file_name().to_string_lossy();
-        if !entry.file_type().is_file() || !name.ends_with(ext) || crate::files::is_temp_name(&name) {
-            continue;
-        }
-        let Ok(tile) = config.tile_paths.parse(entry.path()) else { continue };
+    for (tile, path) in tile_files(config, dir, ext) {
         if z.is_some_and(|z| tile.z != z) {
             continue;
         }
         let mut f = tile_fields(config, tile);
-        f.insert("path".into(), entry.path().display().to_string().into());
+        f.insert("path".into(), path.display().to_string().into());
         if results.ok(f).is_err() {
             return ExitCode::from(1);
         }

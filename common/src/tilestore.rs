@@ -54,7 +54,8 @@ fn staging_columns(config: &Config) -> Vec<StagingColumn> {
     cols
 }
 
-fn add_field(
+/// Adds a field (name, type, subtype) to a live layer.
+pub(crate) fn add_field(
     layer: &gdal::vector::Layer,
     name: &str,
     kind: OGRFieldType::Type,

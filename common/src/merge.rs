@@ -1,0 +1,176 @@
+//! Merging staged tiles from several folders (one per node) into one tree: a tile found in one
+//! source is hard-linked (or copied, or moved); tiles found in several are combined into one
+//! GeoPackage with every row once (rows are told apart by staging_identifier), so merging the same
+//! source again adds nothing. Every write is atomic and durable.
+
+use crate::config::Config;
+use crate::files::AtomicOutput;
+use crate::tilestore::add_field;
+use crate::tms::Tile;
+use anyhow::{anyhow, Context};
+use gdal::vector::{Feature, LayerAccess};
+use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// How single-source tiles reach the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Transfer {
+    /// A hard link where source and target share a filesystem, else a copy.
+    Link,
+    /// Always a copy.
+    Copy,
+    /// A rename where they share a filesystem (the source is gone), else a copy.
+    Move,
+}
+
+/// What merging one tile did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Merged {
+    pub tile: Tile,
+    pub path: PathBuf,
+    /// "linked", "copied", "moved", "combined" or "unchanged".
+    pub action: &'static str,
+    /// Rows added to the target.
+    pub added: u64,
+    /// Rows in the target afterwards.
+    pub features: u64,
+}
+
+fn open_update(path: &Path) -> anyhow::Result<Dataset> {
+    let options = DatasetOptions {
+        open_flags: GdalOpenFlags::GDAL_OF_UPDATE | GdalOpenFlags::GDAL_OF_VECTOR,
+        allowed_drivers: Some(&["GPKG"]),
+        ..Default::default()
+    };
+    Dataset::open_ex(path, options).map_err(|e| anyhow!("cannot open {}: {e}", path.display()))
+}
+
+/// The staging identifiers a tile's layer holds.
+fn identifiers(ds: &Dataset, column: &str) -> anyhow::Result<HashSet<String>> {
+    let mut layer = ds.layer(0)?;
+    let Ok(index) = layer.defn().field_index(column) else { return Ok(HashSet::new()) };
+    let mut ids = HashSet::new();
+    for f in layer.features() {
+        if let Some(id) = f.field_as_string(index)? {
+            ids.insert(id);
+        }
+    }
+    Ok(ids)
+}
+
+/// Merges the `sources` of `tile` (staged GeoPackages) into `target`.
+pub fn merge_tile(
+    config: &Config,
+    tile: Tile,
+    sources: &[PathBuf],
+    target: &Path,
+    transfer: Transfer,
+) -> anyhow::Result<Merged> {
+    let id_column = &config.props.identifier;
+    let done = |action, added, features| Merged { tile, path: target.to_path_buf(), action, added, features };
+    if let [only] = sources {
+        if !target.exists() {
+            let action = place(only, target, transfer)?;
+            return Ok(done(action, crate::vector::feature_count(target)?, crate::vector::feature_count(target)?));
+        }
+        if same_file(only, target) {
+            return Ok(done("unchanged", 0, crate::vector::feature_count(target)?));
+        }
+    }
+    // Combine into a copy of the target (or of the first source), then rename it into place.
+    let folder = target.parent().ok_or_else(|| anyhow!("{} has no folder", target.display()))?;
+    std::fs::create_dir_all(folder).with_context(|| format!("cannot create {}", folder.display()))?;
+    let out = AtomicOutput::new(target)?;
+    let (base, rest) = if target.exists() { (target, sources) } else { (sources[0].as_path(), &sources[1..]) };
+    std::fs::copy(base, out.path()).with_context(|| format!("cannot copy {}", base.display()))?;
+    let mut ds = open_update(out.path())?;
+    let mut seen = identifiers(&ds, id_column)?;
+    let mut added = if target.exists() { 0 } else { seen.len() as u64 };
+    for source in rest {
+        added += append_new_rows(&mut ds, source, id_column, &mut seen)?;
+    }
+    let features = ds.layer(0)?.feature_count();
+    drop(ds);
+    let unchanged = target.exists() && added == 0;
+    if unchanged {
+        return Ok(done("unchanged", 0, features));
+    }
+    out.commit()?;
+    Ok(done("combined", added, features))
+}
+
+/// Appends the rows of `source` whose identifier is not in `seen` (adding missing columns).
+fn append_new_rows(
+    ds: &mut Dataset,
+    source: &Path,
+    id_column: &str,
+    seen: &mut HashSet<String>,
+) -> anyhow::Result<u64> {
+    let src = Dataset::open(source).map_err(|e| anyhow!("cannot open {}: {e}", source.display()))?;
+    let mut src_layer = src.layer(0)?;
+    let src_defn = src_layer.defn();
+    {
+        let layer = ds.layer(0)?;
+        for field in src_defn.fields() {
+            if layer.defn().field_index(field.name()).is_err() {
+                // SAFETY: `src_defn` is the live source layer's definition and the index one of its fields.
+                let subtype = unsafe {
+                    let i = src_defn.field_index(field.name())?;
+                    gdal_sys::OGR_Fld_GetSubType(gdal_sys::OGR_FD_GetFieldDefn(src_defn.c_defn(), i as i32))
+                };
+                add_field(&layer, &field.name(), field.field_type(), subtype)?;
+            }
+        }
+    }
+    let id_index =
+        src_defn.field_index(id_column).map_err(|_| anyhow!("{} has no {id_column} column", source.display()))?;
+    let tx = ds.start_transaction()?;
+    let layer = tx.layer(0)?;
+    let defn = layer.defn();
+    let mapping: Vec<usize> = src_defn.fields().map(|f| defn.field_index(f.name())).collect::<Result<_, _>>()?;
+    let mut added = 0;
+    for f in src_layer.features() {
+        let Some(id) = f.field_as_string(id_index)? else { continue };
+        if !seen.insert(id) {
+            continue;
+        }
+        let mut row = Feature::new(defn)?;
+        for (i, target_index) in mapping.iter().enumerate() {
+            if let Some(v) = f.field(i)? {
+                row.set_field(*target_index, &v)?;
+            }
+        }
+        if let Some(g) = f.geometry() {
+            row.set_geometry(g.clone())?;
+        }
+        row.create(&layer)?;
+        added += 1;
+    }
+    tx.commit()?;
+    Ok(added)
+}
+
+/// Puts a single source at a target that does not exist yet; returns the action taken.
+fn place(source: &Path, target: &Path, transfer: Transfer) -> anyhow::Result<&'static str> {
+    let folder = target.parent().ok_or_else(|| anyhow!("{} has no folder", target.display()))?;
+    std::fs::create_dir_all(folder).with_context(|| format!("cannot create {}", folder.display()))?;
+    match transfer {
+        Transfer::Link if std::fs::hard_link(source, target).is_ok() => return Ok("linked"),
+        Transfer::Move if std::fs::rename(source, target).is_ok() => return Ok("moved"),
+        _ => {}
+    }
+    let out = AtomicOutput::new(target)?;
+    std::fs::copy(source, out.path()).with_context(|| format!("cannot copy {}", source.display()))?;
+    out.commit()?;
+    Ok("copied")
+}
+
+/// True when two paths are the same file (e.g. a hard link made by an earlier merge).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
