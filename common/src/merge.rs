@@ -31,10 +31,10 @@ pub struct Merged {
     pub path: PathBuf,
     /// "linked", "copied", "moved", "combined" or "unchanged".
     pub action: &'static str,
-    /// Rows added to the target.
-    pub added: u64,
-    /// Rows in the target afterwards.
-    pub features: u64,
+    /// Rows added to the target and rows in it afterwards; not counted (None) for a tile that
+    /// was linked, copied or moved whole, which would cost opening every file.
+    pub added: Option<u64>,
+    pub features: Option<u64>,
 }
 
 fn open_update(path: &Path) -> anyhow::Result<Dataset> {
@@ -50,12 +50,20 @@ fn open_update(path: &Path) -> anyhow::Result<Dataset> {
 fn identifiers(ds: &Dataset, column: &str) -> anyhow::Result<HashSet<String>> {
     let mut layer = ds.layer(0)?;
     let Ok(index) = layer.defn().field_index(column) else { return Ok(HashSet::new()) };
+    // Only the identifier is read: every other column and the geometry are skipped.
+    let mut skip: Vec<String> = layer.defn().fields().map(|f| f.name()).filter(|n| n != column).collect();
+    skip.push("OGR_GEOMETRY".into());
+    let skip = gdal::cpl::CslStringList::from_iter(skip);
+    // SAFETY: the layer is live and the lists valid NULL-terminated string lists (or NULL), copied by OGR.
+    unsafe { gdal_sys::OGR_L_SetIgnoredFields(layer.c_layer(), skip.as_ptr() as *mut *const std::ffi::c_char) };
     let mut ids = HashSet::new();
     for f in layer.features() {
         if let Some(id) = f.field_as_string(index)? {
             ids.insert(id);
         }
     }
+    // SAFETY: as above; NULL clears the list.
+    unsafe { gdal_sys::OGR_L_SetIgnoredFields(layer.c_layer(), std::ptr::null_mut()) };
     Ok(ids)
 }
 
@@ -71,11 +79,10 @@ pub fn merge_tile(
     let done = |action, added, features| Merged { tile, path: target.to_path_buf(), action, added, features };
     if let [only] = sources {
         if !target.exists() {
-            let action = place(only, target, transfer)?;
-            return Ok(done(action, crate::vector::feature_count(target)?, crate::vector::feature_count(target)?));
+            return Ok(done(place(only, target, transfer)?, None, None));
         }
         if same_file(only, target) {
-            return Ok(done("unchanged", 0, crate::vector::feature_count(target)?));
+            return Ok(done("unchanged", Some(0), None));
         }
     }
     // Combine into a copy of the target (or of the first source), then rename it into place.
@@ -94,10 +101,10 @@ pub fn merge_tile(
     drop(ds);
     let unchanged = target.exists() && added == 0;
     if unchanged {
-        return Ok(done("unchanged", 0, features));
+        return Ok(done("unchanged", Some(0), Some(features)));
     }
     out.commit()?;
-    Ok(done("combined", added, features))
+    Ok(done("combined", Some(added), Some(features)))
 }
 
 /// Appends the rows of `source` whose identifier is not in `seen` (adding missing columns).

@@ -68,6 +68,7 @@ fn two_nodes_merged_equal_one_process_and_the_golden_counts() {
     // Again: nothing changes.
     let again = run_with(Command::new(iwp_tests::bin("iwp-merge")).args(args).current_dir(d), None);
     assert!(lines(&again.stdout).iter().all(|r| r["action"] == "unchanged" && r["rows"] == 0));
+    assert!(lines(&out.stdout).iter().all(|r| r["rows"].as_u64().unwrap() > 0), "combined tiles report their rows");
     assert_eq!(rows(&merged), one);
 }
 

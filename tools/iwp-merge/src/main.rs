@@ -106,11 +106,13 @@ fn main() -> ExitCode {
         f.insert("sources".into(), sources.len().into());
         match merge_tile(&config, *tile, sources, &target, args.transfer) {
             Ok(m) => {
-                rows.fetch_add(m.added, Ordering::Relaxed);
+                rows.fetch_add(m.added.unwrap_or(0), Ordering::Relaxed);
                 combined.fetch_add(u64::from(m.action == "combined"), Ordering::Relaxed);
                 f.insert("action".into(), m.action.into());
-                f.insert("rows".into(), m.added.into());
-                f.insert("features".into(), m.features.into());
+                if let (Some(added), Some(features)) = (m.added, m.features) {
+                    f.insert("rows".into(), added.into());
+                    f.insert("features".into(), features.into());
+                }
                 f.insert("secs".into(), ((t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0).into());
                 let _ = results.ok(f);
             }
@@ -120,7 +122,7 @@ fn main() -> ExitCode {
     });
     bar.finish_and_clear();
     tracing::info!(
-        "merged {} tiles into {} ({} combined from several sources, {} rows added, {} failed) in {:.1} s",
+        "merged {} tiles into {} ({} combined from several sources with {} rows added; the others placed whole; {} failed) in {:.1} s",
         mine.len(),
         into.display(),
         combined.load(Ordering::Relaxed),
