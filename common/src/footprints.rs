@@ -65,15 +65,7 @@ pub fn read_footprint(path: &Path, filename: &str, rules: &[KeepRule]) -> anyhow
                     let idx = f.field_index(&r.property).map_err(|_| {
                         anyhow!("footprint {} has no field `{}` for deduplicate_keep_rules", path.display(), r.property)
                     })?;
-                    Ok(match f.field(idx)? {
-                        Some(FieldValue::IntegerValue(v)) => RankValue::Number(f64::from(v)),
-                        Some(FieldValue::Integer64Value(v)) => RankValue::Number(v as f64),
-                        Some(FieldValue::RealValue(v)) => RankValue::Number(v),
-                        Some(FieldValue::StringValue(s)) => RankValue::Text(s),
-                        Some(FieldValue::DateValue(d)) => RankValue::Text(d.to_string()),
-                        Some(FieldValue::DateTimeValue(d)) => RankValue::Text(d.to_string()),
-                        _ => RankValue::Text(String::new()),
-                    })
+                    Ok(rank_value(f.field(idx)?))
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             rank = Some(values);
@@ -94,8 +86,13 @@ pub fn read_footprint(path: &Path, filename: &str, rules: &[KeepRule]) -> anyhow
 
 /// Orders footprints by the keep rules: Less means `a` is preferred (kept) over `b`.
 pub fn compare(a: &Footprint, b: &Footprint, rules: &[KeepRule]) -> Ordering {
+    compare_ranks(&a.rank, &b.rank, rules).then_with(|| a.filename.cmp(&b.filename))
+}
+
+/// Orders two rows' keep-rule values: Less means `a` is preferred (kept) over `b`.
+pub fn compare_ranks(a: &[RankValue], b: &[RankValue], rules: &[KeepRule]) -> Ordering {
     for (k, rule) in rules.iter().enumerate() {
-        let ord = match (&a.rank[k], &b.rank[k]) {
+        let ord = match (&a[k], &b[k]) {
             (RankValue::Number(x), RankValue::Number(y)) => x.total_cmp(y),
             (RankValue::Text(x), RankValue::Text(y)) => x.cmp(y),
             (RankValue::Number(_), RankValue::Text(_)) => Ordering::Less,
@@ -106,7 +103,20 @@ pub fn compare(a: &Footprint, b: &Footprint, rules: &[KeepRule]) -> Ordering {
             return ord;
         }
     }
-    a.filename.cmp(&b.filename)
+    Ordering::Equal
+}
+
+/// A keep-rule value of an attribute (numbers compare as numbers, the rest as text).
+pub fn rank_value(value: Option<FieldValue>) -> RankValue {
+    match value {
+        Some(FieldValue::IntegerValue(v)) => RankValue::Number(f64::from(v)),
+        Some(FieldValue::Integer64Value(v)) => RankValue::Number(v as f64),
+        Some(FieldValue::RealValue(v)) => RankValue::Number(v),
+        Some(FieldValue::StringValue(s)) => RankValue::Text(s),
+        Some(FieldValue::DateValue(d)) => RankValue::Text(d.to_string()),
+        Some(FieldValue::DateTimeValue(d)) => RankValue::Text(d.to_string()),
+        _ => RankValue::Text(String::new()),
+    }
 }
 
 /// A footprint's shape moved into a data CRS, with its bounding box (or why it could not be moved).

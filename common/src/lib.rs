@@ -14,6 +14,7 @@ pub mod hostlist;
 pub mod jobs;
 pub mod logging;
 pub mod merge;
+pub mod neighbors;
 pub mod palette;
 pub mod pyramid;
 pub mod rasterize;

@@ -98,11 +98,14 @@ pub fn merge_tile(
         added += append_new_rows(&mut ds, source, id_column, &mut seen)?;
     }
     let features = ds.layer(0)?.feature_count();
-    drop(ds);
     let unchanged = target.exists() && added == 0;
     if unchanged {
         return Ok(done("unchanged", Some(0), Some(features)));
     }
+    if config.deduplicate_method == Some(crate::config::DedupMethod::Neighbor) {
+        crate::neighbors::flag_tile(config, &ds).with_context(|| format!("neighbour dedup of {}", target.display()))?;
+    }
+    drop(ds);
     out.commit()?;
     Ok(done("combined", Some(added), Some(features)))
 }

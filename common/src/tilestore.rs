@@ -144,6 +144,9 @@ pub fn write_tile(
         ds
     };
     let (added, area) = append_rows(config, &mut ds, file, tile, rows)?;
+    if config.deduplicate_method == Some(crate::config::DedupMethod::Neighbor) {
+        crate::neighbors::flag_tile(config, &ds).with_context(|| format!("neighbour dedup of {}", path.display()))?;
+    }
     let features = ds.layer(0)?.feature_count();
     drop(ds);
     out.commit()?;

@@ -1,0 +1,146 @@
+//! Neighbour dedup on generated overlapping images: the staging_duplicated flags of every tile
+//! equal a brute-force evaluation of the reference's rule (REFERENCE-NOTES §4.2) written here,
+//! and staging the files on two "nodes" then merging gives the same flags as one process.
+
+use gdal::vector::{FieldValue, LayerAccess};
+use geo::{Area, BooleanOps};
+use iwp_tests::{files_under, run, synth};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// A staged row: file, polygon, stored area, perimeter (the keep rule), flag.
+struct Row {
+    id: String,
+    file: String,
+    polygon: geo::Polygon<f64>,
+    area: f64,
+    perimeter: f64,
+    flagged: bool,
+}
+
+fn tile_rows(path: &Path) -> Vec<Row> {
+    let ds = gdal::Dataset::open(path).unwrap();
+    let mut layer = ds.layer(0).unwrap();
+    let mut out = Vec::new();
+    for f in layer.features() {
+        let get = |n: &str| f.field(f.field_index(n).unwrap()).unwrap();
+        let text = |n: &str| match get(n) {
+            Some(FieldValue::StringValue(s)) => s,
+            other => panic!("{n}: {other:?}"),
+        };
+        let real = |n: &str| match get(n) {
+            Some(FieldValue::RealValue(v)) => v,
+            other => panic!("{n}: {other:?}"),
+        };
+        let g = f.geometry().unwrap();
+        let rings: Vec<geo::LineString<f64>> = (0..g.geometry_count())
+            .map(|i| {
+                let mut pts = Vec::new();
+                g.get_geometry(i).get_points(&mut pts);
+                pts.into_iter().map(|p| (p.0, p.1)).collect()
+            })
+            .collect();
+        let mut rings = rings.into_iter();
+        out.push(Row {
+            id: text("staging_identifier"),
+            file: text("staging_filename"),
+            polygon: geo::Polygon::new(rings.next().unwrap(), rings.collect()),
+            area: real("staging_area"),
+            perimeter: real("Perimeter"),
+            flagged: get("staging_duplicated") == Some(FieldValue::IntegerValue(1)),
+        });
+    }
+    out
+}
+
+/// The reference's rule, straight from its description: pairs of files in name order, rows already
+/// removed left out, every pair of polygons with a polygonal intersection whose share of both
+/// areas is > 0.5; the smaller perimeter loses (keep rule Perimeter larger), a tie loses the later file.
+fn brute_force(rows: &[Row]) -> BTreeSet<String> {
+    let files: BTreeSet<&str> = rows.iter().map(|r| r.file.as_str()).collect();
+    let files: Vec<&str> = files.into_iter().collect();
+    let mut removed = BTreeSet::new();
+    for a in 0..files.len() {
+        for b in a + 1..files.len() {
+            let live = |f: &str| rows.iter().filter(|r| r.file == f && !removed.contains(&r.id)).collect::<Vec<_>>();
+            let (g1, g2) = (live(files[a]), live(files[b]));
+            let mut lost = Vec::new();
+            for r1 in &g1 {
+                for r2 in &g2 {
+                    let i = r1.polygon.intersection(&r2.polygon).unsigned_area();
+                    if i > 0.0 && i / r1.area > 0.5 && i / r2.area > 0.5 {
+                        lost.push(if r2.perimeter > r1.perimeter { r1.id.clone() } else { r2.id.clone() });
+                    }
+                }
+            }
+            removed.extend(lost);
+        }
+    }
+    removed
+}
+
+fn flags_by_tile(dir: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    files_under(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "gpkg"))
+        .map(|p| {
+            let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+            (rel, tile_rows(&p).into_iter().filter(|r| r.flagged).map(|r| r.id).collect())
+        })
+        .collect()
+}
+
+#[test]
+fn neighbour_flags_match_the_brute_force_rule_and_do_not_depend_on_nodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    synth(d, "3000", "4", &["--z-range", "11", "13"]);
+    let cfg = d.join("config.json").to_string_lossy().into_owned();
+    let sets = [
+        "deduplicate_method=neighbor",
+        r#"deduplicate_keep_rules=[["Perimeter","larger"]]"#,
+        "deduplicate_overlap_tolerance=0.5",
+        "deduplicate_overlap_both=true",
+        "deduplicate_at=[\"raster\"]",
+    ];
+    let mut common: Vec<&str> = vec!["-c", &cfg];
+    for s in &sets {
+        common.extend(["--set", s]);
+    }
+    let listed = String::from_utf8_lossy(&run("iwp-stage", &[common.clone(), vec!["--list"]].concat(), None).stdout)
+        .into_owned();
+    let one = d.join("one");
+    let o = run("iwp-stage", &[common.clone(), vec!["--out", one.to_str().unwrap()]].concat(), Some(&listed));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let (mut tiles_checked, mut total_flagged) = (0, 0);
+    for p in files_under(&one).into_iter().filter(|p| p.extension().is_some_and(|e| e == "gpkg")) {
+        let rows = tile_rows(&p);
+        let ours: BTreeSet<String> = rows.iter().filter(|r| r.flagged).map(|r| r.id.clone()).collect();
+        assert_eq!(ours, brute_force(&rows), "{}", p.display());
+        tiles_checked += usize::from(rows.iter().map(|r| &r.file).collect::<BTreeSet<_>>().len() > 1);
+        total_flagged += ours.len();
+    }
+    println!("{tiles_checked} tiles with rows of several files, {total_flagged} rows flagged");
+    assert!(tiles_checked > 0 && total_flagged > 100);
+
+    // Two "nodes" (files 1,3 and 2,4), merged: the same flags tile by tile.
+    let lines: Vec<&str> = listed.lines().collect();
+    for (node, pick) in [("n1", [0, 2]), ("n2", [1, 3])] {
+        let input = format!("{}\n{}\n", lines[pick[0]], lines[pick[1]]);
+        let out = d.join(node);
+        assert!(run("iwp-stage", &[common.clone(), vec!["--out", out.to_str().unwrap()]].concat(), Some(&input))
+            .status
+            .success());
+    }
+    let merged = d.join("merged");
+    let (n1, n2) = (d.join("n1"), d.join("n2"));
+    let args = [
+        common.clone(),
+        vec!["--from", n1.to_str().unwrap(), n2.to_str().unwrap(), "--into", merged.to_str().unwrap()],
+    ]
+    .concat();
+    let m = run("iwp-merge", &args, None);
+    assert!(m.status.success(), "{}", String::from_utf8_lossy(&m.stderr));
+    assert_eq!(flags_by_tile(&merged), flags_by_tile(&one));
+}
