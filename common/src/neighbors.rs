@@ -120,11 +120,7 @@ pub fn flag_tile(config: &Config, ds: &Dataset) -> anyhow::Result<usize> {
     let flagged = flags(config, &rows)?;
     let layer_name = ds.layer(0)?.name();
     let column = &p.duplicated;
-    ds.execute_sql(
-        &format!("UPDATE \"{layer_name}\" SET \"{column}\" = 0"),
-        None,
-        gdal::vector::sql::Dialect::DEFAULT,
-    )?;
+    ds.execute_sql(format!("UPDATE \"{layer_name}\" SET \"{column}\" = 0"), None, gdal::vector::sql::Dialect::DEFAULT)?;
     let ids: Vec<String> = fids.iter().zip(&flagged).filter(|(_, f)| **f).map(|(id, _)| id.to_string()).collect();
     for chunk in ids.chunks(500) {
         let sql = format!("UPDATE \"{layer_name}\" SET \"{column}\" = 1 WHERE fid IN ({})", chunk.join(","));
