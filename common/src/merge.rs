@@ -85,23 +85,37 @@ pub fn merge_tile(
             return Ok(done("unchanged", Some(0), None));
         }
     }
-    // Combine into a copy of the target (or of the first source), then rename it into place.
-    let folder = target.parent().ok_or_else(|| anyhow!("{} has no folder", target.display()))?;
-    std::fs::create_dir_all(folder).with_context(|| format!("cannot create {}", folder.display()))?;
-    let out = AtomicOutput::new(target)?;
+    // The base is the target (or the first source); only sources holding rows it lacks are read.
     let (base, rest) = if target.exists() { (target, sources) } else { (sources[0].as_path(), &sources[1..]) };
+    let open = |p: &Path| Dataset::open(p).map_err(|e| anyhow!("cannot open {}: {e}", p.display()));
+    let mut seen = identifiers(&open(base)?, id_column)?;
+    let base_rows = seen.len() as u64;
+    let mut contributing = Vec::new();
+    for source in rest {
+        let ids = identifiers(&open(source)?, id_column)?;
+        let new: HashSet<String> = ids.difference(&seen).cloned().collect();
+        if !new.is_empty() {
+            seen.extend(new.iter().cloned());
+            contributing.push((source, new));
+        }
+    }
+    if contributing.is_empty() {
+        // Every source row is in the base already (e.g. a share staged twice).
+        return Ok(if target.exists() {
+            done("unchanged", Some(0), Some(base_rows))
+        } else {
+            done(place(base, target, transfer)?, Some(base_rows), Some(base_rows))
+        });
+    }
+    // Combine into a copy of the base, then rename it into place.
+    let out = AtomicOutput::new(target)?;
     std::fs::copy(base, out.path()).with_context(|| format!("cannot copy {}", base.display()))?;
     let mut ds = open_update(out.path())?;
-    let mut seen = identifiers(&ds, id_column)?;
-    let mut added = if target.exists() { 0 } else { seen.len() as u64 };
-    for source in rest {
-        added += append_new_rows(&mut ds, source, id_column, &mut seen)?;
+    let mut added = if target.exists() { 0 } else { base_rows };
+    for (source, new) in &contributing {
+        added += append_rows(&mut ds, source, id_column, new)?;
     }
     let features = ds.layer(0)?.feature_count();
-    let unchanged = target.exists() && added == 0;
-    if unchanged {
-        return Ok(done("unchanged", Some(0), Some(features)));
-    }
     if config.deduplicate_method == Some(crate::config::DedupMethod::Neighbor) {
         crate::neighbors::flag_tile(config, &ds).with_context(|| format!("neighbour dedup of {}", target.display()))?;
     }
@@ -110,13 +124,8 @@ pub fn merge_tile(
     Ok(done("combined", Some(added), Some(features)))
 }
 
-/// Appends the rows of `source` whose identifier is not in `seen` (adding missing columns).
-fn append_new_rows(
-    ds: &mut Dataset,
-    source: &Path,
-    id_column: &str,
-    seen: &mut HashSet<String>,
-) -> anyhow::Result<u64> {
+/// Appends the rows of `source` whose identifier is in `wanted` (adding missing columns).
+fn append_rows(ds: &mut Dataset, source: &Path, id_column: &str, wanted: &HashSet<String>) -> anyhow::Result<u64> {
     let src = Dataset::open(source).map_err(|e| anyhow!("cannot open {}: {e}", source.display()))?;
     let mut src_layer = src.layer(0)?;
     let src_defn = src_layer.defn();
@@ -142,7 +151,7 @@ fn append_new_rows(
     let mut added = 0;
     for f in src_layer.features() {
         let Some(id) = f.field_as_string(id_index)? else { continue };
-        if !seen.insert(id) {
+        if !wanted.contains(&id) {
             continue;
         }
         let mut row = Feature::new(defn)?;
