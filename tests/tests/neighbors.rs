@@ -8,14 +8,22 @@ use iwp_tests::{files_under, run, synth};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-/// A staged row: file, polygon, stored area, perimeter (the keep rule), flag.
+/// A staged row: file, polygon, stored area and centroid, perimeter (the keep rule), flag.
 struct Row {
     id: String,
     file: String,
     polygon: geo::Polygon<f64>,
     area: f64,
+    centroid: (f64, f64),
     perimeter: f64,
     flagged: bool,
+}
+
+/// The tolerances of a run: overlap share of both areas, and centroid distance in EPSG:3857.
+#[derive(Clone, Copy)]
+struct Rule {
+    overlap: Option<f64>,
+    centroid_m: Option<f64>,
 }
 
 fn tile_rows(path: &Path) -> Vec<Row> {
@@ -46,6 +54,7 @@ fn tile_rows(path: &Path) -> Vec<Row> {
             file: text("staging_filename"),
             polygon: geo::Polygon::new(rings.next().unwrap(), rings.collect()),
             area: real("staging_area"),
+            centroid: (real("staging_centroid_x"), real("staging_centroid_y")),
             perimeter: real("Perimeter"),
             flagged: get("staging_duplicated") == Some(FieldValue::IntegerValue(1)),
         });
@@ -53,10 +62,17 @@ fn tile_rows(path: &Path) -> Vec<Row> {
     out
 }
 
+/// A lon/lat point in EPSG:3857 metres (spherical Mercator).
+fn mercator((lon, lat): (f64, f64)) -> (f64, f64) {
+    let r = 6378137.0;
+    (r * lon.to_radians(), r * (std::f64::consts::FRAC_PI_4 + lat.to_radians() / 2.0).tan().ln())
+}
+
 /// The reference's rule, straight from its description: pairs of files in name order, rows already
 /// removed left out, every pair of polygons with a polygonal intersection whose share of both
-/// areas is > 0.5; the smaller perimeter loses (keep rule Perimeter larger), a tie loses the later file.
-fn brute_force(rows: &[Row]) -> BTreeSet<String> {
+/// areas is > the overlap tolerance and whose centroids lie within the distance tolerance; the
+/// smaller perimeter loses (keep rule Perimeter larger), a tie loses the later file.
+fn brute_force(rows: &[Row], rule: Rule) -> BTreeSet<String> {
     let files: BTreeSet<&str> = rows.iter().map(|r| r.file.as_str()).collect();
     let files: Vec<&str> = files.into_iter().collect();
     let mut removed = BTreeSet::new();
@@ -68,7 +84,10 @@ fn brute_force(rows: &[Row]) -> BTreeSet<String> {
             for r1 in &g1 {
                 for r2 in &g2 {
                     let i = r1.polygon.intersection(&r2.polygon).unsigned_area();
-                    if i > 0.0 && i / r1.area > 0.5 && i / r2.area > 0.5 {
+                    let overlap_ok = rule.overlap.is_none_or(|t| i / r1.area > t && i / r2.area > t);
+                    let (m1, m2) = (mercator(r1.centroid), mercator(r2.centroid));
+                    let near = rule.centroid_m.is_none_or(|t| (m1.0 - m2.0).hypot(m1.1 - m2.1) <= t);
+                    if i > 0.0 && overlap_ok && near {
                         lost.push(if r2.perimeter > r1.perimeter { r1.id.clone() } else { r2.id.clone() });
                     }
                 }
@@ -117,7 +136,7 @@ fn neighbour_flags_match_the_brute_force_rule_and_do_not_depend_on_nodes() {
     for p in files_under(&one).into_iter().filter(|p| p.extension().is_some_and(|e| e == "gpkg")) {
         let rows = tile_rows(&p);
         let ours: BTreeSet<String> = rows.iter().filter(|r| r.flagged).map(|r| r.id.clone()).collect();
-        assert_eq!(ours, brute_force(&rows), "{}", p.display());
+        assert_eq!(ours, brute_force(&rows, Rule { overlap: Some(0.5), centroid_m: None }), "{}", p.display());
         tiles_checked += usize::from(rows.iter().map(|r| &r.file).collect::<BTreeSet<_>>().len() > 1);
         total_flagged += ours.len();
     }
@@ -143,4 +162,36 @@ fn neighbour_flags_match_the_brute_force_rule_and_do_not_depend_on_nodes() {
     let m = run("iwp-merge", &args, None);
     assert!(m.status.success(), "{}", String::from_utf8_lossy(&m.stderr));
     assert_eq!(flags_by_tile(&merged), flags_by_tile(&one));
+}
+
+#[test]
+fn the_centroid_tolerance_is_measured_in_the_distance_crs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    synth(d, "1500", "3", &["--z-range", "11", "13"]);
+    let cfg = d.join("config.json").to_string_lossy().into_owned();
+    let sets = [
+        "deduplicate_method=neighbor",
+        r#"deduplicate_keep_rules=[["Perimeter","larger"]]"#,
+        "deduplicate_overlap_tolerance=null",
+        "deduplicate_centroid_tolerance=2.0",
+        "deduplicate_distance_crs=EPSG:3857",
+    ];
+    let mut common: Vec<&str> = vec!["-c", &cfg];
+    for s in &sets {
+        common.extend(["--set", s]);
+    }
+    let listed = String::from_utf8_lossy(&run("iwp-stage", &[common.clone(), vec!["--list"]].concat(), None).stdout)
+        .into_owned();
+    let out = d.join("staged");
+    let o = run("iwp-stage", &[common.clone(), vec!["--out", out.to_str().unwrap()]].concat(), Some(&listed));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut flagged = 0;
+    for p in files_under(&out).into_iter().filter(|p| p.extension().is_some_and(|e| e == "gpkg")) {
+        let rows = tile_rows(&p);
+        let ours: BTreeSet<String> = rows.iter().filter(|r| r.flagged).map(|r| r.id.clone()).collect();
+        assert_eq!(ours, brute_force(&rows, Rule { overlap: None, centroid_m: Some(2.0) }), "{}", p.display());
+        flagged += ours.len();
+    }
+    assert!(flagged > 10, "{flagged} flagged");
 }
