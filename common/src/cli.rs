@@ -33,7 +33,7 @@ impl LogArgs {
 #[derive(Debug, Args, Clone)]
 pub struct ThreadArgs {
     /// Worker threads (default: RAYON_NUM_THREADS if set, else all cores).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", global = true)]
     pub threads: Option<usize>,
 }
 

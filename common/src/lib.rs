@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod logging;
 pub mod merge;
 pub mod neighbors;
+pub mod pack;
 pub mod palette;
 pub mod pyramid;
 pub mod rasterize;
