@@ -1,7 +1,8 @@
 //! Packing many small files into a few large archives (tar, optionally zstd) with a manifest of
 //! every file's relative path, size, mode, mtime, checksum (xxh3-64) and archive, and unpacking
 //! them with verification. Archives and manifests are written atomically; an unpacked archive is
-//! marked done only after every file in it matched, so reruns skip it and a killed run resumes.
+//! marked done only after every file in it matched and was written, so reruns skip it and a
+//! killed run resumes (rewriting the files of archives without a marker).
 
 use crate::files::AtomicOutput;
 use anyhow::{anyhow, bail, Context};
@@ -247,15 +248,27 @@ pub fn unpack_archive(
         return Ok(Checked { files: entries.len() as u64, bytes: entries.iter().map(|e| e.size).sum(), skipped: true });
     }
     let expected: HashMap<String, Entry> = entries.iter().map(|e| (e.path.clone(), e.clone())).collect();
+    // Files are written in place: until the archive's marker exists nothing of it counts as
+    // unpacked, and a rerun writes every file again.
+    let mut made: Option<PathBuf> = None;
     let done = check_archive(archive, &expected, |e, data| {
         if superseded.contains(&e.path) {
             return Ok(());
         }
         let target = safe_join(dest, &e.path)?;
-        let out = AtomicOutput::new(&target)?;
-        fs::write(out.path(), data).with_context(|| format!("cannot write {}", target.display()))?;
-        fs::set_permissions(out.path(), fs::Permissions::from_mode(e.mode))?;
-        out.commit_unsynced()?;
+        let folder = target.parent().unwrap_or(dest);
+        if made.as_deref() != Some(folder) {
+            fs::create_dir_all(folder).with_context(|| format!("cannot create {}", folder.display()))?;
+            made = Some(folder.to_path_buf());
+        }
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&target)
+            .with_context(|| format!("cannot write {}", target.display()))?;
+        f.write_all(data).with_context(|| format!("cannot write {}", target.display()))?;
+        f.set_permissions(fs::Permissions::from_mode(e.mode))?;
         Ok(())
     })?;
     crate::files::write_atomic(&marker(dest, &name), b"verified\n")?;
