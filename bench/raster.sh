@@ -37,6 +37,17 @@ for t in 1 2; do
   bytes_zstd=$(du -sb "$work/data/geotiff" | cut -f1)
 done
 awk -v a="$zs_1" -v b="$zs_2" -v c="$ls_1" -v d="$ls_2" 'BEGIN { printf "1 -> 2 threads: z-max %.2fx, lower levels %.2fx\n", a / b, c / d }'
+# One whole run (no --z): each parent from its children in memory. Lower-level cost per tile =
+# (whole run - a whole run of z-max alone, same thread count) / lower tiles.
+for t in 1 2; do
+  rm -rf "$work/data/geotiff" "$work/data/rasters_summary.csv"
+  read -r zonly rss < <(timed "$bin/iwp-raster" -c "$cfg" --set 'z_range=[15,15]' --input "$work/staged.ndjson" --threads "$t" -q)
+  rm -rf "$work/data/geotiff" "$work/data/rasters_summary.csv"
+  read -r secs rss < <(timed_out "$work/whole.ndjson" "$bin/iwp-raster" -c "$cfg" --input "$work/staged.ndjson" --threads "$t" -q)
+  echo "whole run threads=$t: $(wc -l < "$work/whole.ndjson") GeoTIFFs in $secs s (z15 alone $zonly s): z15 $(ms "$zonly" "$zt") ms/tile, lower levels $(awk -v w="$secs" -v z="$zonly" -v n="$lt" 'BEGIN { printf "%.2f", 1000 * (w - z) / n }') ms/tile; peak_rss_mb=$((rss / 1024))"
+  eval "whole_$t=$secs"
+done
+awk -v a="$whole_1" -v b="$whole_2" 'BEGIN { printf "whole run 1 -> 2 threads: %.2fx\n", a / b }'
 read -r zs zt ls lt rss < <(levels 1 none)
 bytes_none=$(du -sb "$work/data/geotiff" | cut -f1)
 echo "uncompressed (1 thread): z15 $(ms "$zs" "$zt") ms/tile, lower $(ms "$ls" "$lt") ms/tile"

@@ -232,18 +232,18 @@ pub fn tile_path(config: &crate::config::Config, tile: Tile) -> std::path::PathB
 }
 
 /// Writes a tile's raster unless a complete file is there (then reads it, unless `force`), and
-/// appends its rows to the rasters summary.
+/// appends its rows to the rasters summary. Returns what was written and the raster itself.
 pub fn write_tile(
     config: &crate::config::Config,
     tile: Tile,
     compression: Compression,
     force: bool,
     make: impl FnOnce() -> anyhow::Result<TileRaster>,
-) -> anyhow::Result<Written> {
+) -> anyhow::Result<(Written, TileRaster)> {
     let path = tile_path(config, tile);
     if !force && crate::files::is_complete(&path) {
         if let Ok(existing) = read(&path) {
-            return Ok(Written::of(tile, &path, &existing, true));
+            return Ok((Written::of(tile, &path, &existing, true), existing));
         }
         tracing::warn!("{} is unreadable: writing it again", path.display());
     }
@@ -254,5 +254,5 @@ pub fn write_tile(
     let records = summary_records(&raster, &written.summaries, bounds, &path, tile);
     crate::files::append_csv(&config.filename_rasters_summary, &SUMMARY_HEADER, &records)
         .with_context(|| format!("rasters summary {}", config.filename_rasters_summary.display()))?;
-    Ok(written)
+    Ok((written, raster))
 }

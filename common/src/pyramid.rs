@@ -139,8 +139,7 @@ pub fn parent_raster(
     config: &crate::config::Config,
     tile: crate::tms::Tile,
 ) -> anyhow::Result<crate::geotiff::TileRaster> {
-    let (width, height) = (config.tile_size[1] as usize, config.tile_size[0] as usize);
-    // Children read and bands reduced in parallel: the smallest levels have few tiles.
+    // Children read in parallel: the smallest levels have few tiles.
     let children = tile
         .children()
         .par_iter()
@@ -152,11 +151,20 @@ pub fn parent_raster(
     if children.iter().all(Option::is_none) {
         bail!("no child GeoTIFF of {tile} under {}", config.dir_geotiff.display());
     }
+    parent_from(config, [children[0].as_ref(), children[1].as_ref(), children[2].as_ref(), children[3].as_ref()])
+}
+
+/// A parent's raster from its children's rasters (in `Tile::children` order; None = missing).
+pub fn parent_from(
+    config: &crate::config::Config,
+    children: [Option<&crate::geotiff::TileRaster>; 4],
+) -> anyhow::Result<crate::geotiff::TileRaster> {
+    let (width, height) = (config.tile_size[1] as usize, config.tile_size[0] as usize);
     let names: Vec<String> = config.statistics.iter().map(|s| s.name.clone()).collect();
     for c in children.iter().flatten() {
         if c.bands.len() != names.len() || c.width != width || c.height != height {
             bail!(
-                "a child of {tile} has {} bands of {}x{} pixels; the config asks for {} of {width}x{height}",
+                "a child has {} bands of {}x{} pixels; the config asks for {} of {width}x{height}",
                 c.bands.len(),
                 c.width,
                 c.height,
@@ -164,14 +172,42 @@ pub fn parent_raster(
             );
         }
     }
+    // Bands reduced in parallel.
     let bands = config
         .statistics
         .par_iter()
         .enumerate()
         .map(|(k, stat)| {
-            let child = |i: usize| children[i].as_ref().map(|c| c.bands[k].as_slice());
+            let child = |i: usize| children[i].map(|c| c.bands[k].as_slice());
             parent_band(&stat.resampling_method, [child(0), child(1), child(2), child(3)], width, height)
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(crate::geotiff::TileRaster { names, bands, width, height })
+}
+
+/// A tile's raster made by [`build_down`]'s visitor, or None when it failed.
+pub type Built = Option<crate::geotiff::TileRaster>;
+
+/// Builds `tile` after every needed tile below it, depth first (the four children in parallel),
+/// handing each tile the rasters of its children; `visit` makes and writes the tile and returns
+/// its raster. Each raster lives only until its parent is made, so memory stays at a few tiles per
+/// level per thread, and no child is read back from disk.
+pub fn build_down<F>(
+    tile: crate::tms::Tile,
+    z_max: u8,
+    needed: &std::collections::HashSet<crate::tms::Tile>,
+    visit: &F,
+) -> Built
+where
+    F: Fn(crate::tms::Tile, [Option<&crate::geotiff::TileRaster>; 4]) -> Built + Sync,
+{
+    if tile.z >= z_max {
+        return visit(tile, [None, None, None, None]);
+    }
+    let kids: Vec<Built> = tile
+        .children()
+        .par_iter()
+        .map(|k| if needed.contains(k) { build_down(*k, z_max, needed, visit) } else { None })
+        .collect();
+    visit(tile, [kids[0].as_ref(), kids[1].as_ref(), kids[2].as_ref(), kids[3].as_ref()])
 }

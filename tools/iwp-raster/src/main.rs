@@ -6,13 +6,13 @@ use iwp_common::config::Config;
 use iwp_common::geotiff::{self, Compression, Written};
 use iwp_common::jobs::{Job, Results, EXIT_USAGE};
 use iwp_common::logging::progress_bar;
-use iwp_common::pyramid::parent_raster;
+use iwp_common::pyramid::{build_down, parent_raster};
 use iwp_common::rasterize::rasterize_tile;
 use iwp_common::shard::Shard;
 use iwp_common::tilejobs;
 use iwp_common::tms::Tile;
 use rayon::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -107,6 +107,10 @@ fn main() -> ExitCode {
         }
     }
     let mine = tilejobs::share(tiles, shard);
+    if args.z.is_none() {
+        whole_pyramid(&config, &args, &results, mine);
+        return results.exit_code();
+    }
     let mut level: Vec<(Tile, Option<PathBuf>)> = mine;
     for z in (lowest..=first).rev() {
         let start = Instant::now();
@@ -122,7 +126,8 @@ fn main() -> ExitCode {
                     build(&config, *tile, &args, || rasterize_tile(&config, *tile, &staged).map(|r| r.0))
                 } else {
                     build(&config, *tile, &args, || parent_raster(&config, *tile))
-                };
+                }
+                .map(|(written, _)| written);
                 bar.inc(1);
                 report(&results, *tile, &config, done, t0)
             })
@@ -142,8 +147,59 @@ fn build(
     tile: Tile,
     args: &Args,
     make: impl FnOnce() -> anyhow::Result<geotiff::TileRaster>,
-) -> anyhow::Result<Written> {
+) -> anyhow::Result<(Written, geotiff::TileRaster)> {
     geotiff::write_tile(config, tile, args.compression, args.force, make)
+}
+
+/// z-max and every lower level in one pass, depth first: each parent right after its four
+/// children, from their rasters in memory (no GeoTIFF is read back), so result lines come
+/// children first, then their parent.
+fn whole_pyramid(config: &Config, args: &Args, results: &Results, tiles: Vec<(Tile, Option<PathBuf>)>) {
+    let start = Instant::now();
+    let staged: HashMap<Tile, Option<PathBuf>> = tiles.into_iter().collect();
+    let mut needed: HashSet<Tile> = HashSet::new();
+    for t in staged.keys() {
+        let mut cur = Some(*t);
+        while let Some(c) = cur.filter(|c| c.z >= config.z_min) {
+            if !needed.insert(c) {
+                break;
+            }
+            cur = c.parent();
+        }
+    }
+    let mut roots: Vec<Tile> = needed.iter().filter(|t| t.z == config.z_min).copied().collect();
+    roots.sort();
+    let bar = progress_bar(needed.len() as u64, "GeoTIFFs");
+    let visit = |tile: Tile, kids: [Option<&geotiff::TileRaster>; 4]| -> Option<geotiff::TileRaster> {
+        let t0 = Instant::now();
+        let done = if tile.z == config.z_max {
+            let path = staged.get(&tile).cloned().flatten();
+            let path = path.unwrap_or_else(|| iwp_common::tilestore::tile_path(config, &config.dir_staged, tile));
+            build(config, tile, args, || rasterize_tile(config, tile, &path).map(|r| r.0))
+        } else if kids.iter().all(Option::is_none) {
+            Err(anyhow::anyhow!("no child of {tile} was built (see their error lines)"))
+        } else {
+            build(config, tile, args, || iwp_common::pyramid::parent_from(config, kids))
+        };
+        bar.inc(1);
+        let (written, raster) = match done {
+            Ok((w, r)) => (Ok(w), Some(r)),
+            Err(e) => (Err(e), None),
+        };
+        report(results, tile, config, written, t0)?;
+        raster
+    };
+    roots.par_iter().for_each(|root| {
+        build_down(*root, config.z_max, &needed, &visit);
+    });
+    bar.finish_and_clear();
+    tracing::info!(
+        "{} GeoTIFFs at z{}..{} in {:.1} s",
+        needed.len(),
+        config.z_min,
+        config.z_max,
+        start.elapsed().as_secs_f64()
+    );
 }
 
 /// Prints a GeoTIFF's result line (or its error line); the written tile for the next level.
