@@ -29,11 +29,20 @@ pub struct Entry {
     pub archive: String,
 }
 
-/// A file to pack: where it is and its relative path in the pack.
+/// A file to pack: where it is, its relative path in the pack, and its metadata (read once).
 #[derive(Debug, Clone)]
 pub struct Source {
     pub file: PathBuf,
     pub rel: String,
+    pub meta: fs::Metadata,
+}
+
+impl Source {
+    /// A source file, its metadata read now.
+    pub fn new(file: PathBuf, rel: String) -> anyhow::Result<Source> {
+        let meta = fs::metadata(&file).with_context(|| format!("cannot stat {}", file.display()))?;
+        Ok(Source { file, rel, meta })
+    }
 }
 
 /// Every regular file under `dir`, relative to it, sorted; temporary outputs skipped.
@@ -45,7 +54,8 @@ pub fn walk(dir: &Path) -> anyhow::Result<Vec<Source>> {
             continue;
         }
         let rel = e.path().strip_prefix(dir).unwrap_or(e.path()).to_string_lossy().into_owned();
-        out.push(Source { file: e.into_path(), rel });
+        let meta = e.metadata().with_context(|| format!("cannot stat {}", e.path().display()))?;
+        out.push(Source { file: e.into_path(), rel, meta });
     }
     Ok(out)
 }
@@ -55,27 +65,27 @@ fn mtime_ns(m: &fs::Metadata) -> i128 {
 }
 
 /// Keeps the sources that are new or changed (size, mode or mtime) since `earlier`.
-pub fn changed_since(sources: Vec<Source>, earlier: &[Entry]) -> anyhow::Result<Vec<Source>> {
+pub fn changed_since(sources: Vec<Source>, earlier: &[Entry]) -> Vec<Source> {
     let known: HashMap<&str, &Entry> = earlier.iter().map(|e| (e.path.as_str(), e)).collect();
     let mut out = Vec::new();
     for s in sources {
-        let m = fs::metadata(&s.file).with_context(|| format!("cannot stat {}", s.file.display()))?;
+        let m = &s.meta;
         let same = known
             .get(s.rel.as_str())
-            .is_some_and(|e| e.size == m.len() && e.mode == m.permissions().mode() && e.mtime_ns == mtime_ns(&m));
+            .is_some_and(|e| e.size == m.len() && e.mode == m.permissions().mode() && e.mtime_ns == mtime_ns(m));
         if !same {
             out.push(s);
         }
     }
-    Ok(out)
+    out
 }
 
 /// Splits sources, in order, into groups of about `size` bytes each.
-pub fn groups(sources: &[Source], size: u64) -> anyhow::Result<Vec<Vec<Source>>> {
+pub fn groups(sources: &[Source], size: u64) -> Vec<Vec<Source>> {
     let mut out: Vec<Vec<Source>> = vec![Vec::new()];
     let mut bytes = 0;
     for s in sources {
-        let len = fs::metadata(&s.file).with_context(|| format!("cannot stat {}", s.file.display()))?.len();
+        let len = s.meta.len();
         if bytes > 0 && bytes + len > size {
             out.push(Vec::new());
             bytes = 0;
@@ -84,7 +94,7 @@ pub fn groups(sources: &[Source], size: u64) -> anyhow::Result<Vec<Vec<Source>>>
         out.last_mut().expect("a group").push(s.clone());
     }
     out.retain(|g| !g.is_empty());
-    Ok(out)
+    out
 }
 
 /// Writes one archive of `files` to `path` (zstd-compressed when `zstd` is Some(level)); returns
@@ -105,7 +115,7 @@ pub fn write_archive(path: &Path, files: &[Source], zstd: Option<i32>) -> anyhow
     let mut entries = Vec::with_capacity(files.len());
     for s in files {
         let data = fs::read(&s.file).with_context(|| format!("cannot read {}", s.file.display()))?;
-        let meta = fs::metadata(&s.file)?;
+        let meta = &s.meta;
         let mut header = tar::Header::new_gnu();
         header.set_size(data.len() as u64);
         header.set_mode(meta.permissions().mode());
@@ -116,7 +126,7 @@ pub fn write_archive(path: &Path, files: &[Source], zstd: Option<i32>) -> anyhow
             path: s.rel.clone(),
             size: data.len() as u64,
             mode: meta.permissions().mode(),
-            mtime_ns: mtime_ns(&meta),
+            mtime_ns: mtime_ns(meta),
             xxh3: format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&data)),
             archive: name.clone(),
         });

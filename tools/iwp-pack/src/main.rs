@@ -107,7 +107,10 @@ fn sources(src: &[PathBuf], results: &Results) -> anyhow::Result<Vec<Source>> {
     for item in iwp_common::jobs::read_jobs(iwp_common::jobs::open_input(None)?) {
         match item? {
             Ok(job) => match job.str("path") {
-                Some(p) => all.push(Source { file: PathBuf::from(p), rel: p.trim_start_matches('/').to_string() }),
+                Some(p) => match Source::new(PathBuf::from(p), p.trim_start_matches('/').to_string()) {
+                    Ok(s) => all.push(s),
+                    Err(e) => drop(results.error(job.fields.clone(), &format!("{e:#}"))),
+                },
                 None => drop(results.error(job.fields.clone(), &format!("line {}: no \"path\"", job.line))),
             },
             Err(bad) => drop(results.bad_line(&bad)),
@@ -128,12 +131,12 @@ fn run_pack(
     let mut files = sources(src, results)?;
     if let Some(m) = since {
         let before = files.len();
-        files = pack::changed_since(files, &pack::read_manifest(m)?)?;
+        files = pack::changed_since(files, &pack::read_manifest(m)?);
         tracing::info!("{} of {before} files new or changed since {}", files.len(), m.display());
     }
     let run = pack::next_run(into)?;
     let ext = if zstd.is_some() { "tar.zst" } else { "tar" };
-    let groups = pack::groups(&files, size)?;
+    let groups = pack::groups(&files, size);
     let written: Vec<anyhow::Result<Vec<Entry>>> = groups
         .par_iter()
         .enumerate()
