@@ -7,6 +7,7 @@ use crate::shard::Shard;
 use clap::Args;
 use std::io;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 /// Logging flags.
 #[derive(Debug, Args, Clone)]
@@ -101,4 +102,19 @@ impl JobArgs {
         }
         Ok((mine, bad))
     }
+}
+
+/// Ends a tool with a usage or config error (nothing done): `TOOL: message` on stderr, exit 2.
+pub fn usage_error(tool: &str, message: &str) -> ExitCode {
+    eprintln!("{tool}: {message}");
+    ExitCode::from(jobs::EXIT_USAGE)
+}
+
+/// The start the GDAL tools share: GDAL and SQLite settings (call it before anything opens
+/// SQLite), logging, the thread pool, then the config; a bad config is a usage error.
+pub fn start(tool: &str, log: &LogArgs, threads: &ThreadArgs, config: &ConfigArgs) -> Result<Config, ExitCode> {
+    crate::vector::tune_gdal();
+    log.init();
+    threads.init();
+    config.load().map_err(|e| usage_error(tool, &e.to_string()))
 }

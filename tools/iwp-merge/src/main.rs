@@ -1,8 +1,8 @@
 //! iwp-merge: combine staged tiles from several node folders into one tree.
 
 use clap::Parser;
-use iwp_common::cli::{ConfigArgs, JobArgs, LogArgs, ThreadArgs};
-use iwp_common::jobs::{Results, EXIT_USAGE};
+use iwp_common::cli::{self, ConfigArgs, JobArgs, LogArgs, ThreadArgs};
+use iwp_common::jobs::Results;
 use iwp_common::logging::progress_bar;
 use iwp_common::merge::{merge_tile, Transfer};
 use iwp_common::shard::Shard;
@@ -14,6 +14,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+
+/// The tool's name, for messages.
+const TOOL: &str = "iwp-merge";
 
 /// Merge staged z-max tiles from several folders (e.g. one per node, from `iwp-stage --out`) into
 /// one tree: a tile in one source is hard-linked (or copied/moved), tiles in several are combined
@@ -45,13 +48,10 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    iwp_common::vector::tune_gdal();
     let mut args = Args::parse();
-    args.log.init();
-    args.threads.init();
-    let config = match args.config.load() {
+    let config = match cli::start(TOOL, &args.log, &args.threads, &args.config) {
         Ok(c) => c,
-        Err(e) => return usage(&e.to_string()),
+        Err(code) => return code,
     };
     let into = args.into.clone().unwrap_or_else(|| config.dir_staged.clone());
     let shard = args.jobs.shard.take().unwrap_or(Shard::All);
@@ -142,6 +142,5 @@ fn add_source(tiles: &mut BTreeMap<Tile, Vec<PathBuf>>, tile: Tile, path: PathBu
 }
 
 fn usage(message: &str) -> ExitCode {
-    eprintln!("iwp-merge: {message}");
-    ExitCode::from(EXIT_USAGE)
+    cli::usage_error(TOOL, message)
 }

@@ -1,12 +1,15 @@
 //! iwp-nodes: the nodes of a Slurm allocation, one job line per node.
 
 use clap::Parser;
-use iwp_common::cli::LogArgs;
+use iwp_common::cli::{self, LogArgs};
 use iwp_common::files::write_atomic;
 use iwp_common::hostlist;
-use iwp_common::jobs::{Fields, Results, EXIT_USAGE};
+use iwp_common::jobs::{Fields, Results};
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+/// The tool's name, for messages.
+const TOOL: &str = "iwp-nodes";
 
 /// Expand a Slurm hostlist (default: $SLURM_JOB_NODELIST) into one line per node,
 /// `{"node":"gpub059","index":0,"head":true}`; the first node is the head.
@@ -33,21 +36,21 @@ fn main() -> ExitCode {
     let args = Args::parse();
     args.log.init();
     let Some(list) = args.hostlist.as_deref() else {
-        eprintln!("iwp-nodes: no hostlist: give one as an argument or run inside a Slurm job (SLURM_JOB_NODELIST)");
-        return ExitCode::from(EXIT_USAGE);
+        return cli::usage_error(
+            TOOL,
+            "no hostlist: give one as an argument or run inside a Slurm job (SLURM_JOB_NODELIST)",
+        );
     };
     let nodes = match hostlist::expand(list) {
         Ok(n) => n,
         Err(e) => {
-            eprintln!("iwp-nodes: {e}");
-            return ExitCode::from(EXIT_USAGE);
+            return cli::usage_error(TOOL, &e.to_string());
         }
     };
     if let Some(path) = &args.nodes_file {
         let text: String = nodes.iter().map(|n| format!("{n}\n")).collect();
         if let Err(e) = write_atomic(path, text.as_bytes()) {
-            eprintln!("iwp-nodes: cannot write {}: {e}", path.display());
-            return ExitCode::from(EXIT_USAGE);
+            return cli::usage_error(TOOL, &format!("cannot write {}: {e}", path.display()));
         }
     }
     if args.head {

@@ -1,14 +1,17 @@
 //! iwp-pack: move many small files as a few large verified archives.
 
 use clap::{Parser, Subcommand};
-use iwp_common::cli::{LogArgs, ThreadArgs};
-use iwp_common::jobs::{Fields, Results, EXIT_USAGE};
+use iwp_common::cli::{self, LogArgs, ThreadArgs};
+use iwp_common::jobs::{Fields, Results};
 use iwp_common::pack::{self, Entry, Source};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
+
+/// The tool's name, for messages.
+const TOOL: &str = "iwp-pack";
 
 /// Pack many small files (footprints, staged tiles, GeoTIFFs) into a few large tar archives
 /// (optionally zstd) with a manifest of every file's path, size, mode and checksum; unpack them in
@@ -86,10 +89,7 @@ fn main() -> ExitCode {
     };
     match outcome {
         Ok(()) => results.exit_code(),
-        Err(e) => {
-            eprintln!("iwp-pack: {e:#}");
-            ExitCode::from(EXIT_USAGE)
-        }
+        Err(e) => cli::usage_error(TOOL, &format!("{e:#}")),
     }
 }
 

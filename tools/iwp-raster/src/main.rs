@@ -1,10 +1,10 @@
 //! iwp-raster: statistics GeoTIFFs at z-max from staged tiles, then every lower level.
 
 use clap::Parser;
-use iwp_common::cli::{ConfigArgs, JobArgs, LogArgs, ThreadArgs};
+use iwp_common::cli::{self, ConfigArgs, JobArgs, LogArgs, ThreadArgs};
 use iwp_common::config::Config;
 use iwp_common::geotiff::{self, Compression, Written};
-use iwp_common::jobs::{Job, Results, EXIT_USAGE};
+use iwp_common::jobs::{Job, Results};
 use iwp_common::logging::progress_bar;
 use iwp_common::pyramid::{build_down, parent_raster};
 use iwp_common::rasterize::rasterize_tile;
@@ -16,6 +16,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
+
+/// The tool's name, for messages.
+const TOOL: &str = "iwp-raster";
 
 /// Statistics GeoTIFFs (one band per configured statistic) for staged z-max tiles (one job line
 /// each, as iwp-stage prints them), then every lower level down to z_range's minimum, each
@@ -51,14 +54,10 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    // Before anything opens SQLite (PROJ does, for its database).
-    iwp_common::vector::tune_gdal();
     let mut args = Args::parse();
-    args.log.init();
-    args.threads.init();
-    let config = match args.config.load() {
+    let config = match cli::start(TOOL, &args.log, &args.threads, &args.config) {
         Ok(c) => c,
-        Err(e) => return usage(&e.to_string()),
+        Err(code) => return code,
     };
     let (z_min, z_max) = (config.z_min, config.z_max);
     let first = args.z.unwrap_or(z_max);
@@ -252,6 +251,5 @@ fn list(config: &Config, z: u8) -> ExitCode {
 }
 
 fn usage(message: &str) -> ExitCode {
-    eprintln!("iwp-raster: {message}");
-    ExitCode::from(EXIT_USAGE)
+    cli::usage_error(TOOL, message)
 }

@@ -1,10 +1,10 @@
 //! iwp-stage: stage IWP vector files into z-max GeoPackage tiles.
 
 use clap::Parser;
-use iwp_common::cli::{ConfigArgs, JobArgs, LogArgs, ThreadArgs};
+use iwp_common::cli::{self, ConfigArgs, JobArgs, LogArgs, ThreadArgs};
 use iwp_common::config::{Config, DedupMethod};
 use iwp_common::footprints::{footprint_path, FootprintIndex};
-use iwp_common::jobs::{result_from, Fields, Job, Results, EXIT_USAGE};
+use iwp_common::jobs::{result_from, Fields, Job, Results};
 use iwp_common::logging::progress_bar;
 use iwp_common::stage::stage_file;
 use iwp_common::tilestore::{append_summary, write_tile};
@@ -12,6 +12,9 @@ use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
+
+/// The tool's name, for messages.
+const TOOL: &str = "iwp-stage";
 
 /// Stage input vector files (one job line each, {"path": ...}) into z-max GeoPackage tiles:
 /// polygons simplified, flagged against footprints, reprojected to the TMS and written into
@@ -42,26 +45,18 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    // Before anything opens SQLite (PROJ does, for its database).
-    iwp_common::vector::tune_gdal();
     let args = Args::parse();
-    args.log.init();
-    let config = match args.config.load() {
+    let config = match cli::start(TOOL, &args.log, &args.threads, &args.config) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("iwp-stage: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
+        Err(code) => return code,
     };
-    args.threads.init();
     if args.list {
         return list(&config);
     }
     let (jobs, bad) = match args.jobs.read("bytes") {
         Ok(j) => j,
         Err(e) => {
-            eprintln!("iwp-stage: {e}");
-            return ExitCode::from(EXIT_USAGE);
+            return cli::usage_error(TOOL, &e.to_string());
         }
     };
     let footprints = if config.deduplicate_method == Some(DedupMethod::Footprints) {
@@ -71,8 +66,7 @@ fn main() -> ExitCode {
                 Some(f)
             }
             Err(e) => {
-                eprintln!("iwp-stage: {e:#}");
-                return ExitCode::from(EXIT_USAGE);
+                return cli::usage_error(TOOL, &format!("{e:#}"));
             }
         }
     } else {
@@ -166,8 +160,7 @@ fn list(config: &Config) -> ExitCode {
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
-                eprintln!("iwp-stage: cannot list {}: {e}", config.dir_input.display());
-                return ExitCode::from(EXIT_USAGE);
+                return cli::usage_error(TOOL, &format!("cannot list {}: {e}", config.dir_input.display()));
             }
         };
         if !entry.file_type().is_file() || !entry.file_name().to_string_lossy().ends_with(&config.ext_input) {

@@ -1,13 +1,16 @@
 //! iwp-synth: generate IWP-like sample data (shapefiles in EPSG:3413 with footprints).
 
 use clap::Parser;
-use iwp_common::cli::{LogArgs, ThreadArgs};
-use iwp_common::jobs::{Fields, Results, EXIT_USAGE};
+use iwp_common::cli::{self, LogArgs, ThreadArgs};
+use iwp_common::jobs::{Fields, Results};
 use iwp_common::logging::progress_bar;
 use iwp_common::synth::{self, SynthSpec};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
+
+/// The tool's name, for messages.
+const TOOL: &str = "iwp-synth";
 
 /// Generate deterministic IWP-like sample data: polygon networks (cells ~5-30 m) as shapefiles
 /// in EPSG:3413 with the real attribute columns, one footprint per file, and a config.json.
@@ -56,19 +59,16 @@ fn main() -> ExitCode {
         || !(1.0..=1000.0).contains(&args.spacing)
         || args.z_range[0] > args.z_range[1]
     {
-        eprintln!("iwp-synth: --files and --polygons must be > 0, --spacing 1..1000 m, --z-range MIN <= MAX");
-        return ExitCode::from(EXIT_USAGE);
+        return cli::usage_error(TOOL, "--files and --polygons must be > 0, --spacing 1..1000 m, --z-range MIN <= MAX");
     }
     for sub in ["input", "footprints"] {
         let dir = args.out.join(sub);
         if dir.exists() {
             if !args.force {
-                eprintln!("iwp-synth: {} exists; pass --force to replace it", dir.display());
-                return ExitCode::from(EXIT_USAGE);
+                return cli::usage_error(TOOL, &format!("{} exists; pass --force to replace it", dir.display()));
             }
             if let Err(e) = std::fs::remove_dir_all(&dir) {
-                eprintln!("iwp-synth: cannot remove {}: {e}", dir.display());
-                return ExitCode::from(EXIT_USAGE);
+                return cli::usage_error(TOOL, &format!("cannot remove {}: {e}", dir.display()));
             }
         }
     }

@@ -2,9 +2,9 @@
 
 use anyhow::Context;
 use clap::Parser;
-use iwp_common::cli::{ConfigArgs, JobArgs, LogArgs, ThreadArgs};
+use iwp_common::cli::{self, ConfigArgs, JobArgs, LogArgs, ThreadArgs};
 use iwp_common::config::Config;
-use iwp_common::jobs::{Fields, Job, Results, EXIT_USAGE};
+use iwp_common::jobs::{Fields, Job, Results};
 use iwp_common::logging::progress_bar;
 use iwp_common::palette::Palette;
 use iwp_common::shard::Shard;
@@ -16,6 +16,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
+
+/// The tool's name, for messages.
+const TOOL: &str = "iwp-webtile";
 
 /// Coloured web tiles: one RGBA PNG per GeoTIFF (one job line each, as iwp-raster prints them)
 /// per statistic, at dir_web_tiles/STAT/TMS/Z/X/Y.png, values coloured through the statistic's
@@ -54,13 +57,10 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    iwp_common::vector::tune_gdal();
     let mut args = Args::parse();
-    args.log.init();
-    args.threads.init();
-    let config = match args.config.load() {
+    let config = match cli::start(TOOL, &args.log, &args.threads, &args.config) {
         Ok(c) => c,
-        Err(e) => return usage(&e.to_string()),
+        Err(code) => return code,
     };
     if args.list {
         return tilejobs::list(&config, &config.dir_geotiff, ".tif", None);
@@ -214,6 +214,5 @@ fn add_ranges(config: &Config, levels: &mut LevelRanges, job: &Job, tile: Tile, 
 }
 
 fn usage(message: &str) -> ExitCode {
-    eprintln!("iwp-webtile: {message}");
-    ExitCode::from(EXIT_USAGE)
+    cli::usage_error(TOOL, message)
 }
