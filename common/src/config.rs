@@ -598,7 +598,7 @@ fn check_statistics(stats: &[Statistic], warnings: &mut Vec<String>) -> Result<(
                 }
             }
             PaletteSpec::Named(name) => {
-                if !COLORMAPS.contains(&name.to_ascii_lowercase().as_str()) {
+                if !crate::palette::is_colormap(name) {
                     colour::parse(name)
                         .map_err(|e| (key("palette"), format!("not a known colormap ({COLORMAPS:?}) and {e}")))?;
                 }

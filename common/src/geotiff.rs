@@ -9,7 +9,6 @@ use anyhow::{anyhow, Context};
 use gdal::raster::{Buffer, RasterCreationOptions};
 use gdal::{Dataset, DriverManager, Metadata};
 use std::path::Path;
-use std::str::FromStr;
 
 /// Lossless compression of the GeoTIFFs. Measured on the golden z13 tile 1418/909 (reference:
 /// 263,471 bytes uncompressed): ZSTD level 1 89,312 bytes, with the floating-point predictor
@@ -23,13 +22,6 @@ pub enum Compression {
     Deflate,
     /// None: what the reference writes.
     None,
-}
-
-impl FromStr for Compression {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        <Compression as clap::ValueEnum>::from_str(s, true)
-    }
 }
 
 impl Compression {
