@@ -7,17 +7,8 @@ use geo::{Area, BooleanOps};
 use iwp_common::coverage::{Coverage, Grid};
 use iwp_common::geom::Polygon;
 use iwp_common::tms::Bounds;
-
-struct Rand(u64);
-impl Rand {
-    fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
+mod support;
+use support::Rand;
 
 /// A star-shaped ring around (cx, cy), closed, counter-clockwise unless `reverse`.
 fn star(r: &mut Rand, cx: f64, cy: f64, radius: f64, n: usize, reverse: bool) -> Vec<(f64, f64)> {

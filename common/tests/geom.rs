@@ -3,17 +3,8 @@
 
 use iwp_common::geom::Polygon;
 
-/// A small deterministic generator (SplitMix64).
-struct Rand(u64);
-impl Rand {
-    fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
+mod support;
+use support::Rand;
 
 fn geos_valid(p: &Polygon) -> bool {
     let wkb = iwp_common::vector::polygon_wkb(&p.rings);

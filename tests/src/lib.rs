@@ -121,3 +121,34 @@ pub fn synth(out: &Path, polygons: &str, files: &str, extra: &[&str]) -> Vec<ser
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     lines(&o.stdout)
 }
+
+/// Paths, relative to `dir`, of the files under it whose extension is `ext`, sorted.
+pub fn relative_files(dir: &Path, ext: &str) -> Vec<String> {
+    files_under(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .map(|p| p.strip_prefix(dir).expect("below dir").to_string_lossy().into_owned())
+        .collect()
+}
+
+/// The files of [`relative_files`] with their bytes.
+pub fn relative_contents(dir: &Path, ext: &str) -> Vec<(String, Vec<u8>)> {
+    relative_files(dir, ext)
+        .into_iter()
+        .map(|rel| (rel.clone(), std::fs::read(dir.join(&rel)).expect("read")))
+        .collect()
+}
+
+/// Starts `cmd` and kills it once it has printed `lines` result lines (a kill in mid-run).
+pub fn kill_after_lines(cmd: &mut Command, lines: usize) {
+    use std::io::BufRead;
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn tool");
+    let mut reader = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    for _ in 0..lines {
+        line.clear();
+        reader.read_line(&mut line).expect("read a result line");
+    }
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+}

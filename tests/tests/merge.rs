@@ -3,11 +3,10 @@
 //! merging once; single-source tiles are hard-linked.
 
 use gdal::vector::{FieldValue, LayerAccess};
-use iwp_tests::{files_under, lines, run, run_with, synth, GoldenCase};
+use iwp_tests::{files_under, kill_after_lines, lines, run, run_with, synth, GoldenCase};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// Per tile (relative path): identifier -> (staging_duplicated, staging_area, geometry WKB).
 type Rows = BTreeMap<String, BTreeMap<String, (Option<i32>, String, Vec<u8>)>>;
@@ -107,20 +106,7 @@ fn a_killed_merge_rerun_equals_one_merge_and_single_tiles_are_linked() {
 
     // Killed after a few tiles, then run again.
     let killed = d.join("killed");
-    let mut child = Command::new(iwp_tests::bin("iwp-merge"))
-        .args(merge(&killed))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    for _ in 0..5 {
-        line.clear();
-        reader.read_line(&mut line).unwrap();
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_after_lines(Command::new(iwp_tests::bin("iwp-merge")).args(merge(&killed)), 5);
     let partial = rows(&killed).len();
     assert!(partial < results.len(), "the kill came before the end ({partial} of {})", results.len());
     let rerun = run("iwp-merge", &merge(&killed).iter().map(String::as_str).collect::<Vec<_>>(), None);

@@ -109,57 +109,82 @@ fn flags_by_tile(dir: &Path) -> BTreeMap<String, BTreeSet<String>> {
         .collect()
 }
 
+/// Generated data with a neighbour-dedup config (`--set` each of `sets`): the common arguments of
+/// every tool run and the staging job lines.
+struct Case {
+    args: Vec<String>,
+    listed: String,
+}
+
+impl Case {
+    fn new(d: &Path, polygons: &str, files: &str, sets: &[&str]) -> Case {
+        synth(d, polygons, files, &["--z-range", "11", "13"]);
+        let mut args = vec!["-c".to_string(), d.join("config.json").to_string_lossy().into_owned()];
+        for s in sets {
+            args.extend(["--set".to_string(), s.to_string()]);
+        }
+        let listed =
+            String::from_utf8_lossy(&run("iwp-stage", &with_args(&args, &["--list"]), None).stdout).into_owned();
+        Case { args, listed }
+    }
+
+    /// Stages the job lines `input` into `out`.
+    fn stage(&self, input: &str, out: &Path) {
+        let o = run("iwp-stage", &with_args(&self.args, &["--out", out.to_str().unwrap()]), Some(input));
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+}
+
+/// `args` followed by `more`, as the &str slice `run` takes.
+fn with_args<'a>(args: &'a [String], more: &[&'a str]) -> Vec<&'a str> {
+    args.iter().map(String::as_str).chain(more.iter().copied()).collect()
+}
+
+/// Checks every staged tile under `out` against the brute force; returns (tiles with rows of
+/// several files, rows flagged).
+fn check_tiles(out: &Path, rule: Rule) -> (usize, usize) {
+    let (mut several, mut flagged) = (0, 0);
+    for p in files_under(out).into_iter().filter(|p| p.extension().is_some_and(|e| e == "gpkg")) {
+        let rows = tile_rows(&p);
+        let ours: BTreeSet<String> = rows.iter().filter(|r| r.flagged).map(|r| r.id.clone()).collect();
+        assert_eq!(ours, brute_force(&rows, rule), "{}", p.display());
+        several += usize::from(rows.iter().map(|r| &r.file).collect::<BTreeSet<_>>().len() > 1);
+        flagged += ours.len();
+    }
+    (several, flagged)
+}
+
 #[test]
 fn neighbour_flags_match_the_brute_force_rule_and_do_not_depend_on_nodes() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    synth(d, "3000", "4", &["--z-range", "11", "13"]);
-    let cfg = d.join("config.json").to_string_lossy().into_owned();
-    let sets = [
-        "deduplicate_method=neighbor",
-        r#"deduplicate_keep_rules=[["Perimeter","larger"]]"#,
-        "deduplicate_overlap_tolerance=0.5",
-        "deduplicate_overlap_both=true",
-        "deduplicate_at=[\"raster\"]",
-    ];
-    let mut common: Vec<&str> = vec!["-c", &cfg];
-    for s in &sets {
-        common.extend(["--set", s]);
-    }
-    let listed = String::from_utf8_lossy(&run("iwp-stage", &[common.clone(), vec!["--list"]].concat(), None).stdout)
-        .into_owned();
+    let case = Case::new(
+        d,
+        "3000",
+        "4",
+        &[
+            "deduplicate_method=neighbor",
+            r#"deduplicate_keep_rules=[["Perimeter","larger"]]"#,
+            "deduplicate_overlap_tolerance=0.5",
+            "deduplicate_overlap_both=true",
+            "deduplicate_at=[\"raster\"]",
+        ],
+    );
     let one = d.join("one");
-    let o = run("iwp-stage", &[common.clone(), vec!["--out", one.to_str().unwrap()]].concat(), Some(&listed));
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-
-    let (mut tiles_checked, mut total_flagged) = (0, 0);
-    for p in files_under(&one).into_iter().filter(|p| p.extension().is_some_and(|e| e == "gpkg")) {
-        let rows = tile_rows(&p);
-        let ours: BTreeSet<String> = rows.iter().filter(|r| r.flagged).map(|r| r.id.clone()).collect();
-        assert_eq!(ours, brute_force(&rows, Rule { overlap: Some(0.5), centroid_m: None }), "{}", p.display());
-        tiles_checked += usize::from(rows.iter().map(|r| &r.file).collect::<BTreeSet<_>>().len() > 1);
-        total_flagged += ours.len();
-    }
+    case.stage(&case.listed, &one);
+    let (tiles_checked, total_flagged) = check_tiles(&one, Rule { overlap: Some(0.5), centroid_m: None });
     println!("{tiles_checked} tiles with rows of several files, {total_flagged} rows flagged");
     assert!(tiles_checked > 0 && total_flagged > 100);
 
     // Two "nodes" (files 1,3 and 2,4), merged: the same flags tile by tile.
-    let lines: Vec<&str> = listed.lines().collect();
+    let lines: Vec<&str> = case.listed.lines().collect();
     for (node, pick) in [("n1", [0, 2]), ("n2", [1, 3])] {
-        let input = format!("{}\n{}\n", lines[pick[0]], lines[pick[1]]);
-        let out = d.join(node);
-        assert!(run("iwp-stage", &[common.clone(), vec!["--out", out.to_str().unwrap()]].concat(), Some(&input))
-            .status
-            .success());
+        case.stage(&format!("{}\n{}\n", lines[pick[0]], lines[pick[1]]), &d.join(node));
     }
     let merged = d.join("merged");
     let (n1, n2) = (d.join("n1"), d.join("n2"));
-    let args = [
-        common.clone(),
-        vec!["--from", n1.to_str().unwrap(), n2.to_str().unwrap(), "--into", merged.to_str().unwrap()],
-    ]
-    .concat();
-    let m = run("iwp-merge", &args, None);
+    let more = ["--from", n1.to_str().unwrap(), n2.to_str().unwrap(), "--into", merged.to_str().unwrap()];
+    let m = run("iwp-merge", &with_args(&case.args, &more), None);
     assert!(m.status.success(), "{}", String::from_utf8_lossy(&m.stderr));
     assert_eq!(flags_by_tile(&merged), flags_by_tile(&one));
 }
@@ -168,30 +193,20 @@ fn neighbour_flags_match_the_brute_force_rule_and_do_not_depend_on_nodes() {
 fn the_centroid_tolerance_is_measured_in_the_distance_crs() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    synth(d, "1500", "3", &["--z-range", "11", "13"]);
-    let cfg = d.join("config.json").to_string_lossy().into_owned();
-    let sets = [
-        "deduplicate_method=neighbor",
-        r#"deduplicate_keep_rules=[["Perimeter","larger"]]"#,
-        "deduplicate_overlap_tolerance=null",
-        "deduplicate_centroid_tolerance=2.0",
-        "deduplicate_distance_crs=EPSG:3857",
-    ];
-    let mut common: Vec<&str> = vec!["-c", &cfg];
-    for s in &sets {
-        common.extend(["--set", s]);
-    }
-    let listed = String::from_utf8_lossy(&run("iwp-stage", &[common.clone(), vec!["--list"]].concat(), None).stdout)
-        .into_owned();
+    let case = Case::new(
+        d,
+        "1500",
+        "3",
+        &[
+            "deduplicate_method=neighbor",
+            r#"deduplicate_keep_rules=[["Perimeter","larger"]]"#,
+            "deduplicate_overlap_tolerance=null",
+            "deduplicate_centroid_tolerance=2.0",
+            "deduplicate_distance_crs=EPSG:3857",
+        ],
+    );
     let out = d.join("staged");
-    let o = run("iwp-stage", &[common.clone(), vec!["--out", out.to_str().unwrap()]].concat(), Some(&listed));
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let mut flagged = 0;
-    for p in files_under(&out).into_iter().filter(|p| p.extension().is_some_and(|e| e == "gpkg")) {
-        let rows = tile_rows(&p);
-        let ours: BTreeSet<String> = rows.iter().filter(|r| r.flagged).map(|r| r.id.clone()).collect();
-        assert_eq!(ours, brute_force(&rows, Rule { overlap: None, centroid_m: Some(2.0) }), "{}", p.display());
-        flagged += ours.len();
-    }
+    case.stage(&case.listed, &out);
+    let (_, flagged) = check_tiles(&out, Rule { overlap: None, centroid_m: Some(2.0) });
     assert!(flagged > 10, "{flagged} flagged");
 }

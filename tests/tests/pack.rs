@@ -2,12 +2,11 @@
 //! and paths; a flipped byte is detected and named; kills during pack and unpack resume to a
 //! complete verified result; `--since` ships only changes.
 
-use iwp_tests::{files_under, lines, run, synth};
+use iwp_tests::{files_under, kill_after_lines, lines, run, synth};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// Relative path -> (bytes, mode) of every file under `dir` (the unpack markers left out).
 fn tree(dir: &Path) -> BTreeMap<String, (Vec<u8>, u32)> {
@@ -117,20 +116,7 @@ fn a_flipped_byte_is_detected_and_named() {
 
 /// Starts iwp-pack, kills it after `after` result lines.
 fn kill_after(args: &[&str], after: usize) {
-    let mut child = Command::new(iwp_tests::bin("iwp-pack"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    for _ in 0..after {
-        line.clear();
-        reader.read_line(&mut line).unwrap();
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_after_lines(Command::new(iwp_tests::bin("iwp-pack")).args(args), after);
 }
 
 #[test]

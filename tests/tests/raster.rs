@@ -7,7 +7,7 @@ use iwp_common::config::Config;
 use iwp_common::geotiff;
 use iwp_common::rasterize::{read_staged_tile, tile_grid};
 use iwp_common::tms::Tile;
-use iwp_tests::{files_under, lines, run, synth};
+use iwp_tests::{files_under, lines, relative_contents, run, synth};
 use std::path::Path;
 
 /// Synthesizes and stages data at z-max 15 (levels 13..15); returns (config path, staged lines).
@@ -101,15 +101,6 @@ fn distinct_kept(config: &Config, dir: &Path) -> usize {
     ids.len()
 }
 
-/// Every GeoTIFF under `dir` with its bytes.
-fn tif_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    files_under(dir)
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "tif"))
-        .map(|p| (p.strip_prefix(dir).unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
-        .collect()
-}
-
 #[test]
 fn levels_one_by_one_and_shards_equal_one_whole_run() {
     let dir = tempfile::tempdir().unwrap();
@@ -133,9 +124,9 @@ fn levels_one_by_one_and_shards_equal_one_whole_run() {
     let (o13, _) = raster(&cfg, &["--z", "13"], &String::from_utf8_lossy(&o14.stdout));
     assert!(o13.status.success());
     assert!(l14.iter().all(|r| r["z"] == 14));
-    let stepwise = tif_bytes(&dir.path().join("geotiff"));
+    let stepwise = relative_contents(&dir.path().join("geotiff"), "tif");
     assert_eq!(stepwise.len(), whole.len());
-    assert_eq!(stepwise, tif_bytes(&whole_dir), "the same files, byte for byte");
+    assert_eq!(stepwise, relative_contents(&whole_dir, "tif"), "the same files, byte for byte");
 
     // --list for a lower level lists the GeoTIFFs one level deeper.
     let listed = run("iwp-raster", &["-c", &cfg, "--z", "14", "--list"], None);

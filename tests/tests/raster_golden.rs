@@ -3,17 +3,8 @@
 //! by `gdalinfo -stats` and on average at most a quarter of the reference's bytes.
 
 use iwp_common::geotiff;
-use iwp_tests::{files_under, have, lines, run, GoldenCase};
-use std::path::Path;
+use iwp_tests::{have, lines, relative_files, run, GoldenCase};
 use std::process::Command;
-
-fn relative_tifs(dir: &Path) -> Vec<String> {
-    files_under(dir)
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "tif"))
-        .map(|p| p.strip_prefix(dir).unwrap().to_string_lossy().into_owned())
-        .collect()
-}
 
 fn raster_and_compare(name: &str) {
     let Some(case) = GoldenCase::new(name) else { return };
@@ -25,8 +16,8 @@ fn raster_and_compare(name: &str) {
 
     let ours_dir = case.dir.path().join("geotiffs");
     let theirs_dir = case.source.join("expected/geotiffs");
-    let ours = relative_tifs(&ours_dir);
-    assert_eq!(ours, relative_tifs(&theirs_dir), "the same GeoTIFFs at every level");
+    let ours = relative_files(&ours_dir, "tif");
+    assert_eq!(ours, relative_files(&theirs_dir, "tif"), "the same GeoTIFFs at every level");
     assert_eq!(results.len(), ours.len(), "one result line per GeoTIFF");
     let mut bytes = (0u64, 0u64);
     for rel in &ours {

@@ -2,7 +2,7 @@
 //! template; shards render the same PNGs as one run; lines without band figures (--list) give
 //! the same PNGs as raster lines; a level preview; bad input.
 
-use iwp_tests::{files_under, lines, run, synth};
+use iwp_tests::{lines, relative_contents, run, synth};
 use std::path::Path;
 
 /// Generated data staged and rasterized at z 13..15; returns (config path, raster lines).
@@ -16,12 +16,9 @@ fn rasters(dir: &Path) -> (String, String) {
     (cfg, String::from_utf8_lossy(&rasters.stdout).into_owned())
 }
 
+/// The web tiles under `dir` with their bytes (previews left out).
 fn pngs(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    files_under(dir)
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "png") && !p.to_string_lossy().contains("preview"))
-        .map(|p| (p.strip_prefix(dir).unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
-        .collect()
+    relative_contents(dir, "png").into_iter().filter(|(rel, _)| !rel.contains("preview")).collect()
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! carries GDAL's resampling noise (e.g. 20.99999998 for 21) across a palette index boundary:
 //! every such pixel is checked to be one whose band value differs from ours by less than 1e-6.
 
-use iwp_tests::{files_under, lines, run, GoldenCase};
+use iwp_tests::{lines, relative_files, run, GoldenCase};
 use std::path::Path;
 
 fn decode(path: &Path) -> (u32, u32, Vec<u8>) {
@@ -15,14 +15,6 @@ fn decode(path: &Path) -> (u32, u32, Vec<u8>) {
     assert_eq!((info.color_type, info.bit_depth), (png::ColorType::Rgba, png::BitDepth::Eight), "{}", path.display());
     buf.truncate(info.buffer_size());
     (info.width, info.height, buf)
-}
-
-fn relative_pngs(dir: &Path) -> Vec<String> {
-    files_under(dir)
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "png"))
-        .map(|p| p.strip_prefix(dir).unwrap().to_string_lossy().into_owned())
-        .collect()
 }
 
 /// Largest channel difference per pixel of two decoded RGBA images.
@@ -50,8 +42,8 @@ fn webtiles_and_compare(name: &str) {
         Some(&String::from_utf8_lossy(&listed.stdout)),
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(relative_pngs(&mine), relative_pngs(&theirs_dir), "the same PNGs");
-    for rel in relative_pngs(&mine) {
+    assert_eq!(relative_files(&mine, "png"), relative_files(&theirs_dir, "png"), "the same PNGs");
+    for rel in relative_files(&mine, "png") {
         let (a, b) = (decode(&mine.join(&rel)), decode(&theirs_dir.join(&rel)));
         assert_eq!((a.0, a.1), (b.0, b.1), "{rel}: size");
         let worst = pixel_differences(&a.2, &b.2).into_iter().max().unwrap();
@@ -65,8 +57,8 @@ fn webtiles_and_compare(name: &str) {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let results = lines(&out.stdout);
     let ours_dir = case.dir.path().join("web-tiles");
-    let ours = relative_pngs(&ours_dir);
-    assert_eq!(ours, relative_pngs(&theirs_dir), "the same PNGs");
+    let ours = relative_files(&ours_dir, "png");
+    assert_eq!(ours, relative_files(&theirs_dir, "png"), "the same PNGs");
     assert_eq!(results.len(), ours.len(), "one result line per PNG");
     let (mut noisy, mut pixels) = (0, 0);
     for rel in &ours {
