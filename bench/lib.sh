@@ -20,3 +20,11 @@ timed_out() {
   /usr/bin/time -f '%e %M' -o "$work/time" "$@" >"$out" 2>"$work/err" || { cat "$work/err"; exit 1; }
   cat "$work/time"
 }
+
+# Generates $polygons polygons in $files files into $work/data with z_range ZMIN ZMAX; sets cfg
+# and writes one staging job line per input file to $work/files.ndjson: sample ZMIN ZMAX
+sample() {
+  "$bin/iwp-synth" --out "$work/data" --polygons "$polygons" --files "$files" --z-range "$1" "$2" -q >/dev/null
+  cfg="$work/data/config.json"
+  "$bin/iwp-stage" -c "$cfg" --list > "$work/files.ndjson"
+}

@@ -10,9 +10,7 @@ source "$(dirname "$0")/lib.sh"
 polygons=${1:-300000}
 files=${2:-16}
 
-"$bin/iwp-synth" --out "$work/data" --polygons "$polygons" --files "$files" --z-range 13 17 -q >/dev/null
-cfg="$work/data/config.json"
-"$bin/iwp-stage" -c "$cfg" --list > "$work/files.ndjson"
+sample 13 17
 for k in 0 1 2 3; do
   awk -v k="$k" '(NR - 1) % 4 == k || ((NR - 1) % 2 == 0 && NR % 4 == k)' "$work/files.ndjson" |
     "$bin/iwp-stage" -c "$cfg" --out "$work/node$k" -q >/dev/null

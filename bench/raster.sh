@@ -9,9 +9,8 @@ source "$(dirname "$0")/lib.sh"
 polygons=${1:-400000}
 files=${2:-20}
 
-"$bin/iwp-synth" --out "$work/data" --polygons "$polygons" --files "$files" --z-range 11 15 -q >/dev/null
-cfg="$work/data/config.json"
-"$bin/iwp-stage" -c "$cfg" --list | "$bin/iwp-stage" -c "$cfg" -q > "$work/staged.ndjson"
+sample 11 15
+"$bin/iwp-stage" -c "$cfg" --input "$work/files.ndjson" -q > "$work/staged.ndjson"
 echo "iwp-raster: $polygons polygons in $files files staged at z 15; count + coverage, 256x256"
 
 # Runs every level as its own step (as a cluster does); prints "zmax_secs zmax_tiles lower_secs lower_tiles max_rss_kb".

@@ -9,12 +9,11 @@ source "$(dirname "$0")/lib.sh"
 polygons=${1:-1000000}
 files=${2:-50}
 
-"$bin/iwp-synth" --out "$work/data" --polygons "$polygons" --files "$files" --z-range 11 15 -q >/dev/null
-"$bin/iwp-stage" -c "$work/data/config.json" --list > "$work/files.ndjson"
+sample 11 15
 echo "iwp-stage: $polygons polygons in $files files, z-max 15, footprint dedup on"
 for t in 1 2; do
   rm -rf "$work/data/staged" "$work/data/staging_summary.csv"
-  read -r secs rss < <(timed "$bin/iwp-stage" -c "$work/data/config.json" --input "$work/files.ndjson" --threads "$t" -q)
+  read -r secs rss < <(timed "$bin/iwp-stage" -c "$cfg" --input "$work/files.ndjson" --threads "$t" -q)
   echo "threads=$t seconds=$secs polygons_per_s=$(rate "$polygons" "$secs") peak_rss_mb=$((rss / 1024))"
   eval "secs_$t=$secs"
 done

@@ -8,9 +8,8 @@ source "$(dirname "$0")/lib.sh"
 polygons=${1:-400000}
 files=${2:-20}
 
-"$bin/iwp-synth" --out "$work/data" --polygons "$polygons" --files "$files" --z-range 11 15 -q >/dev/null
-cfg="$work/data/config.json"
-"$bin/iwp-stage" -c "$cfg" --list | "$bin/iwp-stage" -c "$cfg" -q | "$bin/iwp-raster" -c "$cfg" -q > "$work/rasters.ndjson"
+sample 11 15
+"$bin/iwp-stage" -c "$cfg" --input "$work/files.ndjson" -q | "$bin/iwp-raster" -c "$cfg" -q > "$work/rasters.ndjson"
 echo "iwp-webtile: $(wc -l < "$work/rasters.ndjson") GeoTIFFs (z 11..15, 2 statistics, 256x256) from $polygons polygons"
 for t in 1 2; do
   rm -rf "$work/data/web_tiles"
