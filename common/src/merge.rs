@@ -51,19 +51,13 @@ fn identifiers(ds: &Dataset, column: &str) -> anyhow::Result<HashSet<String>> {
     let mut layer = ds.layer(0)?;
     let Ok(index) = layer.defn().field_index(column) else { return Ok(HashSet::new()) };
     // Only the identifier is read: every other column and the geometry are skipped.
-    let mut skip: Vec<String> = layer.defn().fields().map(|f| f.name()).filter(|n| n != column).collect();
-    skip.push("OGR_GEOMETRY".into());
-    let skip = gdal::cpl::CslStringList::from_iter(skip);
-    // SAFETY: the layer is live and the lists valid NULL-terminated string lists (or NULL), copied by OGR.
-    unsafe { gdal_sys::OGR_L_SetIgnoredFields(layer.c_layer(), skip.as_ptr() as *mut *const std::ffi::c_char) };
+    crate::vector::read_only(&layer, &[column], false);
     let mut ids = HashSet::new();
     for f in layer.features() {
         if let Some(id) = f.field_as_string(index)? {
             ids.insert(id);
         }
     }
-    // SAFETY: as above; NULL clears the list.
-    unsafe { gdal_sys::OGR_L_SetIgnoredFields(layer.c_layer(), std::ptr::null_mut()) };
     Ok(ids)
 }
 

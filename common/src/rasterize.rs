@@ -58,10 +58,7 @@ pub fn read_staged_tile(config: &Config, path: &Path) -> anyhow::Result<TilePoly
         .into_iter()
         .chain(config.statistics.iter().map(|s| s.property.as_str()))
         .collect();
-    let ignored: Vec<String> = defn.fields().map(|f| f.name()).filter(|n| !used.contains(&n.as_str())).collect();
-    let ignored = gdal::cpl::CslStringList::from_iter(ignored);
-    // SAFETY: the layer is live and the list a valid NULL-terminated string list, which OGR copies.
-    unsafe { gdal_sys::OGR_L_SetIgnoredFields(layer.c_layer(), ignored.as_ptr() as *mut *const std::ffi::c_char) };
+    crate::vector::read_only(&layer, &used, true);
     let mut out =
         TilePolygons { values: columns.iter().map(|c| c.map(|_| Vec::new())).collect(), ..Default::default() };
     for feature in layer.features() {

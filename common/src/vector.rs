@@ -84,6 +84,19 @@ pub fn polygon_wkb(rings: &[Vec<(f64, f64)>]) -> Vec<u8> {
     out
 }
 
+/// Makes reads of `layer` parse only the columns in `keep` (and the geometry when `geometry`);
+/// the others are skipped. Field indexes stay as they are.
+pub fn read_only(layer: &Layer, keep: &[&str], geometry: bool) {
+    let mut skip: Vec<String> =
+        layer.defn().fields().map(|f| f.name()).filter(|n| !keep.contains(&n.as_str())).collect();
+    if !geometry {
+        skip.push("OGR_GEOMETRY".into());
+    }
+    let skip = gdal::cpl::CslStringList::from_iter(skip);
+    // SAFETY: the layer is live and the list a valid NULL-terminated string list, which OGR copies.
+    unsafe { gdal_sys::OGR_L_SetIgnoredFields(layer.c_layer(), skip.as_ptr() as *mut *const std::ffi::c_char) };
+}
+
 /// Number of features of the first layer of a vector file.
 pub fn feature_count(path: &Path) -> anyhow::Result<u64> {
     let ds = Dataset::open(path)?;
