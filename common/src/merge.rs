@@ -5,7 +5,7 @@
 
 use crate::config::Config;
 use crate::files::AtomicOutput;
-use crate::tilestore::add_field;
+use crate::tilestore::add_missing_columns;
 use crate::tms::Tile;
 use anyhow::{anyhow, Context};
 use gdal::vector::{Feature, LayerAccess};
@@ -123,19 +123,7 @@ fn append_rows(ds: &mut Dataset, source: &Path, id_column: &str, wanted: &HashSe
     let src = Dataset::open(source).map_err(|e| anyhow!("cannot open {}: {e}", source.display()))?;
     let mut src_layer = src.layer(0)?;
     let src_defn = src_layer.defn();
-    {
-        let layer = ds.layer(0)?;
-        for field in src_defn.fields() {
-            if layer.defn().field_index(field.name()).is_err() {
-                // SAFETY: `src_defn` is the live source layer's definition and the index one of its fields.
-                let subtype = unsafe {
-                    let i = src_defn.field_index(field.name())?;
-                    gdal_sys::OGR_Fld_GetSubType(gdal_sys::OGR_FD_GetFieldDefn(src_defn.c_defn(), i as i32))
-                };
-                add_field(&layer, &field.name(), field.field_type(), subtype)?;
-            }
-        }
-    }
+    add_missing_columns(&ds.layer(0)?, &crate::stage::columns_of(src_defn))?;
     let id_index =
         src_defn.field_index(id_column).map_err(|_| anyhow!("{} has no {id_column} column", source.display()))?;
     let tx = ds.start_transaction()?;

@@ -24,6 +24,19 @@ pub struct Column {
     pub subtype: gdal_sys::OGRFieldSubType::Type,
 }
 
+/// The attribute columns of a layer definition, in order.
+pub fn columns_of(defn: &gdal::vector::Defn) -> Vec<Column> {
+    defn.fields()
+        .enumerate()
+        .map(|(i, f)| Column {
+            name: f.name(),
+            kind: f.field_type(),
+            // SAFETY: `defn` is a live layer's definition and `i` one of its field indices.
+            subtype: unsafe { gdal_sys::OGR_Fld_GetSubType(gdal_sys::OGR_FD_GetFieldDefn(defn.c_defn(), i as i32)) },
+        })
+        .collect()
+}
+
 /// One staged polygon (in the TMS CRS) with its staging properties.
 #[derive(Debug, Clone)]
 pub struct Row {
@@ -101,17 +114,7 @@ pub fn stage_file(config: &Config, path: &Path, footprints: Option<&FootprintInd
             s
         }
     };
-    let defn = layer.defn();
-    let columns: Vec<Column> = defn
-        .fields()
-        .enumerate()
-        .map(|(i, f)| Column {
-            name: f.name(),
-            kind: f.field_type(),
-            // SAFETY: `defn` is the live layer's definition and `i` one of its field indices.
-            subtype: unsafe { gdal_sys::OGR_Fld_GetSubType(gdal_sys::OGR_FD_GetFieldDefn(defn.c_defn(), i as i32)) },
-        })
-        .collect();
+    let columns = columns_of(layer.defn());
     check_names(config, &columns, path)?;
 
     let mut values = Vec::new();

@@ -55,7 +55,7 @@ fn staging_columns(config: &Config) -> Vec<StagingColumn> {
 }
 
 /// Adds a field (name, type, subtype) to a live layer.
-pub(crate) fn add_field(
+fn add_field(
     layer: &gdal::vector::Layer,
     name: &str,
     kind: OGRFieldType::Type,
@@ -72,6 +72,16 @@ pub(crate) fn add_field(
     };
     if err != gdal_sys::OGRErr::OGRERR_NONE {
         return Err(anyhow!("cannot add field `{name}` (OGR error {err})"));
+    }
+    Ok(())
+}
+
+/// Adds to a live layer the columns it lacks (by name), with their types and subtypes.
+pub(crate) fn add_missing_columns(layer: &gdal::vector::Layer, columns: &[crate::stage::Column]) -> anyhow::Result<()> {
+    for c in columns {
+        if layer.defn().field_index(&c.name).is_err() {
+            add_field(layer, &c.name, c.kind, c.subtype)?;
+        }
     }
     Ok(())
 }
@@ -165,11 +175,7 @@ fn append_rows(
     {
         let layer = ds.layer(0)?;
         let defn = layer.defn();
-        for c in &file.columns {
-            if defn.field_index(&c.name).is_err() {
-                add_field(&layer, &c.name, c.kind, c.subtype)?;
-            }
-        }
+        add_missing_columns(&layer, &file.columns)?;
         for c in &staging {
             if defn.field_index(&c.name).is_err() {
                 let sub = if c.boolean {
