@@ -2,12 +2,13 @@
 //! bounds in the TMS CRS, no NoData (zeros are data, as in the reference), lossless compression.
 //! Also per-band summaries and the rasters summary CSV.
 
-use crate::aggregate::median;
 use crate::files::AtomicOutput;
 use crate::tms::{Bounds, Tile, Tms};
 use anyhow::{anyhow, Context};
 use gdal::raster::{Buffer, RasterCreationOptions};
+use gdal::spatial_ref::SpatialRef;
 use gdal::{Dataset, DriverManager, Metadata};
+use std::cell::RefCell;
 use std::path::Path;
 
 /// Lossless compression of the GeoTIFFs. Measured on the golden z13 tile 1418/909 (reference:
@@ -74,7 +75,7 @@ pub fn write(
         let (pw, ph) =
             ((bounds.right - bounds.left) / raster.width as f64, (bounds.top - bounds.bottom) / raster.height as f64);
         ds.set_geo_transform(&[bounds.left, pw, 0.0, bounds.top, 0.0, -ph])?;
-        ds.set_spatial_ref(&gdal::spatial_ref::SpatialRef::from_epsg(tms.epsg)?)?;
+        with_srs(tms.epsg, |srs| ds.set_spatial_ref(srs))??;
         for (i, (name, values)) in raster.names.iter().zip(&raster.bands).enumerate() {
             let mut band = ds.rasterband(i + 1)?;
             band.set_description(name)?;
@@ -85,6 +86,21 @@ pub fn write(
     }
     out.commit_unsynced().with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+/// Calls `f` with this thread's spatial reference for an EPSG code (built once per thread: a
+/// PROJ database lookup per tile cost more than writing its header).
+fn with_srs<R>(epsg: u32, f: impl FnOnce(&SpatialRef) -> R) -> anyhow::Result<R> {
+    thread_local! {
+        static CACHE: RefCell<Vec<(u32, SpatialRef)>> = const { RefCell::new(Vec::new()) };
+    }
+    CACHE.with_borrow_mut(|cache| {
+        if !cache.iter().any(|(e, _)| *e == epsg) {
+            cache.push((epsg, SpatialRef::from_epsg(epsg)?));
+        }
+        let srs = cache.iter().find(|(e, _)| *e == epsg).map(|(_, s)| s).expect("just added");
+        Ok(f(srs))
+    })
 }
 
 /// Reads a tile's GeoTIFF: every band as f64, with the band descriptions.
@@ -128,10 +144,51 @@ pub fn summarize(values: &[f64]) -> BandSummary {
     }
     let mean = sum / n;
     let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
-    // Bands are mostly zeros: when both middle positions fall among the zeros, the median is 0.
-    let (lo, hi) = ((values.len().max(1) - 1) / 2, values.len() / 2);
-    let median = if below <= lo && hi < below + zeros { 0.0 } else { median(&mut values.to_vec()) };
-    BandSummary { min, max, mean, median, std: var.sqrt(), var, sum }
+    BandSummary { min, max, mean, median: band_median(values, below, zeros), std: var.sqrt(), var, sum }
+}
+
+/// The median of a band with `below` negative values and `zeros` zeros. Bands are mostly zeros:
+/// the middle positions are often both zeros, and otherwise, when many values are zero, the
+/// upper one is selected among the values on its side of zero only.
+fn band_median(values: &[f64], below: usize, zeros: usize) -> f64 {
+    let n = values.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let (lo, hi) = ((n - 1) / 2, n / 2);
+    let zero = below..below + zeros;
+    if zero.contains(&lo) && zero.contains(&hi) {
+        return 0.0;
+    }
+    let many_zeros = zeros > n / 4;
+    // The selection list (as ordered keys) and the sorted position of its first value.
+    let (mut list, offset): (Vec<i64>, usize) = if many_zeros && hi >= zero.end {
+        (values.iter().filter(|&&v| !(v <= 0.0)).map(order_key).collect(), zero.end)
+    } else if many_zeros && hi < below {
+        (values.iter().filter(|&&v| v < 0.0).map(order_key).collect(), 0)
+    } else {
+        (values.iter().map(order_key).collect(), 0)
+    };
+    let (left, &mut upper, _) = list.select_nth_unstable(hi - offset);
+    let upper = from_order_key(upper);
+    if lo == hi {
+        return upper;
+    }
+    // The lower middle: the largest value left of the upper one, or a zero just below the list.
+    let lower = if lo < offset { 0.0 } else { left.iter().max().map_or(upper, |&k| from_order_key(k)) };
+    (lower + upper) / 2.0
+}
+
+/// An integer whose order is `f64::total_cmp`'s (the same bit transform), so selection compares
+/// integers.
+fn order_key(v: &f64) -> i64 {
+    let bits = v.to_bits() as i64;
+    bits ^ ((((bits >> 63) as u64) >> 1) as i64)
+}
+
+/// The value of an [`order_key`] (the transform is its own inverse).
+fn from_order_key(key: i64) -> f64 {
+    f64::from_bits((key ^ ((((key >> 63) as u64) >> 1) as i64)) as u64)
 }
 
 /// Header of the rasters summary CSV (the reference's columns).

@@ -10,6 +10,7 @@ pub mod files;
 pub mod footprints;
 pub mod geom;
 pub mod geotiff;
+pub mod gpkg;
 pub mod hostlist;
 pub mod jobs;
 pub mod logging;

@@ -6,10 +6,10 @@
 use crate::aggregate::{Method, PixelAggregator};
 use crate::config::{Config, Statistic, WeightBy};
 use crate::coverage::{Coverage, Grid};
-use crate::geom::{polygons_of, Polygon};
+use crate::geom::Polygon;
+use crate::gpkg::{number, FeatureTable};
 use anyhow::{anyhow, bail, Context};
-use gdal::vector::{FieldValue, LayerAccess};
-use gdal::Dataset;
+use rusqlite::types::ValueRef;
 use std::path::Path;
 
 /// Pieces smaller than this fraction of a pixel are treated as touching, not covering (the
@@ -35,59 +35,52 @@ fn is_builtin(property: &str) -> bool {
 /// Reads a staged tile: polygons, stored centroids (computed when the columns are missing), the
 /// statistics' attribute columns; drops flagged duplicates when deduplicate_at has "raster".
 pub fn read_staged_tile(config: &Config, path: &Path) -> anyhow::Result<TilePolygons> {
-    let ds = Dataset::open(path).map_err(|e| anyhow!("cannot open staged tile {}: {e}", path.display()))?;
-    let mut layer = ds.layer(0).with_context(|| format!("{} has no layer", path.display()))?;
-    let defn = layer.defn();
-    let index = |name: &str| defn.field_index(name).ok();
-    let (cx, cy) = (index(&config.props.centroid_x), index(&config.props.centroid_y));
-    let dup = if config.drops_duplicates_at("raster") { index(&config.props.duplicated) } else { None };
-    let columns: Vec<Option<usize>> = config
+    let table = FeatureTable::open(path)?;
+    let optional = |name: &str| table.has_column(name).then(|| name.to_string());
+    let dup = if config.drops_duplicates_at("raster") { optional(&config.props.duplicated) } else { None };
+    let centroid = optional(&config.props.centroid_x).zip(optional(&config.props.centroid_y));
+    for s in config.statistics.iter().filter(|s| !is_builtin(&s.property)) {
+        if !table.has_column(&s.property) {
+            bail!("{}: no column `{}` for statistic {}", path.display(), s.property, s.name);
+        }
+    }
+    // Only the columns used are read, each once: [duplicated] [centroid x, y] attributes...
+    let mut columns: Vec<&str> = Vec::new();
+    columns.extend(dup.as_deref());
+    let centroid_at = centroid.as_ref().map(|(x, y)| {
+        columns.push(x);
+        columns.push(y);
+        columns.len() - 2
+    });
+    let attribute_at: Vec<Option<usize>> = config
         .statistics
         .iter()
         .map(|s| {
-            if is_builtin(&s.property) {
-                return Ok(None);
-            }
-            index(&s.property)
-                .map(Some)
-                .ok_or_else(|| anyhow!("{}: no column `{}` for statistic {}", path.display(), s.property, s.name))
-        })
-        .collect::<anyhow::Result<_>>()?;
-    // Only the columns used are parsed: the others (every input attribute) are skipped.
-    let used: Vec<&str> = [config.props.centroid_x.as_str(), &config.props.centroid_y, &config.props.duplicated]
-        .into_iter()
-        .chain(config.statistics.iter().map(|s| s.property.as_str()))
-        .collect();
-    crate::vector::read_only(&layer, &used, true);
-    let mut out =
-        TilePolygons { values: columns.iter().map(|c| c.map(|_| Vec::new())).collect(), ..Default::default() };
-    for feature in layer.features() {
-        if let Some(i) = dup {
-            if matches!(feature.field(i)?, Some(FieldValue::IntegerValue(1)) | Some(FieldValue::Integer64Value(1))) {
-                out.dropped += 1;
-                continue;
-            }
-        }
-        let Some(g) = feature.geometry() else { continue };
-        let parts = polygons_of(g);
-        if parts.is_empty() {
-            continue;
-        }
-        let number = |i: Option<usize>| -> anyhow::Result<Option<f64>> {
-            Ok(match i.map(|i| feature.field(i)).transpose()?.flatten() {
-                None => None,
-                Some(FieldValue::IntegerValue(v)) => Some(f64::from(v)),
-                Some(FieldValue::Integer64Value(v)) => Some(v as f64),
-                Some(FieldValue::RealValue(v)) => Some(v),
-                Some(other) => bail!("{}: column value {other:?} is not a number", path.display()),
+            (!is_builtin(&s.property)).then(|| {
+                columns.push(&s.property);
+                columns.len() - 1
             })
-        };
+        })
+        .collect();
+    let mut out =
+        TilePolygons { values: attribute_at.iter().map(|c| c.map(|_| Vec::new())).collect(), ..Default::default() };
+    let value = |v: ValueRef| number(v).with_context(|| path.display().to_string());
+    table.for_each_row(&columns, |parts, row| {
+        if dup.is_some() && matches!(row[0], ValueRef::Integer(1)) {
+            out.dropped += 1;
+            return Ok(());
+        }
+        if parts.is_empty() {
+            return Ok(());
+        }
         // Parts of a multipolygon share the feature's centroid and values.
-        let centroid = match (number(cx)?, number(cy)?) {
-            (Some(x), Some(y)) => (x, y),
-            _ => parts[0].centroid(),
+        let stored = match centroid_at {
+            Some(i) => value(row[i])?.zip(value(row[i + 1])?),
+            None => None,
         };
-        let values: Vec<Option<f64>> = columns.iter().map(|c| number(*c)).collect::<anyhow::Result<_>>()?;
+        let centroid = stored.unwrap_or_else(|| parts[0].centroid());
+        let values: Vec<Option<f64>> =
+            attribute_at.iter().map(|a| a.map(|i| value(row[i])).transpose().map(Option::flatten)).collect::<anyhow::Result<_>>()?;
         for part in parts {
             out.polygons.push(part);
             out.centroids.push(centroid);
@@ -97,7 +90,8 @@ pub fn read_staged_tile(config: &Config, path: &Path) -> anyhow::Result<TilePoly
                 }
             }
         }
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 

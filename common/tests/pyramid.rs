@@ -2,6 +2,8 @@
 //! REFERENCE-NOTES §6), missing children as zeros; per-pixel aggregations with pandas' semantics;
 //! band summaries against direct computation.
 
+mod support;
+
 use iwp_common::aggregate::{median, Method, PixelAggregator};
 use iwp_common::geotiff::{py_float, summarize};
 use iwp_common::pyramid::parent_band;
@@ -105,6 +107,22 @@ fn summaries_and_python_floats() {
     sorted.sort_by(f64::total_cmp);
     assert_eq!(s.median, (sorted[499] + sorted[500]) / 2.0);
     assert_eq!(median(&mut values), s.median);
+    // Medians against a full sort: bands mostly zero, with negatives, odd and even lengths.
+    let mut rand = support::Rand(7);
+    for case in 0..400 {
+        let n = 1 + case % 37;
+        let band: Vec<f64> = (0..n)
+            .map(|_| match (rand.next() * 4.0) as u32 {
+                0 => 0.0,
+                1 => -((rand.next() * 1000.0).floor()) / 7.0,
+                _ => (rand.next() * 1000.0).floor() / 3.0,
+            })
+            .collect();
+        let mut sorted = band.clone();
+        sorted.sort_by(f64::total_cmp);
+        let want = (sorted[(n - 1) / 2] + sorted[n / 2]) / 2.0;
+        assert_eq!(summarize(&band).median, want, "{band:?}");
+    }
     let dense: Vec<f64> = (0..101).map(|i| ((i * 37) % 101) as f64).collect();
     assert_eq!(summarize(&dense).median, 50.0);
     // 0, 37, 74, 10: the mean of the middle two, 10 and 37.

@@ -1,0 +1,164 @@
+//! GeoPackage feature tables read straight from SQLite: one SELECT of the columns a caller needs,
+//! geometry blobs decoded by geozero. Staged tiles are read this way because an OGR open (schema
+//! parsing, layer set-up) cost more than rasterizing the tile.
+
+use crate::geom::Polygon;
+use crate::simplify::Pt;
+use anyhow::{anyhow, bail, Context};
+use geozero::error::Result as GeoResult;
+use geozero::wkb::{process_wkb_type_geom, WkbDialect};
+use geozero::GeomProcessor;
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+
+/// The first feature table of a GeoPackage: its name, geometry column and other columns.
+pub struct FeatureTable {
+    conn: Connection,
+    path: PathBuf,
+    /// The table (OGR's layer) name.
+    pub name: String,
+    /// The geometry column.
+    pub geometry: String,
+    /// Every column of the table, in order.
+    pub columns: Vec<String>,
+}
+
+/// Quotes an SQL identifier.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+impl FeatureTable {
+    /// Opens a GeoPackage read-only and finds its first feature table (as OGR's layer 0).
+    pub fn open(path: &Path) -> anyhow::Result<FeatureTable> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let fail = |e: &dyn std::fmt::Display| anyhow!("cannot open {} as a GeoPackage: {e}", path.display());
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| fail(&e))?;
+        let (name, geometry): (String, String) = conn
+            .query_row(
+                "SELECT g.table_name, g.column_name FROM gpkg_geometry_columns g \
+                 JOIN gpkg_contents c ON c.table_name = g.table_name \
+                 WHERE c.data_type = 'features' ORDER BY c.rowid LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(|e| fail(&e))?;
+        let columns = {
+            let mut stmt = conn.prepare(&format!("PRAGMA table_info({})", quoted(&name))).map_err(|e| fail(&e))?;
+            let names = stmt.query_map([], |r| r.get::<_, String>(1)).map_err(|e| fail(&e))?;
+            names.collect::<Result<Vec<_>, _>>().map_err(|e| fail(&e))?
+        };
+        Ok(FeatureTable { conn, path: path.to_path_buf(), name, geometry, columns })
+    }
+
+    /// True when the table has a column of this name.
+    pub fn has_column(&self, name: &str) -> bool {
+        self.columns.iter().any(|c| c == name)
+    }
+
+    /// Calls `each` with every row's polygons (a MultiPolygon's parts; none for other or empty
+    /// geometries) and the values of `columns`, in row order.
+    pub fn for_each_row(
+        &self,
+        columns: &[&str],
+        mut each: impl FnMut(Vec<Polygon>, &[ValueRef]) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        if let Some(missing) = columns.iter().find(|c| !self.has_column(c)) {
+            bail!("{}: no column `{missing}` in table {}", self.path.display(), self.name);
+        }
+        let list: Vec<String> =
+            std::iter::once(self.geometry.as_str()).chain(columns.iter().copied()).map(quoted).collect();
+        let sql = format!("SELECT {} FROM {} ORDER BY rowid", list.join(", "), quoted(&self.name));
+        let context = || format!("cannot read {}", self.path.display());
+        let mut stmt = self.conn.prepare(&sql).with_context(context)?;
+        let mut rows = stmt.query([]).with_context(context)?;
+        while let Some(row) = rows.next().with_context(context)? {
+            let polygons = match row.get_ref(0)? {
+                ValueRef::Blob(blob) => {
+                    polygons_of_blob(blob).with_context(|| format!("{}: bad geometry blob", self.path.display()))?
+                }
+                _ => Vec::new(),
+            };
+            let values = (1..=columns.len()).map(|i| row.get_ref(i)).collect::<Result<Vec<_>, _>>()?;
+            each(polygons, &values)?;
+        }
+        Ok(())
+    }
+}
+
+/// A column value as a number: integers and reals; NULL is None; text or blobs are errors.
+pub fn number(value: ValueRef) -> anyhow::Result<Option<f64>> {
+    Ok(match value {
+        ValueRef::Null => None,
+        ValueRef::Integer(v) => Some(v as f64),
+        ValueRef::Real(v) => Some(v),
+        ValueRef::Text(t) => bail!("column value {:?} is not a number", String::from_utf8_lossy(t)),
+        ValueRef::Blob(_) => bail!("column value is a blob, not a number"),
+    })
+}
+
+/// The polygons of a GeoPackage geometry blob: a Polygon, or a MultiPolygon's parts; other
+/// types (and polygons inside collections) give none. Rings as stored, empty ones dropped.
+pub fn polygons_of_blob(blob: &[u8]) -> anyhow::Result<Vec<Polygon>> {
+    let mut collector = Polygons::default();
+    process_wkb_type_geom(&mut std::io::Cursor::new(blob), &mut collector, WkbDialect::Geopackage)?;
+    collector.done.retain(|p| !p.rings.is_empty());
+    Ok(collector.done)
+}
+
+/// Collects polygon rings from geozero's events.
+#[derive(Default)]
+struct Polygons {
+    done: Vec<Polygon>,
+    ring: Vec<Pt>,
+    in_polygon: bool,
+    collections: usize,
+}
+
+impl GeomProcessor for Polygons {
+    fn xy(&mut self, x: f64, y: f64, _idx: usize) -> GeoResult<()> {
+        if self.in_polygon {
+            self.ring.push((x, y));
+        }
+        Ok(())
+    }
+
+    fn polygon_begin(&mut self, _tagged: bool, size: usize, _idx: usize) -> GeoResult<()> {
+        if self.collections == 0 {
+            self.in_polygon = true;
+            self.done.push(Polygon { rings: Vec::with_capacity(size) });
+        }
+        Ok(())
+    }
+
+    fn polygon_end(&mut self, _tagged: bool, _idx: usize) -> GeoResult<()> {
+        self.in_polygon = false;
+        Ok(())
+    }
+
+    fn linestring_begin(&mut self, _tagged: bool, size: usize, _idx: usize) -> GeoResult<()> {
+        self.ring = Vec::with_capacity(size);
+        Ok(())
+    }
+
+    fn linestring_end(&mut self, _tagged: bool, _idx: usize) -> GeoResult<()> {
+        if self.in_polygon && !self.ring.is_empty() {
+            let ring = std::mem::take(&mut self.ring);
+            if let Some(p) = self.done.last_mut() {
+                p.rings.push(ring);
+            }
+        }
+        Ok(())
+    }
+
+    fn geometrycollection_begin(&mut self, _size: usize, _idx: usize) -> GeoResult<()> {
+        self.collections += 1;
+        Ok(())
+    }
+
+    fn geometrycollection_end(&mut self, _idx: usize) -> GeoResult<()> {
+        self.collections -= 1;
+        Ok(())
+    }
+}
