@@ -163,7 +163,7 @@ fn band_median(values: &[f64], below: usize, zeros: usize) -> f64 {
     let many_zeros = zeros > n / 4;
     // The selection list (as ordered keys) and the sorted position of its first value.
     let (mut list, offset): (Vec<i64>, usize) = if many_zeros && hi >= zero.end {
-        (values.iter().filter(|&&v| !(v <= 0.0)).map(order_key).collect(), zero.end)
+        (values.iter().filter(|&&v| v > 0.0 || v.is_nan()).map(order_key).collect(), zero.end)
     } else if many_zeros && hi < below {
         (values.iter().filter(|&&v| v < 0.0).map(order_key).collect(), 0)
     } else {
