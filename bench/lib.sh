@@ -10,6 +10,13 @@ timed() {
   cat "$work/time"
 }
 
+# Times to repeat a measurement: scripts report the fastest run (this VM's neighbours make
+# single runs vary by +-40%) and the slowest, so the spread is visible.
+repeat=${REPEAT:-3}
+
+# Smallest and largest of numbers on stdin: prints "MIN MAX".
+min_max() { awk 'NR == 1 || $1 < lo { lo = $1 } NR == 1 || $1 > hi { hi = $1 } END { print lo, hi }'; }
+
 # Items per second: rate COUNT SECONDS.
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%d", n / s }'; }
 
