@@ -17,6 +17,7 @@ pub mod logging;
 pub mod merge;
 pub mod neighbors;
 pub mod pack;
+pub mod progress;
 pub mod palette;
 pub mod pyramid;
 pub mod rasterize;

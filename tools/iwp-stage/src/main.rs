@@ -135,6 +135,9 @@ fn stage_one(
         f.insert("features".into(), w.features.into());
         f.insert("rows".into(), w.added.into());
         f.insert("file".into(), staged.filename.clone().into());
+        // The job this line belongs to and how many lines it gives, for iwp-progress.
+        f.insert("source".into(), path.into());
+        f.insert("parts".into(), tiles.len().into());
         f.insert("secs".into(), ((t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0).into());
         results.ok(f)?;
         writes.push(w);

@@ -118,9 +118,12 @@ fn main() -> ExitCode {
         let mut f = tilejobs::tile_fields(&config, *tile);
         match write_tiles(&config, &palettes, &levels, *tile, path, args.force) {
             Ok(written) => {
+                let parts = written.len();
                 for w in written {
                     let mut line = f.clone();
                     line.insert("stat".into(), w.stat.into());
+                    // How many lines this GeoTIFF gives (one per statistic), for iwp-progress.
+                    line.insert("parts".into(), parts.into());
                     line.insert("path".into(), w.path.display().to_string().into());
                     if w.skipped {
                         line.insert("skipped".into(), true.into());

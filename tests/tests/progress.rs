@@ -1,0 +1,237 @@
+//! iwp-progress against real concurrent writers: shell processes append result lines at random
+//! moments (some in two pieces), one is killed in the middle of a line, a later writer appends to
+//! the killed one's file; counts, `--failed`, exit codes and a live `--wait` are checked. Then the
+//! redo loop with iwp-stage on generated data with broken inputs, and the terminal view in tmux.
+
+use iwp_tests::{bin, lines, run};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A SplitMix64 generator for sleeps and outcomes.
+struct Rand(u64);
+
+impl Rand {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) % n
+    }
+}
+
+const JOBS: usize = 120;
+
+fn job_path(i: usize) -> String {
+    format!("in/f{i:03}.shp")
+}
+
+/// The ok result lines of job i: two parts for multiples of 7, else one.
+fn ok_lines(i: usize) -> Vec<String> {
+    let p = job_path(i);
+    let parts: &[&str] = if i.is_multiple_of(7) { &["a", "b"] } else { &["a"] };
+    parts
+        .iter()
+        .map(|part| {
+            format!(
+                r#"{{"tms":"WorldCRS84Quad","z":15,"x":{i},"y":{part:?},"path":"staged/{i}/{part}.gpkg","source":"{p}","parts":{},"status":"ok","secs":0.{i:03}}}"#,
+                parts.len()
+            )
+        })
+        .collect()
+}
+
+/// The result lines of job i in the first run: an error for every 10th from 3, else ok lines.
+fn result_lines(i: usize) -> Vec<String> {
+    let p = job_path(i);
+    if i % 10 == 3 {
+        return vec![format!(r#"{{"path":"{p}","bytes":{i},"status":"error","error":"cannot read {p}"}}"#)];
+    }
+    ok_lines(i)
+}
+
+/// Quotes a string for sh.
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// A writer: a shell script appending `lines` to `file` with random pauses, some lines in two
+/// pieces; `tail` is written last without a newline (then the writer waits to be killed).
+fn writer(dir: &Path, file: &str, lines: &[String], tail: Option<&str>, rand: &mut Rand) -> Child {
+    let mut script = String::new();
+    for l in lines {
+        if rand.below(4) == 0 {
+            let (a, b) = l.split_at(l.len() / 2);
+            script += &format!("printf '%s' {} >> {file}; sleep 0.0{}\n", sh_quote(a), rand.below(9) + 1);
+            script += &format!("printf '%s\\n' {} >> {file}\n", sh_quote(b));
+        } else {
+            script += &format!("printf '%s\\n' {} >> {file}\n", sh_quote(l));
+        }
+        script += &format!("sleep 0.0{}\n", rand.below(6));
+    }
+    if let Some(t) = tail {
+        script += &format!("printf '%s' {} >> {file}\nexec sleep 60\n", sh_quote(t));
+    }
+    Command::new("sh").arg("-c").arg(script).current_dir(dir).stdin(Stdio::null()).spawn().expect("start writer")
+}
+
+fn progress(dir: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["--jobs", "jobs.ndjson", "stage.*.ndjson", "--interval", "0.2"];
+    args.extend_from_slice(extra);
+    iwp_tests::run_with(Command::new(bin("iwp-progress")).args(&args).current_dir(dir), None)
+}
+
+fn summary(out: &std::process::Output) -> Value {
+    lines(&out.stdout).into_iter().find(|l| l["summary"] == true).expect("a summary line")
+}
+
+#[test]
+fn concurrent_writers_a_kill_and_a_redo() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let jobs: String = (0..JOBS).map(|i| format!("{{\"path\":\"{}\",\"bytes\":{}}}\n", job_path(i), 100 + i)).collect();
+    fs::write(d.join("jobs.ndjson"), jobs).unwrap();
+
+    // A live follower started before any result exists; it must end only after the redo.
+    let live = Command::new(bin("iwp-progress"))
+        .args(["--jobs", "jobs.ndjson", "stage.*.ndjson", "--wait", "--interval", "0.2", "--timeout", "120"])
+        .current_dir(d)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // Four writers take jobs i % 4; writer 3 stops at job 35 (two parts): part a whole, part b
+    // half written when it is killed.
+    let mut rand = Rand(11);
+    let mut children = Vec::new();
+    let mut written: BTreeSet<usize> = BTreeSet::new();
+    for w in 0..4 {
+        let mine: Vec<usize> = (0..JOBS).filter(|i| i % 4 == w).collect();
+        let (done, tail) = if w == 3 {
+            let stop = mine.iter().position(|&i| i == 35).unwrap();
+            let b = &result_lines(35)[1];
+            (&mine[..stop], Some((result_lines(35)[0].clone(), b[..b.len() / 2].to_string())))
+        } else {
+            (&mine[..], None)
+        };
+        written.extend(done.iter().copied());
+        let mut lines: Vec<String> = done.iter().flat_map(|&i| result_lines(i)).collect();
+        if let Some((a, _)) = &tail {
+            lines.push(a.clone());
+        }
+        let file = format!("stage.host{}.{w}.ndjson", w % 2);
+        children.push(writer(d, &file, &lines, tail.as_ref().map(|t| t.1.as_str()), &mut rand));
+    }
+    // Writers 0..2 finish; writer 3 is killed once its half line is on disk.
+    for c in children.iter_mut().take(3) {
+        assert!(c.wait().unwrap().success());
+    }
+    let half = &result_lines(35)[1];
+    let half = &half[..half.len() / 2];
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !fs::read_to_string(d.join("stage.host1.3.ndjson")).unwrap_or_default().ends_with(half) {
+        assert!(Instant::now() < deadline, "writer 3 never reached its half line");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SIGKILL to the writer (its `sleep` child stays behind and writes nothing).
+    children[3].kill().unwrap();
+    let _ = children[3].wait();
+
+    // What the lines say: failed = errors written, running = job 35, pending = the rest.
+    let failed: BTreeSet<usize> = written.iter().copied().filter(|i| i % 10 == 3).collect();
+    let ok = written.len() - failed.len();
+    let once = progress(d, &["--once"]);
+    assert_eq!(once.status.code(), Some(3), "incomplete: {}", String::from_utf8_lossy(&once.stderr));
+    let s = summary(&once);
+    assert_eq!(s["jobs"], JOBS);
+    assert_eq!(s["ok"], ok);
+    assert_eq!(s["failed"], failed.len());
+    assert_eq!(s["running"], 1, "job 35 has one of its two parts");
+    assert_eq!(s["pending"], JOBS - written.len() - 1);
+    assert_eq!(s["unreadable_lines"], 0, "the half line is not read as a line");
+    assert_eq!(s["tasks"].as_array().unwrap().len(), 4);
+    let hosts: BTreeSet<&str> = s["tasks"].as_array().unwrap().iter().map(|t| t["host"].as_str().unwrap()).collect();
+    assert_eq!(hosts, BTreeSet::from(["host0", "host1"]));
+    let slowest = written.iter().copied().filter(|i| !failed.contains(i)).max().unwrap();
+    assert_eq!(s["slowest"][0]["job"], job_path(slowest), "the largest secs");
+
+    // --failed: every job without a full ok result, in job-list order, as the job lines were.
+    let redo = progress(d, &["--failed"]);
+    assert_eq!(redo.status.code(), Some(0));
+    let redo_lines: Vec<String> = String::from_utf8(redo.stdout).unwrap().lines().map(String::from).collect();
+    let want: Vec<String> = (0..JOBS)
+        .filter(|i| failed.contains(i) || !written.contains(i))
+        .map(|i| format!("{{\"path\":\"{}\",\"bytes\":{}}}", job_path(i), 100 + i))
+        .collect();
+    assert_eq!(redo_lines, want);
+    assert!(progress(d, &["--wait", "--timeout", "1"]).status.code() == Some(3), "--timeout while incomplete");
+
+    // The redo: its first line goes into the killed writer's file, right after the half line
+    // (a rerun appending with >>), the others into a new task file.
+    let redo_results: Vec<String> = redo_lines
+        .iter()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .flat_map(|j| ok_lines(j["path"].as_str().unwrap()[4..7].parse().unwrap()))
+        .collect();
+    let mut first = writer(d, "stage.host1.3.ndjson", &redo_results[..1], None, &mut rand);
+    assert!(first.wait().unwrap().success());
+    let mut rest = writer(d, "stage.host0.redo.ndjson", &redo_results[1..], None, &mut rand);
+    assert!(rest.wait().unwrap().success());
+
+    let out = live.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let all = lines(&out.stdout);
+    let statuses: Vec<&Value> = all.iter().filter(|l| l.get("summary").is_none()).collect();
+    assert!(!statuses.is_empty(), "status lines while following (stderr is not a terminal)");
+    assert!(statuses.iter().any(|l| l["ok"].as_u64().unwrap() < JOBS as u64), "seen before the end");
+    let s = summary(&out);
+    assert_eq!((s["ok"].as_u64(), s["failed"].as_u64(), s["pending"].as_u64()), (Some(JOBS as u64), Some(0), Some(0)));
+    assert_eq!(s["unreadable_lines"], 0, "the glued line was recovered");
+    assert_eq!(s["tasks"].as_array().unwrap().len(), 5);
+
+    // Bad usage: exit 2 with a message.
+    let bad = run("iwp-progress", &["--jobs", "/nonexistent/jobs.ndjson", "x.ndjson", "--once"], None);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("/nonexistent/jobs.ndjson"));
+}
+
+#[test]
+fn tiles_at_a_zoom_and_malformed_job_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A raster level step: jobs are z15 tiles, results z14 parents (4 children -> 1 parent).
+    let jobs: String =
+        (0..4).flat_map(|x| (0..4).map(move |y| format!("{{\"z\":15,\"x\":{x},\"y\":{y},\"path\":\"g/{x}/{y}.tif\"}}\n"))).collect();
+    fs::write(d.join("jobs.ndjson"), format!("{jobs}not json\n")).unwrap();
+    let results = "{\"z\":14,\"x\":0,\"y\":0,\"status\":\"ok\"}\n{\"z\":14,\"x\":1,\"y\":0,\"status\":\"ok\"}\n\
+                   {\"z\":14,\"x\":0,\"y\":1,\"status\":\"error\",\"error\":\"child of the wrong size\"}\n\
+                   {\"line\":17,\"input\":\"not json\",\"status\":\"error\",\"error\":\"line 17: not a job line\"}\n";
+    fs::write(d.join("stage.a.0.ndjson"), results).unwrap();
+    let out = progress(d, &["--once", "--zoom", "14"]);
+    let s = summary(&out);
+    assert_eq!((s["jobs"].as_u64(), s["ok"].as_u64(), s["failed"].as_u64()), (Some(5), Some(2), Some(2)));
+    assert_eq!(s["pending"], 1);
+    assert_eq!(out.status.code(), Some(3), "one parent has no result yet");
+    let redo = String::from_utf8(progress(d, &["--failed", "--zoom", "14"]).stdout).unwrap();
+    // The first job line of each unit to redo: parent (0,1) via child (0,2), (1,1) via (2,2), and the bad line.
+    assert_eq!(redo.lines().collect::<Vec<_>>(), [
+        r#"{"z":15,"x":0,"y":2,"path":"g/0/2.tif"}"#,
+        r#"{"z":15,"x":2,"y":2,"path":"g/2/2.tif"}"#,
+        "not json"
+    ]);
+}
+
+#[test]
+fn slurm_durations() {
+    use iwp_common::progress::parse_slurm_duration;
+    assert_eq!(parse_slurm_duration("45"), Some(45.0));
+    assert_eq!(parse_slurm_duration("12:03"), Some(723.0));
+    assert_eq!(parse_slurm_duration("3:00:01"), Some(10801.0));
+    assert_eq!(parse_slurm_duration("1-02:00:00"), Some(93600.0));
+    assert_eq!(parse_slurm_duration("UNLIMITED"), None);
+}
