@@ -5,8 +5,8 @@ CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # System packages: GDAL to read/write GIS files, SQLite (configured directly for staging),
 # gdal-bin for ogrinfo/gdalinfo checks,
-# slurm-client for scontrol (hostlist agreement tests).
-APT_PACKAGES := libgdal-dev libsqlite3-dev gdal-bin pkg-config slurm-client
+# slurm-client for scontrol (hostlist agreement tests), tmux for the iwp-progress terminal view test.
+APT_PACKAGES := libgdal-dev libsqlite3-dev gdal-bin pkg-config slurm-client tmux
 DEMO_DIR ?= demo-out
 
 .PHONY: deps build test demo clean-demo

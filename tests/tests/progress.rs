@@ -235,3 +235,123 @@ fn slurm_durations() {
     assert_eq!(parse_slurm_duration("1-02:00:00"), Some(93600.0));
     assert_eq!(parse_slurm_duration("UNLIMITED"), None);
 }
+
+/// Per-tile feature counts of a staged tree, by path relative to it.
+fn staged_counts(dir: &Path) -> Vec<(String, u64)> {
+    iwp_tests::relative_files(dir, "gpkg")
+        .into_iter()
+        .map(|rel| {
+            let n = iwp_common::vector::feature_count(&dir.join(&rel)).unwrap();
+            (rel, n)
+        })
+        .collect()
+}
+
+#[test]
+fn redo_loop_with_iwp_stage() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, run_dir) = (dir.path().join("data"), dir.path().join("run"));
+    fs::create_dir_all(&run_dir).unwrap();
+    let files = iwp_tests::synth(&d, "6000", "6", &[]);
+    assert_eq!(files.len(), 6);
+    let cfg = d.join("config.json");
+    let cfg = cfg.to_str().unwrap();
+    let listed = run("iwp-stage", &["-c", cfg, "--list"], None);
+    fs::write(run_dir.join("files.ndjson"), &listed.stdout).unwrap();
+    let inputs: Vec<String> = lines(&listed.stdout).iter().map(|j| j["path"].as_str().unwrap().to_string()).collect();
+
+    // Two inputs broken; two Slurm-like tasks stage their shares at the same time.
+    for p in &inputs[1..3] {
+        fs::rename(p, format!("{p}.saved")).unwrap();
+        fs::write(p, b"not a shapefile").unwrap();
+    }
+    let task = |i: usize| {
+        Command::new(bin("iwp-stage"))
+            .args(["-c", cfg, "--input", run_dir.join("files.ndjson").to_str().unwrap(), "--shard", &format!("{i}/2"), "-q"])
+            .stdout(fs::File::create(run_dir.join(format!("stage.node{i}.{i}.ndjson"))).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut tasks = [task(0), task(1)];
+    let codes: Vec<i32> = tasks.iter_mut().map(|t| t.wait().unwrap().code().unwrap()).collect();
+    assert!(codes.contains(&1), "a task with a broken input exits 1: {codes:?}");
+
+    let follow = |extra: &[&str]| {
+        let mut args = vec!["--jobs", "files.ndjson", "stage.*.ndjson"];
+        args.extend_from_slice(extra);
+        iwp_tests::run_with(Command::new(bin("iwp-progress")).args(&args).current_dir(&run_dir), None)
+    };
+    let once = follow(&["--once"]);
+    assert_eq!(once.status.code(), Some(1), "complete, with failures");
+    let s = summary(&once);
+    assert_eq!((s["ok"].as_u64(), s["failed"].as_u64()), (Some(4), Some(2)));
+    let redo = follow(&["--failed"]).stdout;
+    let redo_paths: Vec<String> = lines(&redo).iter().map(|j| j["path"].as_str().unwrap().to_string()).collect();
+    assert_eq!(redo_paths, inputs[1..3]);
+
+    // Inputs mended, only --failed's lines staged again, then --wait says the stage is done.
+    for p in &inputs[1..3] {
+        fs::rename(format!("{p}.saved"), p).unwrap();
+    }
+    let again = run("iwp-stage", &["-c", cfg, "-q"], Some(std::str::from_utf8(&redo).unwrap()));
+    assert_eq!(again.status.code(), Some(0), "{}", String::from_utf8_lossy(&again.stderr));
+    fs::write(run_dir.join("stage.node0.redo.ndjson"), &again.stdout).unwrap();
+    let waited = follow(&["--wait", "--timeout", "60", "-q"]);
+    assert_eq!(waited.status.code(), Some(0), "{}", String::from_utf8_lossy(&waited.stdout));
+    let s = summary(&waited);
+    assert_eq!((s["ok"].as_u64(), s["failed"].as_u64()), (Some(6), Some(0)));
+    assert!(follow(&["--failed"]).stdout.is_empty(), "nothing left to redo");
+
+    // Nothing lost: the same tiles and rows as staging the intact inputs in one run.
+    let clean = tempfile::tempdir().unwrap();
+    let cd = clean.path().join("data");
+    iwp_tests::synth(&cd, "6000", "6", &[]);
+    let ccfg = cd.join("config.json");
+    let o = run("iwp-stage", &["-c", ccfg.to_str().unwrap(), "-q"], Some(std::str::from_utf8(&run("iwp-stage", &["-c", ccfg.to_str().unwrap(), "--list"], None).stdout).unwrap()));
+    assert!(o.status.success());
+    let (ours, want) = (staged_counts(&d.join("staged")), staged_counts(&cd.join("staged")));
+    assert!(!want.is_empty());
+    assert_eq!(ours, want);
+}
+
+#[test]
+fn terminal_view_in_tmux() {
+    if !iwp_tests::have("tmux") {
+        assert!(std::env::var("IWP_REQUIRE_SLURM").as_deref() != Ok("1"), "tmux missing (make deps installs it)");
+        eprintln!("SKIP: tmux not found; terminal view not checked");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let jobs: String = (0..JOBS).map(|i| format!("{{\"path\":\"{}\",\"bytes\":{}}}\n", job_path(i), 100 + i)).collect();
+    fs::write(d.join("jobs.ndjson"), jobs).unwrap();
+    // Two tasks write half their jobs quickly, then slowly, so the view is caught mid-stage.
+    let mut rand = Rand(5);
+    let mut writers: Vec<Child> = (0..2)
+        .map(|w| {
+            let mut lines: Vec<String> = (0..JOBS).filter(|i| i % 2 == w).flat_map(result_lines).collect();
+            lines.truncate(lines.len() / 2);
+            writer(d, &format!("stage.node{w}.{w}.ndjson"), &lines, None, &mut rand)
+        })
+        .collect();
+    writers.iter_mut().for_each(|w| assert!(w.wait().unwrap().success()));
+    let socket = format!("iwp-test-{}", std::process::id());
+    let tmux = |args: &[&str]| Command::new("tmux").args(["-L", &socket]).args(args).current_dir(d).output().unwrap();
+    let cmd = format!("{} --jobs jobs.ndjson 'stage.*.ndjson' --timeout 30; sleep 30", bin("iwp-progress").display());
+    assert!(tmux(&["new-session", "-d", "-s", "view", "-x", "150", "-y", "8", &cmd]).status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let screen = loop {
+        let text = String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", "view"]).stdout).into_owned();
+        if text.contains("node1") || Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let _ = tmux(&["kill-server"]);
+    eprintln!("terminal view:\n{screen}");
+    let _ = fs::write(iwp_tests::root().join("target/iwp-progress-view.txt"), &screen);
+    assert!(screen.contains("jobs [") && screen.contains("/120 jobs"), "a bar for the stage:\n{screen}");
+    assert!(screen.contains("failed") && screen.contains("eta"), "counts and ETA:\n{screen}");
+    assert!(screen.contains("node0") && screen.contains("node1"), "a line per task:\n{screen}");
+}
