@@ -118,7 +118,9 @@ impl Progress {
             Weight::Count => None,
             Weight::Field(f) => Some(f.as_str()),
             Weight::Auto => {
-                let all = parsed.iter().all(|(_, f)| f.as_ref().is_some_and(|f| f.get("bytes").is_some_and(Value::is_number)));
+                let all = parsed
+                    .iter()
+                    .all(|(_, f)| f.as_ref().is_some_and(|f| f.get("bytes").is_some_and(Value::is_number)));
                 (all && !parsed.is_empty()).then_some("bytes")
             }
         };

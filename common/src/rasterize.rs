@@ -79,8 +79,10 @@ pub fn read_staged_tile(config: &Config, path: &Path) -> anyhow::Result<TilePoly
             None => None,
         };
         let centroid = stored.unwrap_or_else(|| parts[0].centroid());
-        let values: Vec<Option<f64>> =
-            attribute_at.iter().map(|a| a.map(|i| value(row[i])).transpose().map(Option::flatten)).collect::<anyhow::Result<_>>()?;
+        let values: Vec<Option<f64>> = attribute_at
+            .iter()
+            .map(|a| a.map(|i| value(row[i])).transpose().map(Option::flatten))
+            .collect::<anyhow::Result<_>>()?;
         for part in parts {
             out.polygons.push(part);
             out.centroids.push(centroid);

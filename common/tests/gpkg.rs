@@ -19,8 +19,9 @@ const ROWS: [(&str, Option<f64>); 6] = [
 fn write_sample(path: &std::path::Path) {
     let driver = DriverManager::get_driver_by_name("GPKG").unwrap();
     let mut ds = driver.create_vector_only(path).unwrap();
-    let layer =
-        ds.create_layer(LayerOptions { name: "tile", ty: OGRwkbGeometryType::wkbUnknown, ..Default::default() }).unwrap();
+    let layer = ds
+        .create_layer(LayerOptions { name: "tile", ty: OGRwkbGeometryType::wkbUnknown, ..Default::default() })
+        .unwrap();
     gdal::vector::FieldDefn::new("v", OGRFieldType::OFTReal).unwrap().add_to_layer(&layer).unwrap();
     gdal::vector::FieldDefn::new("n", OGRFieldType::OFTInteger).unwrap().add_to_layer(&layer).unwrap();
     let layer = ds.layer(0).unwrap();

@@ -205,8 +205,9 @@ fn tiles_at_a_zoom_and_malformed_job_lines() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // A raster level step: jobs are z15 tiles, results z14 parents (4 children -> 1 parent).
-    let jobs: String =
-        (0..4).flat_map(|x| (0..4).map(move |y| format!("{{\"z\":15,\"x\":{x},\"y\":{y},\"path\":\"g/{x}/{y}.tif\"}}\n"))).collect();
+    let jobs: String = (0..4)
+        .flat_map(|x| (0..4).map(move |y| format!("{{\"z\":15,\"x\":{x},\"y\":{y},\"path\":\"g/{x}/{y}.tif\"}}\n")))
+        .collect();
     fs::write(d.join("jobs.ndjson"), format!("{jobs}not json\n")).unwrap();
     let results = "{\"z\":14,\"x\":0,\"y\":0,\"status\":\"ok\"}\n{\"z\":14,\"x\":1,\"y\":0,\"status\":\"ok\"}\n\
                    {\"z\":14,\"x\":0,\"y\":1,\"status\":\"error\",\"error\":\"child of the wrong size\"}\n\
@@ -219,11 +220,10 @@ fn tiles_at_a_zoom_and_malformed_job_lines() {
     assert_eq!(out.status.code(), Some(3), "one parent has no result yet");
     let redo = String::from_utf8(progress(d, &["--failed", "--zoom", "14"]).stdout).unwrap();
     // The first job line of each unit to redo: parent (0,1) via child (0,2), (1,1) via (2,2), and the bad line.
-    assert_eq!(redo.lines().collect::<Vec<_>>(), [
-        r#"{"z":15,"x":0,"y":2,"path":"g/0/2.tif"}"#,
-        r#"{"z":15,"x":2,"y":2,"path":"g/2/2.tif"}"#,
-        "not json"
-    ]);
+    assert_eq!(
+        redo.lines().collect::<Vec<_>>(),
+        [r#"{"z":15,"x":0,"y":2,"path":"g/0/2.tif"}"#, r#"{"z":15,"x":2,"y":2,"path":"g/2/2.tif"}"#, "not json"]
+    );
 }
 
 #[test]
@@ -267,7 +267,15 @@ fn redo_loop_with_iwp_stage() {
     }
     let task = |i: usize| {
         Command::new(bin("iwp-stage"))
-            .args(["-c", cfg, "--input", run_dir.join("files.ndjson").to_str().unwrap(), "--shard", &format!("{i}/2"), "-q"])
+            .args([
+                "-c",
+                cfg,
+                "--input",
+                run_dir.join("files.ndjson").to_str().unwrap(),
+                "--shard",
+                &format!("{i}/2"),
+                "-q",
+            ])
             .stdout(fs::File::create(run_dir.join(format!("stage.node{i}.{i}.ndjson"))).unwrap())
             .stderr(Stdio::null())
             .spawn()
@@ -308,7 +316,11 @@ fn redo_loop_with_iwp_stage() {
     let cd = clean.path().join("data");
     iwp_tests::synth(&cd, "6000", "6", &[]);
     let ccfg = cd.join("config.json");
-    let o = run("iwp-stage", &["-c", ccfg.to_str().unwrap(), "-q"], Some(std::str::from_utf8(&run("iwp-stage", &["-c", ccfg.to_str().unwrap(), "--list"], None).stdout).unwrap()));
+    let o = run(
+        "iwp-stage",
+        &["-c", ccfg.to_str().unwrap(), "-q"],
+        Some(std::str::from_utf8(&run("iwp-stage", &["-c", ccfg.to_str().unwrap(), "--list"], None).stdout).unwrap()),
+    );
     assert!(o.status.success());
     let (ours, want) = (staged_counts(&d.join("staged")), staged_counts(&cd.join("staged")));
     assert!(!want.is_empty());

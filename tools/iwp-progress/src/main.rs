@@ -100,7 +100,11 @@ fn main() -> ExitCode {
         Err(e) => return cli::usage_error(TOOL, &format!("{}: {e:#}", args.jobs.display())),
     };
     if progress.duplicate_jobs > 0 {
-        tracing::warn!("{}: {} job lines repeat an earlier job (counted once)", args.jobs.display(), progress.duplicate_jobs);
+        tracing::warn!(
+            "{}: {} job lines repeat an earlier job (counted once)",
+            args.jobs.display(),
+            progress.duplicate_jobs
+        );
     }
     let name = args.name.clone().unwrap_or_else(|| {
         let file = args.jobs.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -171,7 +175,9 @@ impl Watch {
     fn poll(&mut self, progress: &mut Progress) {
         for pattern in &self.patterns {
             let paths: Vec<PathBuf> = if pattern.contains(['*', '?', '[']) {
-                glob::glob(pattern).map(|g| g.filter_map(Result::ok).filter(|p| p.is_file()).collect()).unwrap_or_default()
+                glob::glob(pattern)
+                    .map(|g| g.filter_map(Result::ok).filter(|p| p.is_file()).collect())
+                    .unwrap_or_default()
             } else {
                 vec![PathBuf::from(pattern)]
             };
@@ -238,7 +244,9 @@ impl State {
         let c = &self.counts;
         let mut m = serde_json::Map::new();
         m.insert("stage".into(), self.name.clone().into());
-        for (k, v) in [("jobs", c.jobs), ("ok", c.ok), ("failed", c.failed), ("running", c.running), ("pending", c.pending)] {
+        for (k, v) in
+            [("jobs", c.jobs), ("ok", c.ok), ("failed", c.failed), ("running", c.running), ("pending", c.pending)]
+        {
             m.insert(k.into(), v.into());
         }
         let pct = if c.weight > 0.0 { 100.0 * c.done_weight / c.weight } else { 100.0 };
@@ -311,12 +319,15 @@ impl View {
         main.set_message(format!("{} ok, {} failed, {:.1}/s, eta {eta}", c.ok, c.failed, s.rate));
         while tasks.len() < followers.len() {
             let bar = multi.add(ProgressBar::new_spinner());
-            bar.set_style(ProgressStyle::with_template("{prefix:>12} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+            bar.set_style(
+                ProgressStyle::with_template("{prefix:>12} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
             tasks.push(bar);
         }
         let now = SystemTime::now();
         for (bar, f) in tasks.iter().zip(followers) {
-            let ago = f.modified.and_then(|m| now.duration_since(m).ok()).map_or("-".into(), |d| duration(d.as_secs_f64()));
+            let ago =
+                f.modified.and_then(|m| now.duration_since(m).ok()).map_or("-".into(), |d| duration(d.as_secs_f64()));
             let rate = if f.span_secs() > 0.0 { (f.ok_lines + f.error_lines) as f64 / f.span_secs() } else { 0.0 };
             bar.set_prefix(f.host());
             bar.set_message(format!(
