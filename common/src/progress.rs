@@ -403,17 +403,45 @@ fn parse_object(text: &str) -> Option<Fields> {
     })
 }
 
+/// One host's task files taken together.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HostSummary {
+    pub host: String,
+    pub task_files: usize,
+    pub ok_lines: usize,
+    pub error_lines: usize,
+    /// From its first task file's creation to its last write.
+    pub span_secs: f64,
+}
+
+/// The task files grouped by host, in host order.
+pub fn hosts(followers: &[Follower]) -> Vec<HostSummary> {
+    let mut by: BTreeMap<String, (HostSummary, Option<(SystemTime, SystemTime)>)> = BTreeMap::new();
+    for f in followers {
+        let host = f.host();
+        let e = by.entry(host.clone()).or_insert_with(|| {
+            (HostSummary { host, task_files: 0, ok_lines: 0, error_lines: 0, span_secs: 0.0 }, None)
+        });
+        e.0.task_files += 1;
+        e.0.ok_lines += f.ok_lines;
+        e.0.error_lines += f.error_lines;
+        if let (Some(c), Some(m)) = (f.created, f.modified) {
+            let span = e.1.get_or_insert((c, m));
+            *span = (span.0.min(c), span.1.max(m));
+        }
+    }
+    by.into_values()
+        .map(|(mut h, span)| {
+            h.span_secs = span.map_or(0.0, |(c, m)| m.duration_since(c).unwrap_or(Duration::ZERO).as_secs_f64());
+            h
+        })
+        .collect()
+}
+
 /// Node-hours spent, estimated from the task files: per host, from its first file's creation to
 /// its last write.
 pub fn node_hours(followers: &[Follower]) -> f64 {
-    let mut hosts: BTreeMap<String, (SystemTime, SystemTime)> = BTreeMap::new();
-    for f in followers {
-        let (Some(c), Some(m)) = (f.created, f.modified) else { continue };
-        let e = hosts.entry(f.host()).or_insert((c, m));
-        e.0 = e.0.min(c);
-        e.1 = e.1.max(m);
-    }
-    hosts.values().map(|(c, m)| m.duration_since(*c).unwrap_or(Duration::ZERO).as_secs_f64()).sum::<f64>() / 3600.0
+    hosts(followers).iter().map(|h| h.span_secs).sum::<f64>() / 3600.0
 }
 
 /// Seconds left in the Slurm job this runs in (`squeue %L`), if any.

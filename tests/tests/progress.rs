@@ -157,6 +157,13 @@ fn concurrent_writers_a_kill_and_a_redo() {
     assert_eq!(s["tasks"].as_array().unwrap().len(), 4);
     let hosts: BTreeSet<&str> = s["tasks"].as_array().unwrap().iter().map(|t| t["host"].as_str().unwrap()).collect();
     assert_eq!(hosts, BTreeSet::from(["host0", "host1"]));
+    let per_host = s["hosts"].as_array().unwrap();
+    assert_eq!(per_host.len(), 2);
+    assert_eq!(per_host.iter().map(|h| h["task_files"].as_u64().unwrap()).sum::<u64>(), 4);
+    let lines_written: u64 = (0..JOBS).filter(|i| written.contains(i)).map(|i| result_lines(i).len() as u64).sum();
+    let counted: u64 =
+        per_host.iter().map(|h| h["ok_lines"].as_u64().unwrap() + h["error_lines"].as_u64().unwrap()).sum();
+    assert_eq!(counted, lines_written + 1, "every whole line, with job 35's first part");
     let slowest = written.iter().copied().filter(|i| !failed.contains(i)).max().unwrap();
     assert_eq!(s["slowest"][0]["job"], job_path(slowest), "the largest secs");
 

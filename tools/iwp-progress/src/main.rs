@@ -4,7 +4,7 @@
 use clap::{Parser, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use iwp_common::cli::{self, LogArgs};
-use iwp_common::progress::{node_hours, slurm_time_left, Counts, Follower, KeyKind, Progress, Weight};
+use iwp_common::progress::{hosts, node_hours, slurm_time_left, Counts, Follower, KeyKind, Progress, Weight};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
@@ -376,6 +376,7 @@ fn summary(s: &State, p: &Progress, followers: &[Follower]) -> Value {
             .collect::<Vec<_>>()
             .into(),
     );
+    m.insert("hosts".into(), serde_json::to_value(hosts(followers)).unwrap_or_default());
     m.insert(
         "slowest".into(),
         p.slowest(5).into_iter().map(|(k, secs)| json!({"job": k, "secs": secs})).collect::<Vec<_>>().into(),
