@@ -2,7 +2,34 @@
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bin=${IWP_BIN:-$here/target/release}
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# Unmounts what fresh_dir mounted under $work (deepest first), then removes $work.
+cleanup() {
+  { findmnt -rn -o TARGET | grep "^$work/" | sort -r | while read -r m; do umount "$m"; done; } || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# A new empty folder for outputs of many small files: as root, a freshly made ext4 filesystem
+# (loop-mounted image of SIZE_MB), so one run's deletions do not slow the next run's file
+# creation (this VM's root ext4 has no journal, and such ext4 skips inodes freed in the last
+# seconds when creating files); else a plain folder. Prints its path: fresh_dir NAME SIZE_MB INODES
+fresh_dir() {
+  local dir=$work/$1
+  mkdir -p "$dir"
+  if [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null &&
+    truncate -s "${2}M" "$work/$1.img" && mkfs.ext4 -q -F -N "$3" "$work/$1.img" >/dev/null 2>&1 &&
+    ! mount -o loop "$work/$1.img" "$dir" 2>/dev/null; then
+    rm -f "$work/$1.img"
+  fi
+  echo "$dir"
+}
+
+# Unmounts and removes a fresh_dir: drop_dir NAME
+drop_dir() {
+  local dir=$work/$1
+  if mountpoint -q "$dir"; then umount "$dir"; fi
+  rm -rf "$dir" "$work/$1.img"
+}
 
 # Runs a command under /usr/bin/time; prints "seconds peak_rss_kb".
 timed() {

@@ -58,6 +58,9 @@ pub struct ConfigArgs {
     /// Override a config key: KEY=VALUE, VALUE as JSON or a plain string (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Print a resolved config value (e.g. dir_footprints, as an absolute path; z_max) and exit.
+    #[arg(long, value_name = "KEY")]
+    pub get: Option<String>,
 }
 
 impl ConfigArgs {
@@ -111,10 +114,21 @@ pub fn usage_error(tool: &str, message: &str) -> ExitCode {
 }
 
 /// The start the GDAL tools share: GDAL and SQLite settings (call it before anything opens
-/// SQLite), logging, the thread pool, then the config; a bad config is a usage error.
+/// SQLite), logging, the thread pool, then the config; a bad config is a usage error. With
+/// `--get KEY` it prints that value and ends the tool (the Err is then a success).
 pub fn start(tool: &str, log: &LogArgs, threads: &ThreadArgs, config: &ConfigArgs) -> Result<Config, ExitCode> {
     crate::vector::tune_gdal();
     log.init();
     threads.init();
-    config.load().map_err(|e| usage_error(tool, &e.to_string()))
+    let loaded = config.load().map_err(|e| usage_error(tool, &e.to_string()))?;
+    if let Some(key) = &config.get {
+        return Err(match loaded.get(key) {
+            Some(v) => {
+                println!("{v}");
+                ExitCode::SUCCESS
+            }
+            None => usage_error(tool, &format!("--get {key}: not a key it prints ({})", Config::GETTABLE.join(", "))),
+        });
+    }
+    Ok(loaded)
 }

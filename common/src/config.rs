@@ -376,6 +376,55 @@ pub fn parse_override(text: &str) -> Result<(String, Value), ConfigError> {
 }
 
 impl Config {
+    /// The keys [`Config::get`] answers.
+    pub const GETTABLE: [&'static str; 17] = [
+        "dir_input",
+        "ext_input",
+        "dir_footprints",
+        "ext_footprints",
+        "dir_staged",
+        "ext_staged",
+        "dir_geotiff",
+        "dir_web_tiles",
+        "ext_web_tiles",
+        "filename_staging_summary",
+        "filename_rasters_summary",
+        "tms_id",
+        "z_min",
+        "z_max",
+        "statistics",
+        "deduplicate_method",
+        "doi",
+    ];
+
+    /// A resolved config value as scripts want it: paths absolute as the tools use them, numbers
+    /// and names plain, `statistics` as the statistics' names separated by spaces.
+    pub fn get(&self, key: &str) -> Option<String> {
+        let path = |p: &Path| Some(p.display().to_string());
+        match key {
+            "dir_input" => path(&self.dir_input),
+            "ext_input" => Some(self.ext_input.clone()),
+            "dir_footprints" => path(&self.dir_footprints),
+            "ext_footprints" => Some(self.ext_footprints.clone()),
+            "dir_staged" => path(&self.dir_staged),
+            "ext_staged" => Some(self.ext_staged.clone()),
+            "dir_geotiff" => path(&self.dir_geotiff),
+            "dir_web_tiles" => path(&self.dir_web_tiles),
+            "ext_web_tiles" => Some(self.ext_web_tiles.clone()),
+            "filename_staging_summary" => path(&self.filename_staging_summary),
+            "filename_rasters_summary" => path(&self.filename_rasters_summary),
+            "tms_id" => Some(self.tms.id.to_string()),
+            "z_min" => Some(self.z_min.to_string()),
+            "z_max" => Some(self.z_max.to_string()),
+            "statistics" => Some(self.statistics.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(" ")),
+            "deduplicate_method" => {
+                Some(self.deduplicate_method.map_or("none".into(), |m| format!("{m:?}").to_lowercase()))
+            }
+            "doi" => Some(self.doi.clone()),
+            _ => None,
+        }
+    }
+
     /// Loads a config file (or the defaults when `path` is None) and applies `overrides`.
     /// Paths in the file resolve against its folder; overridden paths against the working dir.
     pub fn load(path: Option<&Path>, overrides: &[(String, Value)]) -> Result<Config, ConfigError> {

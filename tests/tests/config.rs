@@ -167,3 +167,33 @@ fn errors_name_the_key_and_the_problem() {
     let e = Config::load(Some(&dir.path().join("missing.json")), &[]).unwrap_err().to_string();
     assert!(e.contains("cannot read config") && e.contains("missing.json"), "{e}");
 }
+
+#[test]
+fn get_prints_resolved_values_for_scripts() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(
+        dir.path(),
+        &json!({"dir_footprints": "fp", "z_range": [6, 13], "deduplicate_method": "footprints", "deduplicate_keep_rules": [["Date", "larger"]]}),
+    );
+    let cfg = cfg.to_str().unwrap();
+    let get = |tool: &str, key: &str| {
+        let o = iwp_tests::run(tool, &["-c", cfg, "--get", key], None);
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).trim().to_string(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let folder = dir.path().canonicalize().unwrap_or(dir.path().to_path_buf());
+    let (code, fp, _) = get("iwp-stage", "dir_footprints");
+    assert_eq!(code, Some(0));
+    assert!(Path::new(&fp).is_absolute() && fp.ends_with("/fp"), "{fp}");
+    assert!(Path::new(&fp).starts_with(&folder) || Path::new(&fp).starts_with(dir.path()), "{fp}");
+    assert_eq!(get("iwp-raster", "z_max").1, "13");
+    assert_eq!(get("iwp-webtile", "z_min").1, "6");
+    assert_eq!(get("iwp-merge", "deduplicate_method").1, "footprints");
+    assert_eq!(get("iwp-raster", "statistics").1.split(' ').count(), 2, "the two default statistics");
+    let (code, _, err) = get("iwp-stage", "no_such_key");
+    assert_eq!(code, Some(2));
+    assert!(err.contains("no_such_key") && err.contains("dir_staged"), "{err}");
+}
