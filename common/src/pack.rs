@@ -114,7 +114,7 @@ pub fn write_archive(path: &Path, files: &[Source], zstd: Option<i32>) -> anyhow
     let mut tar = tar::Builder::new(writer);
     let mut entries = Vec::with_capacity(files.len());
     for s in files {
-        let data = fs::read(&s.file).with_context(|| format!("cannot read {}", s.file.display()))?;
+        let data = read_known_size(&s.file, s.meta.len()).with_context(|| format!("cannot read {}", s.file.display()))?;
         let meta = &s.meta;
         let mut header = tar::Header::new_gnu();
         header.set_size(data.len() as u64);
@@ -135,6 +135,21 @@ pub fn write_archive(path: &Path, files: &[Source], zstd: Option<i32>) -> anyhow
     drop(inner); // flushes (and finishes the zstd frame)
     out.commit()?;
     Ok(entries)
+}
+
+/// A file's bytes, its size known from the walk: std's read_to_end for files would stat and seek
+/// it again to size the buffer (two system calls per file of a pack).
+fn read_known_size(path: &Path, size: u64) -> std::io::Result<Vec<u8>> {
+    /// A file seen only as a reader, so the generic read_to_end (no stat) is used.
+    struct Plain(fs::File);
+    impl Read for Plain {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.0.read(buf)
+        }
+    }
+    let mut data = Vec::with_capacity(size as usize + 1);
+    Plain(fs::File::open(path)?).read_to_end(&mut data)?;
+    Ok(data)
 }
 
 /// Reads a manifest (one JSON entry per line).
