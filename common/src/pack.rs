@@ -114,7 +114,8 @@ pub fn write_archive(path: &Path, files: &[Source], zstd: Option<i32>) -> anyhow
     let mut tar = tar::Builder::new(writer);
     let mut entries = Vec::with_capacity(files.len());
     for s in files {
-        let data = read_known_size(&s.file, s.meta.len()).with_context(|| format!("cannot read {}", s.file.display()))?;
+        let data =
+            read_known_size(&s.file, s.meta.len()).with_context(|| format!("cannot read {}", s.file.display()))?;
         let meta = &s.meta;
         let mut header = tar::Header::new_gnu();
         header.set_size(data.len() as u64);

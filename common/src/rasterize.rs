@@ -65,7 +65,9 @@ pub fn read_staged_tile(config: &Config, path: &Path) -> anyhow::Result<TilePoly
     let mut out =
         TilePolygons { values: attribute_at.iter().map(|c| c.map(|_| Vec::new())).collect(), ..Default::default() };
     let value = |v: ValueRef| number(v).with_context(|| path.display().to_string());
-    table.for_each_row(&columns, |parts, row| {
+    // By identifier: a tile's rows sum in the same order however the tile was put together
+    // (one process, or several nodes merged), so the rasters are the same to the last bit.
+    table.for_each_row(&columns, Some(&config.props.identifier), |parts, row| {
         if dup.is_some() && matches!(row[0], ValueRef::Integer(1)) {
             out.dropped += 1;
             return Ok(());

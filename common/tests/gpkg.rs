@@ -68,7 +68,7 @@ fn rows_agree_with_ogr() {
     assert!(table.has_column("v") && table.has_column("n") && !table.has_column("w"));
     let mut ours = Vec::new();
     table
-        .for_each_row(&["v", "n"], |polygons, row| {
+        .for_each_row(&["v", "n"], None, |polygons, row| {
             ours.push((polygons, number(row[0])?, number(row[1])?));
             Ok(())
         })
@@ -81,7 +81,11 @@ fn rows_agree_with_ogr() {
     assert_eq!(ours[0].0[0].rings.len(), 2);
     assert_eq!(ours[6].2, Some(7.0));
 
-    let missing = table.for_each_row(&["w"], |_, _| Ok(())).unwrap_err();
+    // Ordered by a column: ascending, NULLs first (SQLite).
+    let mut by_v = Vec::new();
+    table.for_each_row(&["v"], Some("v"), |_, row| Ok(by_v.push(number(row[0])?))).unwrap();
+    assert_eq!(by_v, [None, None, Some(-2.0), Some(0.1), Some(1.5), Some(4.0), Some(5.0)]);
+    let missing = table.for_each_row(&["w"], None, |_, _| Ok(())).unwrap_err();
     assert!(missing.to_string().contains("no column `w`"), "{missing}");
 }
 

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The IWP workflow on one machine with plain pipes, the same stages as slurm/iwp-run.sbatch:
+#   iwp-stage (every input file) | iwp-raster (z-max and every lower level) | iwp-webtile
+# Result lines of each stage are kept in RUN_DIR (default ./iwp-local), and iwp-progress
+# summarizes every stage at the end. Rerunning skips outputs that exist.
+# Usage: examples/run-local.sh CONFIG [RUN_DIR]
+#   IWP_BIN: folder of the iwp binaries if not on PATH; IWP_PREVIEW_Z: preview level (default z_min)
+set -euo pipefail
+config=${1:?usage: examples/run-local.sh CONFIG [RUN_DIR]}
+run=${2:-${IWP_RUN:-$PWD/iwp-local}}
+if [ -n "${IWP_BIN:-}" ]; then PATH=$IWP_BIN:$PATH; fi
+mkdir -p "$run"
+get() { iwp-stage -c "$config" --get "$1"; }
+web=$(get dir_web_tiles)
+preview=${IWP_PREVIEW_Z:-$(get z_min)}
+
+iwp-stage -c "$config" --list >"$run/files.ndjson"
+echo "== $(wc -l <"$run/files.ndjson") input files: staging, rasters at every level, web tiles" >&2
+set +e
+iwp-stage -c "$config" --input "$run/files.ndjson" | tee "$run/stage.ndjson" |
+  iwp-raster -c "$config" | tee "$run/raster.ndjson" |
+  iwp-webtile -c "$config" --wmts "$web/WMTSCapabilities.xml" --preview "$preview" >"$run/webtile.ndjson"
+codes=("${PIPESTATUS[@]}")
+set -e
+echo "== exit status: stage ${codes[0]}, raster ${codes[2]}, webtile ${codes[4]} (1: some units failed, see their lines)" >&2
+for c in "${codes[0]}" "${codes[2]}" "${codes[4]}"; do
+  [ "$c" -le 1 ] || { echo "run-local.sh: a stage failed to run (exit $c)" >&2; exit "$c"; }
+done
+
+# Summaries: every input file staged; every GeoTIFF rendered.
+rc=0
+iwp-progress --jobs "$run/files.ndjson" "$run/stage.ndjson" --once --name stage >"$run/summary.ndjson" || rc=$?
+iwp-progress --jobs "$run/raster.ndjson" "$run/webtile.ndjson" --once --name webtile >>"$run/summary.ndjson" || rc=$?
+echo "== previews of z$preview:" >&2
+ls "$web"/*/preview-z"$preview".png
+exit "$rc"
