@@ -61,22 +61,28 @@ cfg() { iwp-stage -c "$CONFIG" --get "$1"; }
 is_done() { [ -f "$RUN/$1.done" ]; }
 mark_done() { date '+%F %T' >"$RUN/$1.done"; }
 
-# Runs CMD on every task of the job, each task's stdout appended to RUN/DIR/NAME.NODE.TASK.ndjson
-# and its stderr to RUN/logs/NAME.NODE.TASK.log: on_tasks DIR NAME CMD...
-on_tasks() {
-  local dir=$1 name=$2
+# Inside a task: runs CMD (a command or a task_ function) with stdout appended to
+# RUN/DIR/NAME.NODE.TASK.ndjson and stderr to RUN/logs/NAME.NODE.TASK.log, NODE being Slurm's
+# node name (srun's %N is the host name, which several nodes may share): task_run DIR NAME CMD...
+task_run() {
+  local dir=$1 name=$2 id
   shift 2
+  id="$(node_name).${SLURM_PROCID:-0}"
   mkdir -p "$RUN/$dir"
-  srun --kill-on-bad-exit=0 --open-mode=append \
-    --output="$RUN/$dir/$name.%N.%t.ndjson" --error="$RUN/logs/$name.%N.%t.log" "$@"
+  "$@" >>"$RUN/$dir/$name.$id.ndjson" 2>>"$RUN/logs/$name.$id.log"
 }
 
-# Runs CMD once per node (stderr to RUN/logs/): on_nodes STEP CMD...
+# Runs CMD on every task of the job, output as task_run names it: on_tasks DIR NAME CMD...
+on_tasks() {
+  srun --kill-on-bad-exit=0 bash "$IWP_SLURM_LIB" task_run "$@"
+}
+
+# Runs CMD once per node, its output in RUN/logs/: on_nodes NAME CMD...
 on_nodes() {
-  local step=$1
+  local name=$1
   shift
   srun --ntasks="${SLURM_JOB_NUM_NODES:-1}" --ntasks-per-node=1 --kill-on-bad-exit=0 \
-    --output="$RUN/logs/$step.%N.out" --error="$RUN/logs/$step.%N.log" "$@"
+    bash "$IWP_SLURM_LIB" task_run logs "$name" "$@"
 }
 
 # Runs a step's srun, tolerating tasks that exit 1 (some units failed: their error lines say
@@ -98,7 +104,7 @@ iwp_footprints() {
     iwp-pack pack "$(cfg dir_footprints)" --into "$RUN/footprints" -q >"$RUN/logs/footprints-pack.ndjson"
   fi
   say "unpacking footprints on every node"
-  on_nodes footprints bash "$IWP_SLURM_LIB" task_footprints
+  on_nodes footprints task_footprints
 }
 
 task_footprints() { iwp-pack unpack "$RUN/footprints" --to "$(local_dir)/footprints" -q; }
@@ -128,9 +134,9 @@ iwp_stage() {
   iwp-progress --jobs "$dir/jobs.ndjson" "$dir/done/*.ndjson" --failed >"$dir/todo.ndjson"
   say "staging $(wc -l <"$dir/todo.ndjson") of $(wc -l <"$dir/jobs.ndjson") files"
   if [ -s "$dir/todo.ndjson" ]; then
-    tolerant on_tasks stage/live stage bash "$IWP_SLURM_LIB" task_stage
+    tolerant on_tasks stage/live stage task_stage
     say "shipping staged tiles from every node"
-    on_nodes ship bash "$IWP_SLURM_LIB" task_ship
+    on_nodes ship task_ship
   fi
   local rc=0
   iwp-progress --jobs "$dir/jobs.ndjson" "$dir/done/*.ndjson" --once -q >/dev/null || rc=$?
@@ -140,7 +146,7 @@ iwp_stage() {
 
 task_stage() {
   # shellcheck disable=SC2046
-  exec iwp-stage -c "$CONFIG" --input "$RUN/stage/todo.ndjson" --shard auto --out "$(local_dir)/staged" $(stage_sets)
+  iwp-stage -c "$CONFIG" --input "$RUN/stage/todo.ndjson" --shard auto --out "$(local_dir)/staged" $(stage_sets)
 }
 
 # One node's staged tiles to RUN/nodes/NODE-JOB (verified archives), then its result lines to done.
@@ -151,7 +157,11 @@ task_ship() {
   ship=$RUN/ship/$node-$JOB
   if [ -d "$local" ]; then
     iwp-pack pack "$local" --into "$ship" -q >/dev/null
-    iwp-pack unpack "$ship" --to "$RUN/nodes/$node-$JOB" -q >/dev/null
+    # Unpacked beside its final name, renamed when every file is verified: merge reads only
+    # complete node folders (a job cancelled here leaves a hidden .part folder).
+    rm -rf "$RUN/nodes/.$node-$JOB.part"
+    iwp-pack unpack "$ship" --to "$RUN/nodes/.$node-$JOB.part" -q >/dev/null
+    mv "$RUN/nodes/.$node-$JOB.part" "$RUN/nodes/$node-$JOB"
   fi
   for f in "$RUN"/stage/live/stage."$node".*.ndjson; do
     [ -e "$f" ] || continue
@@ -232,7 +242,7 @@ iwp_summary() {
 
 # Removes this job's node-local folders (footprints, staged tiles), unless IWP_KEEP_LOCAL=1.
 iwp_cleanup() {
-  [ "${IWP_KEEP_LOCAL:-0}" = 1 ] || on_nodes cleanup bash "$IWP_SLURM_LIB" task_cleanup
+  [ "${IWP_KEEP_LOCAL:-0}" = 1 ] || on_nodes cleanup task_cleanup
 }
 
 task_cleanup() { rm -rf "$(local_dir)"; }

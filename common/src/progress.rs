@@ -140,7 +140,10 @@ impl Progress {
             match p.units.get_mut(&key) {
                 Some(u) => {
                     u.lines.push(line);
-                    p.duplicate_jobs += 1;
+                    // Under --zoom, children naming one parent are expected, not duplicates.
+                    if !matches!(kind, KeyKind::Tile(Some(_))) {
+                        p.duplicate_jobs += 1;
+                    }
                 }
                 None => {
                     p.order.push(key.clone());

@@ -83,7 +83,12 @@ fn rows_agree_with_ogr() {
 
     // Ordered by a column: ascending, NULLs first (SQLite).
     let mut by_v = Vec::new();
-    table.for_each_row(&["v"], Some("v"), |_, row| Ok(by_v.push(number(row[0])?))).unwrap();
+    table
+        .for_each_row(&["v"], Some("v"), |_, row| {
+            by_v.push(number(row[0])?);
+            Ok(())
+        })
+        .unwrap();
     assert_eq!(by_v, [None, None, Some(-2.0), Some(0.1), Some(1.5), Some(4.0), Some(5.0)]);
     let missing = table.for_each_row(&["w"], None, |_, _| Ok(())).unwrap_err();
     assert!(missing.to_string().contains("no column `w`"), "{missing}");

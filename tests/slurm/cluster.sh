@@ -61,14 +61,12 @@ EOF
   exit 1
   ;;
 stop)
-  for pid in "$dir"/slurmd-*.pid "$dir/slurmctld.pid"; do
-    [ -f "$pid" ] && kill "$(cat "$pid")" 2>/dev/null || true
+  pids=$(cat "$dir"/slurmd-*.pid "$dir/slurmctld.pid" 2>/dev/null || true)
+  for pid in $pids; do kill "$pid" 2>/dev/null || true; done
+  for pid in $pids; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   done
-  for pid in "$dir"/slurmd-*.pid "$dir/slurmctld.pid"; do
-    [ -f "$pid" ] || continue
-    for _ in $(seq 50); do kill -0 "$(cat "$pid")" 2>/dev/null || break; sleep 0.1; done
-    rm -f "$pid"
-  done
+  rm -f "$dir"/slurmd-*.pid "$dir/slurmctld.pid"
   ;;
 *)
   echo "usage: cluster.sh start|stop DIR [NODES]" >&2
