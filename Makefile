@@ -5,8 +5,9 @@ CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # System packages: GDAL to read/write GIS files, SQLite (configured directly for staging),
 # gdal-bin for ogrinfo/gdalinfo checks,
-# slurm-client for scontrol (hostlist agreement tests), tmux for the iwp-progress terminal view test.
-APT_PACKAGES := libgdal-dev libsqlite3-dev gdal-bin pkg-config slurm-client tmux
+# slurm-client for scontrol (hostlist agreement tests), slurmctld + slurmd for the workflow tests
+# on a throwaway localhost cluster (tests/slurm/cluster.sh), tmux for the iwp-progress view test.
+APT_PACKAGES := libgdal-dev libsqlite3-dev gdal-bin pkg-config slurm-client slurmctld slurmd tmux
 DEMO_DIR ?= demo-out
 
 .PHONY: deps build test demo clean-demo

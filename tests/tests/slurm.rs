@@ -53,7 +53,8 @@ impl Cluster {
         let log = run.with_extension(format!("{script}.log"));
         let mut c = self.command("sbatch");
         c.env("IWP_RUN", run).env("IWP_LOCAL", self.dir.path().join("local"));
-        c.args(["-N", "2", "--ntasks-per-node", "1", "-o", log.to_str().unwrap(), "--parsable"]);
+        // A time limit, so a stalled job ends the test instead of hanging it.
+        c.args(["-N", "2", "--ntasks-per-node", "1", "-t", "15", "-o", log.to_str().unwrap(), "--parsable"]);
         if wait {
             c.arg("--wait");
         }
