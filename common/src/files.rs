@@ -11,6 +11,17 @@ pub const TEMP_PREFIX: &str = ".iwp-tmp-";
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// This machine's host name (temporary names carry it: on a shared filesystem a process id
+/// means something only on its own host).
+pub fn host_name() -> &'static str {
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().replace(['@', '/'], "_"))
+            .unwrap_or_else(|_| "localhost".into())
+    })
+}
+
 /// True for names of temporary outputs (which listings of outputs must skip).
 pub fn is_temp_name(name: &str) -> bool {
     name.starts_with(TEMP_PREFIX)
@@ -37,8 +48,10 @@ impl AtomicOutput {
                 io::Error::new(io::ErrorKind::InvalidInput, format!("{} has no file name", target.display()))
             })?
             .to_string_lossy();
+        clean_once(dir);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let temp = dir.join(format!("{TEMP_PREFIX}{}-{n}-{name}", std::process::id()));
+        // .iwp-tmp-PID@HOST@N-NAME: whose it is, so only its host can tell it is stale.
+        let temp = dir.join(format!("{TEMP_PREFIX}{}@{}@{n}-{name}", std::process::id(), host_name()));
         Ok(AtomicOutput { temp, target: target.to_path_buf(), committed: false })
     }
 
@@ -130,8 +143,28 @@ pub fn is_complete(target: &Path) -> bool {
     fs::metadata(target).map(|m| m.is_file() && m.len() > 0).unwrap_or(false)
 }
 
-/// Removes temporary outputs left in `dir` (not recursive) by processes that are gone; returns
-/// how many were removed. Temporaries of live processes on this host are kept.
+/// The first time this process writes into `dir`, removes what killed processes of this host left
+/// there: an output a killed run was writing is always written again, into the same folder, so a
+/// rerun leaves no temporaries behind.
+fn clean_once(dir: &Path) {
+    static CLEANED: std::sync::Mutex<Option<std::collections::HashSet<PathBuf>>> = std::sync::Mutex::new(None);
+    let first = CLEANED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get_or_insert_with(Default::default)
+        .insert(dir.to_path_buf());
+    if first {
+        match remove_stale_temps(dir) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("{}: {n} temporary files of a killed run removed", dir.display()),
+            Err(e) => tracing::warn!("{}: cannot remove temporary files of a killed run: {e}", dir.display()),
+        }
+    }
+}
+
+/// Removes temporary outputs left in `dir` (not recursive) by processes of this host that are
+/// gone; returns how many were removed. Temporaries of live processes, and of other hosts (whose
+/// processes this host cannot see), are kept.
 pub fn remove_stale_temps(dir: &Path) -> io::Result<usize> {
     let mut removed = 0;
     let entries = match fs::read_dir(dir) {
@@ -145,14 +178,22 @@ pub fn remove_stale_temps(dir: &Path) -> io::Result<usize> {
         let Some(rest) = name.strip_prefix(TEMP_PREFIX) else {
             continue;
         };
-        let pid_alive = rest
-            .split('-')
-            .next()
-            .and_then(|p| p.parse::<u32>().ok())
-            .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
-        if !pid_alive {
-            fs::remove_file(entry.path())?;
-            removed += 1;
+        // PID@HOST@N-NAME, or (written before hosts were named) PID-N-NAME on this host.
+        let (pid, host) = match rest.split_once('@') {
+            Some((pid, tail)) => (pid, tail.split_once('@').map(|(h, _)| h)),
+            None => (rest.split('-').next().unwrap_or(""), Some(host_name())),
+        };
+        if host != Some(host_name()) {
+            continue;
+        }
+        let alive = pid.parse::<u32>().is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+        if !alive {
+            match fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                // Another process cleaning the same folder got there first.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
         }
     }
     Ok(removed)

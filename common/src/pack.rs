@@ -189,6 +189,18 @@ pub fn manifests(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(found.into_iter().map(|(_, p)| p).collect())
 }
 
+/// The folder's latest manifest, when it lists exactly `sources` as they are now (same paths,
+/// sizes, modes, mtimes): packing them again would repeat it.
+pub fn same_as_latest(dir: &Path, sources: &[Source]) -> anyhow::Result<Option<PathBuf>> {
+    if !dir.exists() {
+        return Ok(None);
+    }
+    let Some(latest) = manifests(dir)?.pop() else { return Ok(None) };
+    let earlier = read_manifest(&latest)?;
+    let same = earlier.len() == sources.len() && changed_since(sources.to_vec(), &earlier).is_empty();
+    Ok(same.then_some(latest))
+}
+
 /// The next pack run number in a folder (1 + the largest manifest number).
 pub fn next_run(dir: &Path) -> anyhow::Result<u32> {
     if !dir.exists() {

@@ -42,10 +42,22 @@ fn uncommitted_output_vanishes_and_keeps_extension() {
 #[test]
 fn stale_temporaries_of_dead_processes_are_removed() {
     let dir = tempfile::tempdir().unwrap();
+    let host = iwp_common::files::host_name();
+    // Dead on this host (both name forms): removed. Live here, or of another host: kept.
     fs::write(dir.path().join(".iwp-tmp-999999999-0-908.gpkg"), b"x").unwrap();
-    let live = format!(".iwp-tmp-{}-0-909.gpkg", std::process::id());
-    fs::write(dir.path().join(&live), b"x").unwrap();
+    fs::write(dir.path().join(format!(".iwp-tmp-999999998@{host}@0-907.gpkg")), b"x").unwrap();
+    let live = format!(".iwp-tmp-{}@{host}@0-909.gpkg", std::process::id());
+    let other = ".iwp-tmp-999999997@another-node@3-906.gpkg".to_string();
+    for n in [&live, &other] {
+        fs::write(dir.path().join(n), b"x").unwrap();
+    }
     fs::write(dir.path().join("910.gpkg"), b"x").unwrap();
-    assert_eq!(remove_stale_temps(dir.path()).unwrap(), 1);
-    assert_eq!(names(dir.path()), [live.as_str(), "910.gpkg"]);
+    assert_eq!(remove_stale_temps(dir.path()).unwrap(), 2);
+    let mut want = vec![other.as_str(), live.as_str(), "910.gpkg"];
+    want.sort();
+    assert_eq!(names(dir.path()), want);
+    // A new temporary carries this host and this process.
+    let out = AtomicOutput::new(&dir.path().join("911.gpkg")).unwrap();
+    let name = out.path().file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with(&format!(".iwp-tmp-{}@{host}@", std::process::id())), "{name}");
 }

@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests: where the binaries and the golden data are, and how to
 //! run a tool.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -151,4 +152,61 @@ pub fn kill_after_lines(cmd: &mut Command, lines: usize) {
     }
     child.kill().expect("kill");
     child.wait().expect("wait");
+}
+
+/// Per staged tile (path relative to `dir`): identifier -> every field and the geometry's WKB.
+pub fn staged_rows(dir: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
+    use gdal::vector::LayerAccess;
+    let mut out = BTreeMap::new();
+    for rel in relative_files(dir, "gpkg") {
+        let ds = gdal::Dataset::open(dir.join(&rel)).expect("open staged tile");
+        let mut layer = ds.layer(0).expect("a layer");
+        let mut rows = BTreeMap::new();
+        for f in layer.features() {
+            let fields: BTreeMap<String, String> = f.fields().map(|(n, v)| (n, format!("{v:?}"))).collect();
+            let id = fields["staging_identifier"].clone();
+            let wkb = f.geometry().expect("a geometry").wkb().expect("wkb");
+            assert!(rows.insert(id, format!("{fields:?} {wkb:?}")).is_none(), "{rel}: an identifier twice");
+        }
+        out.insert(rel, rows);
+    }
+    out
+}
+
+/// Per GeoTIFF below `dir`: every band's values as bits.
+pub fn raster_bits(dir: &Path) -> BTreeMap<String, Vec<Vec<u64>>> {
+    relative_files(dir, "tif")
+        .into_iter()
+        .map(|rel| {
+            let r = iwp_common::geotiff::read(&dir.join(&rel)).expect("read GeoTIFF");
+            let bits = r.bands.iter().map(|b| b.iter().map(|v| v.to_bits()).collect()).collect();
+            (rel, bits)
+        })
+        .collect()
+}
+
+/// Per PNG below `dir`: its decoded pixels.
+pub fn png_pixels(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    relative_files(dir, "png")
+        .into_iter()
+        .map(|rel| {
+            let file = std::fs::File::open(dir.join(&rel)).expect("open PNG");
+            let mut reader = png::Decoder::new(std::io::BufReader::new(file)).read_info().expect("a PNG");
+            let mut buf = vec![0; reader.output_buffer_size().expect("size")];
+            let info = reader.next_frame(&mut buf).expect("decode PNG");
+            buf.truncate(info.buffer_size());
+            (rel, buf)
+        })
+        .collect()
+}
+
+/// Temporary outputs (`.iwp-tmp-*`) anywhere below `dir`.
+pub fn temp_files(dir: &Path) -> Vec<PathBuf> {
+    if !dir.exists() {
+        return Vec::new();
+    }
+    files_under(dir)
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| iwp_common::files::is_temp_name(&n.to_string_lossy())))
+        .collect()
 }

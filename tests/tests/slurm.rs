@@ -7,9 +7,8 @@
 //! Needs root and Slurm's daemons (make deps installs them); skipped without them unless
 //! IWP_REQUIRE_SLURM=1.
 
-use gdal::vector::LayerAccess;
 use iwp_common::geotiff;
-use iwp_tests::{bin, golden, relative_files, root, run_with, GoldenCase};
+use iwp_tests::{bin, golden, png_pixels, raster_bits, relative_files, root, run_with, staged_rows, GoldenCase};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -85,36 +84,11 @@ struct Outputs {
 }
 
 fn outputs(case: &Path, staged: &str, geotiff: &str, web: &str) -> Outputs {
-    let mut out = Outputs { staged: BTreeMap::new(), rasters: BTreeMap::new(), pngs: BTreeMap::new() };
-    let dir = case.join(staged);
-    for rel in relative_files(&dir, "gpkg") {
-        let ds = gdal::Dataset::open(dir.join(&rel)).unwrap();
-        let mut layer = ds.layer(0).unwrap();
-        let mut rows = BTreeMap::new();
-        for f in layer.features() {
-            let fields: BTreeMap<String, String> = f.fields().map(|(n, v)| (n, format!("{v:?}"))).collect();
-            let id = fields["staging_identifier"].clone();
-            let wkb = f.geometry().unwrap().wkb().unwrap();
-            let row = format!("{fields:?} {wkb:?}");
-            assert!(rows.insert(id, row).is_none(), "{rel}: an identifier twice");
-        }
-        out.staged.insert(rel, rows);
+    Outputs {
+        staged: staged_rows(&case.join(staged)),
+        rasters: raster_bits(&case.join(geotiff)),
+        pngs: png_pixels(&case.join(web)),
     }
-    let dir = case.join(geotiff);
-    for rel in relative_files(&dir, "tif") {
-        let r = geotiff::read(&dir.join(&rel)).unwrap();
-        out.rasters.insert(rel, r.bands.iter().map(|b| b.iter().map(|v| v.to_bits()).collect()).collect());
-    }
-    let dir = case.join(web);
-    for rel in relative_files(&dir, "png") {
-        let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(dir.join(&rel)).unwrap()));
-        let mut reader = decoder.read_info().unwrap();
-        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-        let info = reader.next_frame(&mut buf).unwrap();
-        buf.truncate(info.buffer_size());
-        out.pngs.insert(rel, buf);
-    }
-    out
 }
 
 /// Runs examples/run-local.sh on a case.

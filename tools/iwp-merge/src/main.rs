@@ -83,18 +83,6 @@ fn main() -> ExitCode {
         }
     }
     let mine = tilejobs::share(tiles, shard);
-    // Temporaries a killed run left in the target folders go first.
-    let folders: std::collections::BTreeSet<PathBuf> = mine
-        .iter()
-        .filter_map(|(t, _)| iwp_common::tilestore::tile_path(&config, &into, *t).parent().map(PathBuf::from))
-        .collect();
-    for folder in &folders {
-        match iwp_common::files::remove_stale_temps(folder) {
-            Ok(0) => {}
-            Ok(n) => tracing::info!("{}: {n} temporary files of a killed run removed", folder.display()),
-            Err(e) => tracing::warn!("{}: {e}", folder.display()),
-        }
-    }
     let (rows, combined) = (AtomicU64::new(0), AtomicU64::new(0));
     let start = Instant::now();
     let bar = progress_bar(mine.len() as u64, "tiles");

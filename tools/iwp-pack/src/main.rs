@@ -134,6 +134,18 @@ fn run_pack(
         files = pack::changed_since(files, &pack::read_manifest(m)?);
         tracing::info!("{} of {before} files new or changed since {}", files.len(), m.display());
     }
+    if since.is_none() {
+        // A rerun after a pack that finished (a kill after its manifest, or a second submission).
+        if let Some(latest) = pack::same_as_latest(into, &files)? {
+            tracing::info!("{} already packs these {} files unchanged: nothing to do", latest.display(), files.len());
+            let mut f = Fields::new();
+            f.insert("manifest".into(), latest.display().to_string().into());
+            f.insert("files".into(), files.len().into());
+            f.insert("skipped".into(), true.into());
+            let _ = results.ok(f);
+            return Ok(());
+        }
+    }
     let run = pack::next_run(into)?;
     let ext = if zstd.is_some() { "tar.zst" } else { "tar" };
     let groups = pack::groups(&files, size);
