@@ -10,7 +10,6 @@ use crate::geom::Polygon;
 use crate::vector;
 use anyhow::{anyhow, bail, Context};
 use gdal::vector::{FieldValue, LayerAccess};
-use gdal::Dataset;
 use geo::{BooleanOps, BoundingRect, Intersects, MultiPolygon};
 use rayon::prelude::*;
 use std::cmp::Ordering;
@@ -52,7 +51,7 @@ pub fn staging_filename(config: &Config, input: &Path) -> String {
 
 /// Reads one footprint file: the union of its polygons and the keep-rule values of its first feature.
 pub fn read_footprint(path: &Path, filename: &str, rules: &[KeepRule]) -> anyhow::Result<Footprint> {
-    let ds = Dataset::open(path).with_context(|| format!("cannot open footprint {}", path.display()))?;
+    let ds = crate::vector::open(path).context("footprint")?;
     let mut layer = ds.layer(0).with_context(|| format!("footprint {} has no layer", path.display()))?;
     let srs_wkt = layer.spatial_ref().map(|s| s.to_wkt()).transpose()?.unwrap_or_default();
     let mut shape: Vec<geo::Polygon<f64>> = Vec::new();

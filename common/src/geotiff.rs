@@ -4,10 +4,10 @@
 
 use crate::files::AtomicOutput;
 use crate::tms::{Bounds, Tile, Tms};
-use anyhow::{anyhow, Context};
+use anyhow::Context;
 use gdal::raster::{Buffer, RasterCreationOptions};
 use gdal::spatial_ref::SpatialRef;
-use gdal::{Dataset, DriverManager, Metadata};
+use gdal::{DriverManager, Metadata};
 use std::cell::RefCell;
 use std::path::Path;
 
@@ -105,7 +105,7 @@ fn with_srs<R>(epsg: u32, f: impl FnOnce(&SpatialRef) -> R) -> anyhow::Result<R>
 
 /// Reads a tile's GeoTIFF: every band as f64, with the band descriptions.
 pub fn read(path: &Path) -> anyhow::Result<TileRaster> {
-    let ds = Dataset::open(path).map_err(|e| anyhow!("cannot open {}: {e}", path.display()))?;
+    let ds = crate::vector::open(path)?;
     let (width, height) = ds.raster_size();
     let mut names = Vec::new();
     let mut bands = Vec::new();

@@ -43,7 +43,7 @@ fn open_update(path: &Path) -> anyhow::Result<Dataset> {
         allowed_drivers: Some(&["GPKG"]),
         ..Default::default()
     };
-    Dataset::open_ex(path, options).map_err(|e| anyhow!("cannot open {}: {e}", path.display()))
+    Dataset::open_ex(path, options).map_err(|e| crate::vector::open_error(path, e))
 }
 
 /// The staging identifiers a tile's layer holds.
@@ -81,7 +81,7 @@ pub fn merge_tile(
     }
     // The base is the target (or the first source); only sources holding rows it lacks are read.
     let (base, rest) = if target.exists() { (target, sources) } else { (sources[0].as_path(), &sources[1..]) };
-    let open = |p: &Path| Dataset::open(p).map_err(|e| anyhow!("cannot open {}: {e}", p.display()));
+    let open = |p: &Path| crate::vector::open(p);
     let mut seen = identifiers(&open(base)?, id_column)?;
     let base_rows = seen.len() as u64;
     let mut contributing = Vec::new();
@@ -120,7 +120,7 @@ pub fn merge_tile(
 
 /// Appends the rows of `source` whose identifier is in `wanted` (adding missing columns).
 fn append_rows(ds: &mut Dataset, source: &Path, id_column: &str, wanted: &HashSet<String>) -> anyhow::Result<u64> {
-    let src = Dataset::open(source).map_err(|e| anyhow!("cannot open {}: {e}", source.display()))?;
+    let src = crate::vector::open(source)?;
     let mut src_layer = src.layer(0)?;
     let src_defn = src_layer.defn();
     add_missing_columns(&ds.layer(0)?, &crate::stage::columns_of(src_defn))?;

@@ -11,7 +11,6 @@ use crate::vector;
 use anyhow::{anyhow, bail, Context};
 use gdal::spatial_ref::CoordTransform;
 use gdal::vector::{FieldValue, LayerAccess, OGRFieldType};
-use gdal::Dataset;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -99,7 +98,17 @@ pub fn tiles_of(tms: &Tms, z: u8, p: &Polygon) -> Vec<Tile> {
 /// Reads, cleans, flags and tiles one input file.
 pub fn stage_file(config: &Config, path: &Path, footprints: Option<&FootprintIndex>) -> anyhow::Result<StagedFile> {
     let filename = staging_filename(config, path);
-    let ds = Dataset::open(path).map_err(|e| anyhow!("cannot open {}: {e}", path.display()))?;
+    // A shapefile without its .dbf opens, with no attributes: refused, rather than losing them.
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("shp")) && path.exists() {
+        let has = |ext: &str| [ext, &ext.to_uppercase()].iter().any(|e| path.with_extension(e).exists());
+        if !has("dbf") {
+            bail!(
+                "{}: its .dbf (the attribute table) is missing; staging it would lose every attribute",
+                path.display()
+            );
+        }
+    }
+    let ds = vector::open(path)?;
     if ds.layer_count() == 0 {
         bail!("{}: no vector layer", path.display());
     }
@@ -107,9 +116,16 @@ pub fn stage_file(config: &Config, path: &Path, footprints: Option<&FootprintInd
     let srs = match &config.input_crs {
         Some(crs) => vector::srs(crs)?,
         None => {
-            let mut s = layer
-                .spatial_ref()
-                .ok_or_else(|| anyhow!("{}: no CRS (no .prj); set input_crs in the config", path.display()))?;
+            let mut s = layer.spatial_ref().ok_or_else(|| {
+                if path.with_extension("prj").exists() {
+                    anyhow!(
+                        "{}: no CRS: its .prj is not a CRS GDAL knows; fix it or set input_crs in the config",
+                        path.display()
+                    )
+                } else {
+                    anyhow!("{}: no CRS (no .prj); set input_crs in the config", path.display())
+                }
+            })?;
             s.set_axis_mapping_strategy(gdal::spatial_ref::AxisMappingStrategy::TraditionalGisOrder);
             s
         }
@@ -120,10 +136,10 @@ pub fn stage_file(config: &Config, path: &Path, footprints: Option<&FootprintInd
     let mut values = Vec::new();
     // (source feature number, attribute row, part, polygon)
     let mut polygons: Vec<(usize, usize, usize, Polygon)> = Vec::new();
-    let (mut repaired, mut skipped) = (0, 0);
+    let (mut repaired, mut skipped, mut unreadable) = (0, 0, 0);
     for (fid, feature) in layer.features().enumerate() {
-        let Some(g) = feature.geometry() else {
-            skipped += 1;
+        let Some(g) = feature.geometry().filter(|g| !g.is_empty()) else {
+            unreadable += 1;
             continue;
         };
         let mut parts = polygons_of(g);
@@ -143,10 +159,22 @@ pub fn stage_file(config: &Config, path: &Path, footprints: Option<&FootprintInd
         polygons.extend(parts.into_iter().enumerate().map(|(part, p)| (fid, row, part, p)));
     }
     if polygons.is_empty() {
+        if unreadable > 0 && skipped == 0 {
+            bail!(
+                "{}: no polygons: {unreadable} features without a readable geometry (a truncated or corrupt .shp?)",
+                path.display()
+            );
+        }
         if skipped > 0 {
-            bail!("{}: no polygons ({skipped} features of other geometry types)", path.display());
+            bail!(
+                "{}: no polygons ({skipped} features of other geometry types, {unreadable} without geometry)",
+                path.display()
+            );
         }
         bail!("{}: no features", path.display());
+    }
+    if unreadable > 0 {
+        tracing::warn!("{}: {unreadable} features without a readable geometry skipped", path.display());
     }
     // Per-polygon work runs on rayon's threads, in chunks (one coordinate transform each).
     if let Some(tol) = config.simplify_tolerance {

@@ -28,6 +28,25 @@ pub fn driver_for(path: &Path) -> anyhow::Result<&'static str> {
     })
 }
 
+/// The error for a file GDAL could not open: GDAL's own message when it gave one (without the
+/// binding's wording around it), else that it is not a file GDAL can read.
+pub fn open_error(path: &Path, e: gdal::errors::GdalError) -> anyhow::Error {
+    if !path.exists() {
+        return anyhow::anyhow!("cannot open {}: no such file", path.display());
+    }
+    let why = match &e {
+        gdal::errors::GdalError::NullPointer { msg, .. } if !msg.trim().is_empty() => msg.trim().to_string(),
+        gdal::errors::GdalError::NullPointer { .. } => "not a file GDAL can read (corrupt or of another format)".into(),
+        other => other.to_string(),
+    };
+    anyhow::anyhow!("cannot open {}: {why}", path.display())
+}
+
+/// Opens a file with GDAL, with [`open_error`]'s message when it cannot.
+pub fn open(path: &Path) -> anyhow::Result<Dataset> {
+    Dataset::open(path).map_err(|e| open_error(path, e))
+}
+
 /// A spatial reference from EPSG or any GDAL user input, in traditional GIS (x = lon) order.
 pub fn srs(definition: &str) -> anyhow::Result<SpatialRef> {
     let mut srs = SpatialRef::from_definition(definition)

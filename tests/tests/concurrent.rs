@@ -69,7 +69,11 @@ fn two_processes_on_one_output_never_corrupt_it() {
     let nodes: Vec<String> = (0..2)
         .map(|i| {
             let n = d.join(format!("node{i}"));
-            let o = run("iwp-stage", &["-c", &cfg, "--input", jobs, "--shard", &format!("{i}/2"), "--out", n.to_str().unwrap(), "-q"], None);
+            let o = run(
+                "iwp-stage",
+                &["-c", &cfg, "--input", jobs, "--shard", &format!("{i}/2"), "--out", n.to_str().unwrap(), "-q"],
+                None,
+            );
             assert!(o.status.success());
             n.to_string_lossy().into_owned()
         })
@@ -77,7 +81,8 @@ fn two_processes_on_one_output_never_corrupt_it() {
     for round in 0..3 {
         let into = d.join(format!("merged{round}"));
         let i = into.to_str().unwrap();
-        let merge = || cmd("iwp-merge", &["-c", &cfg, "--from", &nodes[0], &nodes[1], "--into", i, "--transfer", "copy", "-q"]);
+        let merge =
+            || cmd("iwp-merge", &["-c", &cfg, "--from", &nodes[0], &nodes[1], "--into", i, "--transfer", "copy", "-q"]);
         both(&mut merge(), &mut merge());
         assert!(staged_rows(&into) == want, "round {round}: two merges at once");
         assert!(temp_files(&into).is_empty());
@@ -85,11 +90,20 @@ fn two_processes_on_one_output_never_corrupt_it() {
 
     // Rasters and web tiles of the same tiles by two processes into one folder.
     let staged_lines = d.join("staged.ndjson");
-    let lines = run("iwp-stage", &["-c", &cfg, "--input", jobs, "--set", &set("dir_staged", &reference), "--force", "-q"], None);
+    let lines = run(
+        "iwp-stage",
+        &["-c", &cfg, "--input", jobs, "--set", &set("dir_staged", &reference), "--force", "-q"],
+        None,
+    );
     std::fs::write(&staged_lines, lines.stdout).unwrap();
     let raster = |out: &Path| {
         cmd("iwp-raster", &["-c", &cfg, "--input", staged_lines.to_str().unwrap(), "-q"])
-            .args(["--set", &set("dir_geotiff", &out.join("tif")), "--set", &set("filename_rasters_summary", &out.join("rs.csv"))])
+            .args([
+                "--set",
+                &set("dir_geotiff", &out.join("tif")),
+                "--set",
+                &set("filename_rasters_summary", &out.join("rs.csv")),
+            ])
             .output()
             .unwrap()
     };
@@ -110,7 +124,12 @@ fn two_processes_on_one_output_never_corrupt_it() {
         let out = d.join(format!("raster{round}"));
         let r = || {
             let mut c = cmd("iwp-raster", &["-c", &cfg, "--input", staged_lines.to_str().unwrap(), "-q"]);
-            c.args(["--set", &set("dir_geotiff", &out.join("tif")), "--set", &set("filename_rasters_summary", &out.join("rs.csv"))]);
+            c.args([
+                "--set",
+                &set("dir_geotiff", &out.join("tif")),
+                "--set",
+                &set("filename_rasters_summary", &out.join("rs.csv")),
+            ]);
             c
         };
         both(&mut r(), &mut r());
