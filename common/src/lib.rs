@@ -6,6 +6,7 @@ pub mod cli;
 pub mod colour;
 pub mod config;
 pub mod coverage;
+pub mod extent;
 pub mod files;
 pub mod footprints;
 pub mod geom;

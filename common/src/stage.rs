@@ -187,6 +187,17 @@ pub fn stage_file(config: &Config, path: &Path, footprints: Option<&FootprintInd
         }
         _ => None,
     };
+    // Far outside the CRS's area of use: corrupt coordinates, or a wrong .prj / input_crs.
+    let firsts: Vec<(f64, f64)> = polygons.iter().filter_map(|e| e.3.rings.first()?.first().copied()).collect();
+    if let Some((outside, area)) = crate::extent::outside_area_of_use(&srs, &firsts)? {
+        if outside > 0 {
+            bail!(
+                "{}: {outside} of {} polygons lie far outside the area of use of its CRS, {area}: corrupt coordinates, or a wrong .prj / input_crs",
+                path.display(),
+                firsts.len()
+            );
+        }
+    }
     let target = vector::srs(config.tms.crs)?;
     if srs != target {
         let (srs_wkt, target_wkt) = (srs.to_wkt()?, target.to_wkt()?);
@@ -203,6 +214,7 @@ pub fn stage_file(config: &Config, path: &Path, footprints: Option<&FootprintInd
             Ok(())
         })?;
     }
+    let (polygons, flags) = split_at_antimeridian(config, path, polygons, flags);
     let rows: Vec<Row> = polygons
         .into_par_iter()
         .enumerate()
@@ -220,6 +232,17 @@ pub fn stage_file(config: &Config, path: &Path, footprints: Option<&FootprintInd
         })
         .collect();
     let row_tiles: Vec<Vec<Tile>> = rows.par_iter().map(|r| tiles_of(config.tms, config.z_max, &r.polygon)).collect();
+    let outside = row_tiles.iter().filter(|t| t.is_empty()).count();
+    if outside == rows.len() {
+        bail!("{}: every polygon lies outside the tile matrix set {}", path.display(), config.tms.id);
+    }
+    if outside > 0 {
+        tracing::warn!(
+            "{}: {outside} polygons lie outside the tile matrix set {}: not staged",
+            path.display(),
+            config.tms.id
+        );
+    }
     let mut tiles: BTreeMap<Tile, Vec<usize>> = BTreeMap::new();
     for (n, ts) in row_tiles.into_iter().enumerate() {
         for t in ts {
@@ -227,6 +250,35 @@ pub fn stage_file(config: &Config, path: &Path, footprints: Option<&FootprintInd
         }
     }
     Ok(StagedFile { filename, columns, values, rows, tiles, repaired, skipped })
+}
+
+/// Polygons (feature, attribute row, part, polygon) with those that cross the antimeridian split
+/// there; a piece after the first has part `part | k << 32`, so its identifier is new while
+/// every other polygon keeps its own. Footprint flags follow their polygons.
+type Located = (usize, usize, usize, Polygon);
+fn split_at_antimeridian(
+    config: &Config,
+    path: &Path,
+    polygons: Vec<Located>,
+    flags: Option<Vec<bool>>,
+) -> (Vec<Located>, Option<Vec<bool>>) {
+    let mut out = Vec::with_capacity(polygons.len());
+    let mut out_flags = flags.as_ref().map(|_| Vec::with_capacity(polygons.len()));
+    let mut crossing = 0;
+    for (n, (fid, row, part, p)) in polygons.into_iter().enumerate() {
+        let pieces = crate::extent::split_at_antimeridian(config.tms, p);
+        crossing += usize::from(pieces.len() != 1);
+        for (k, piece) in pieces.into_iter().enumerate() {
+            out.push((fid, row, part | (k << 32), piece));
+            if let (Some(of), Some(f)) = (out_flags.as_mut(), flags.as_ref()) {
+                of.push(f[n]);
+            }
+        }
+    }
+    if crossing > 0 {
+        tracing::info!("{}: {crossing} polygons cross the antimeridian: split there", path.display());
+    }
+    (out, out_flags)
 }
 
 /// Polygons of a repaired geometry (Polygon, MultiPolygon or a collection holding them).
