@@ -16,16 +16,14 @@ const AREA_MARGIN_DEG: f64 = 10.0;
 pub fn outside_area_of_use(srs: &SpatialRef, points: &[(f64, f64)]) -> anyhow::Result<Option<(usize, String)>> {
     let Some(area) = srs.area_of_use() else { return Ok(None) };
     let lonlat = crate::vector::srs("EPSG:4326")?;
-    let mut pts = points.to_vec();
     let t = CoordTransform::new(srs, &lonlat)?;
-    let mut xs: Vec<f64> = pts.iter().map(|p| p.0).collect();
-    let mut ys: Vec<f64> = pts.iter().map(|p| p.1).collect();
-    let mut zs = vec![0.0; xs.len()];
-    if t.transform_coords(&mut xs, &mut ys, &mut zs).is_err() {
-        return Ok(Some((points.len(), area.name)));
-    }
-    for (p, (x, y)) in pts.iter_mut().zip(xs.into_iter().zip(ys)) {
-        *p = (x, y);
+    let mut pts = points.to_vec();
+    if crate::vector::transform_points(&t, &mut pts).is_err() {
+        // Some point has no image: one by one, those count as outside (NaN).
+        for p in pts.iter_mut() {
+            let mut one = [*p];
+            *p = if crate::vector::transform_points(&t, &mut one).is_ok() { one[0] } else { (f64::NAN, f64::NAN) };
+        }
     }
     let m = AREA_MARGIN_DEG;
     let lon_ok = |lon: f64| {

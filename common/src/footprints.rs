@@ -124,6 +124,8 @@ type Placed = Result<(MultiPolygon<f64>, Option<geo::Rect<f64>>), String>;
 /// Every footprint under dir_footprints, read once per process.
 pub struct FootprintIndex {
     pub footprints: Vec<Footprint>,
+    /// Footprint files that could not be read, by the input file name they belong to, with why.
+    pub unreadable: HashMap<String, String>,
     /// All footprints moved into a data CRS (keyed by its WKT), made once per CRS and process.
     placed: Mutex<HashMap<String, Arc<Vec<Placed>>>>,
 }
@@ -131,7 +133,7 @@ pub struct FootprintIndex {
 impl FootprintIndex {
     /// Reads all footprint files (ending with ext_footprints) under dir_footprints.
     pub fn load(config: &Config) -> anyhow::Result<FootprintIndex> {
-        let mut footprints = Vec::new();
+        let (mut footprints, mut unreadable) = (Vec::new(), HashMap::new());
         for entry in walkdir::WalkDir::new(&config.dir_footprints).sort_by_file_name() {
             let entry = entry.with_context(|| format!("cannot list {}", config.dir_footprints.display()))?;
             let name = entry.file_name().to_string_lossy();
@@ -142,14 +144,25 @@ impl FootprintIndex {
             let stem = rel.to_string_lossy();
             let stem = &stem[..stem.len() - config.ext_footprints.len()];
             let filename = format!("{stem}{}", config.ext_input);
-            footprints.push(read_footprint(entry.path(), &filename, &config.deduplicate_keep_rules)?);
+            // One unreadable footprint fails its own file, not the run.
+            match read_footprint(entry.path(), &filename, &config.deduplicate_keep_rules) {
+                Ok(f) => footprints.push(f),
+                Err(e) => {
+                    tracing::warn!(
+                        "{e:#}: left out of footprint dedup (files overlapping it may be flagged differently once it is mended)"
+                    );
+                    unreadable.insert(filename, format!("{e:#}"));
+                }
+            }
         }
-        Ok(FootprintIndex::new(footprints))
+        let mut index = FootprintIndex::new(footprints);
+        index.unreadable = unreadable;
+        Ok(index)
     }
 
     /// An index of the given footprints.
     pub fn new(footprints: Vec<Footprint>) -> FootprintIndex {
-        FootprintIndex { footprints, placed: Mutex::new(HashMap::new()) }
+        FootprintIndex { footprints, unreadable: HashMap::new(), placed: Mutex::new(HashMap::new()) }
     }
 
     /// Every footprint in the data CRS `data_wkt`, with bounding boxes (reprojected on first use).
@@ -182,6 +195,9 @@ impl FootprintIndex {
         data_wkt: &str,
         polygons: &[Polygon],
     ) -> anyhow::Result<Vec<bool>> {
+        if let Some(why) = self.unreadable.get(filename) {
+            bail!("{filename}: its {why}");
+        }
         let own = self.footprints.iter().position(|f| f.filename == filename).ok_or_else(|| {
             anyhow!(
                 "no footprint for {filename} (expected {})",
