@@ -14,7 +14,13 @@ const AREA_MARGIN_DEG: f64 = 10.0;
 /// The number of `points` (in `srs`) farther than the margin outside the CRS's area of use, and
 /// the area's description; None when the CRS declares no area.
 pub fn outside_area_of_use(srs: &SpatialRef, points: &[(f64, f64)]) -> anyhow::Result<Option<(usize, String)>> {
-    let Some(area) = srs.area_of_use() else { return Ok(None) };
+    // A CRS read from a .prj rarely names its EPSG code, and without it PROJ knows no area.
+    let identified = srs.area_of_use().is_none().then(|| {
+        let mut s = SpatialRef::from_wkt(&srs.to_wkt().ok()?).ok()?;
+        s.auto_identify_epsg().ok()?;
+        SpatialRef::from_epsg(s.auth_code().ok()? as u32).ok()
+    });
+    let Some(area) = srs.area_of_use().or_else(|| identified.flatten()?.area_of_use()) else { return Ok(None) };
     let lonlat = crate::vector::srs("EPSG:4326")?;
     let t = CoordTransform::new(srs, &lonlat)?;
     let mut pts = points.to_vec();
@@ -39,9 +45,11 @@ pub fn outside_area_of_use(srs: &SpatialRef, points: &[(f64, f64)]) -> anyhow::R
     let lat_ok = |lat: f64| (area.south_lat_degree - m..=area.north_lat_degree + m).contains(&lat);
     let out =
         pts.iter().filter(|(lon, lat)| !(lon.is_finite() && lat.is_finite() && lon_ok(*lon) && lat_ok(*lat))).count();
+    // The description's first sentence (some list every country) and the bounds.
+    let short = area.name.split(". ").next().unwrap_or(&area.name).trim_end_matches('.');
     let name = format!(
-        "{} (lon {}..{}, lat {}..{})",
-        area.name, area.west_lon_degree, area.east_lon_degree, area.south_lat_degree, area.north_lat_degree
+        "{short} (lon {}..{}, lat {}..{})",
+        area.west_lon_degree, area.east_lon_degree, area.south_lat_degree, area.north_lat_degree
     );
     Ok(Some((out, name)))
 }

@@ -198,3 +198,25 @@ pub fn remove_stale_temps(dir: &Path) -> io::Result<usize> {
     }
     Ok(removed)
 }
+
+/// Bytes free for unprivileged writers on the filesystem holding `path` (None if unknown).
+pub fn free_bytes(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `c` is a NUL-terminated path and `st` a properly sized buffer statvfs fills.
+    let rc = unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: statvfs returned 0, so it filled `st`.
+    let st = unsafe { st.assume_init() };
+    Some(st.f_bavail * st.f_frsize)
+}
+
+/// When a write into `dir` failed: that its disk is full, if it is (under 1 MiB free).
+pub fn full_disk_note(dir: &Path) -> Option<String> {
+    let existing = dir.ancestors().find(|a| a.exists())?;
+    let free = free_bytes(existing)?;
+    (free < 1 << 20).then(|| format!("the disk holding {} is full ({free} bytes free)", existing.display()))
+}

@@ -2,7 +2,7 @@
 //! exactly from the 2x2 block of child pixels under it (what the reference's GDAL resampling
 //! computes, without its float noise). A missing child counts as zeros.
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 use rayon::prelude::*;
 
 /// A band of a child tile, or None when that child does not exist.
@@ -145,13 +145,32 @@ pub fn parent_raster(
         .par_iter()
         .map(|child| {
             let path = crate::geotiff::tile_path(config, *child);
-            path.exists().then(|| crate::geotiff::read(&path)).transpose()
+            let child = path.exists().then(|| crate::geotiff::read(&path)).transpose()?;
+            if let Some(c) = &child {
+                check_child(config, c).with_context(|| format!("child {}", path.display()))?;
+            }
+            Ok(child)
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     if children.iter().all(Option::is_none) {
         bail!("no child GeoTIFF of {tile} under {}", config.dir_geotiff.display());
     }
     parent_from(config, [children[0].as_ref(), children[1].as_ref(), children[2].as_ref(), children[3].as_ref()])
+}
+
+/// Refuses a child raster whose bands or size are not the config's.
+fn check_child(config: &crate::config::Config, c: &crate::geotiff::TileRaster) -> anyhow::Result<()> {
+    let (width, height) = (config.tile_size[1] as usize, config.tile_size[0] as usize);
+    let bands = config.statistics.len();
+    if c.bands.len() != bands || c.width != width || c.height != height {
+        bail!(
+            "it has {} bands of {}x{} pixels; the config asks for {bands} of {width}x{height}",
+            c.bands.len(),
+            c.width,
+            c.height
+        );
+    }
+    Ok(())
 }
 
 /// A parent's raster from its children's rasters (in `Tile::children` order; None = missing).
@@ -162,15 +181,7 @@ pub fn parent_from(
     let (width, height) = (config.tile_size[1] as usize, config.tile_size[0] as usize);
     let names: Vec<String> = config.statistics.iter().map(|s| s.name.clone()).collect();
     for c in children.iter().flatten() {
-        if c.bands.len() != names.len() || c.width != width || c.height != height {
-            bail!(
-                "a child has {} bands of {}x{} pixels; the config asks for {} of {width}x{height}",
-                c.bands.len(),
-                c.width,
-                c.height,
-                names.len()
-            );
-        }
+        check_child(config, c)?;
     }
     // Bands reduced in parallel.
     let bands = config

@@ -130,7 +130,18 @@ pub fn stage_file(config: &Config, path: &Path, footprints: Option<&FootprintInd
             s
         }
     };
-    let columns = columns_of(layer.defn());
+    let mut columns = columns_of(layer.defn());
+    // A column named like the GeoPackage's feature id (GDAL gives field-less shapefiles one)
+    // cannot be written beside it.
+    for c in columns.iter_mut().filter(|c| c.name.eq_ignore_ascii_case("fid")) {
+        tracing::warn!(
+            "{}: column `{}` staged as `{}_input` (GeoPackages keep `fid` for the feature id)",
+            path.display(),
+            c.name,
+            c.name
+        );
+        c.name = format!("{}_input", c.name);
+    }
     check_names(config, &columns, path)?;
 
     let mut values = Vec::new();

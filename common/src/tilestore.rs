@@ -112,6 +112,27 @@ pub fn write_tile(
     rows: &[usize],
     force: bool,
 ) -> anyhow::Result<TileWrite> {
+    write_tile_rows(config, dir, file, tile, rows, force).map_err(|e| {
+        // GDAL's own reason (e.g. SQLite's "database or disk is full") and the tile.
+        let path = tile_path(config, dir, tile);
+        if let Some(full) = crate::files::full_disk_note(&path) {
+            return e.context(format!("tile {}: {full}", path.display()));
+        }
+        match vector::last_gdal_error() {
+            Some(why) => e.context(format!("tile {}: {why}", path.display())),
+            None => e.context(format!("tile {}", path.display())),
+        }
+    })
+}
+
+fn write_tile_rows(
+    config: &Config,
+    dir: &Path,
+    file: &StagedFile,
+    tile: Tile,
+    rows: &[usize],
+    force: bool,
+) -> anyhow::Result<TileWrite> {
     let path = tile_path(config, dir, tile);
     let folder = path.parent().ok_or_else(|| anyhow!("{} has no folder", path.display()))?;
     std::fs::create_dir_all(folder).with_context(|| format!("cannot create {}", folder.display()))?;

@@ -42,6 +42,15 @@ pub fn open_error(path: &Path, e: gdal::errors::GdalError) -> anyhow::Error {
     anyhow::anyhow!("cannot open {}: {why}", path.display())
 }
 
+/// GDAL's last error message on this thread, if any (its error codes alone say little).
+pub fn last_gdal_error() -> Option<String> {
+    // SAFETY: CPLGetLastErrorMsg returns a pointer to a thread-local, NUL-terminated string
+    // that stays valid until the next GDAL call on this thread; it is copied at once.
+    let msg = unsafe { std::ffi::CStr::from_ptr(gdal_sys::CPLGetLastErrorMsg()) };
+    let msg = msg.to_string_lossy().trim().to_string();
+    (!msg.is_empty()).then_some(msg)
+}
+
 /// Opens a file with GDAL, with [`open_error`]'s message when it cannot.
 pub fn open(path: &Path) -> anyhow::Result<Dataset> {
     Dataset::open(path).map_err(|e| open_error(path, e))
