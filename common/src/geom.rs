@@ -152,8 +152,18 @@ impl Polygon {
     }
 }
 
+/// A ring with its first point repeated at the end when it was not (GDAL reads unclosed rings).
+pub fn close_ring(mut ring: Vec<Pt>) -> Vec<Pt> {
+    if let (Some(&first), Some(&last)) = (ring.first(), ring.last()) {
+        if first != last {
+            ring.push(first);
+        }
+    }
+    ring
+}
+
 /// Reads polygons out of a GDAL geometry: a Polygon, or the parts of a MultiPolygon (other
-/// types give none). Rings are closed as read.
+/// types give none). Rings are closed (an unclosed ring gets its first point again).
 pub fn polygons_of(g: &gdal::vector::Geometry) -> Vec<Polygon> {
     use gdal::vector::OGRwkbGeometryType::{wkbMultiPolygon, wkbPolygon};
     fn rings_of(p: &gdal::vector::Geometry) -> Polygon {
@@ -161,7 +171,7 @@ pub fn polygons_of(g: &gdal::vector::Geometry) -> Vec<Polygon> {
             .map(|i| {
                 let mut pts = Vec::new();
                 p.get_geometry(i).get_points(&mut pts);
-                pts.into_iter().map(|q| (q.0, q.1)).collect::<Vec<Pt>>()
+                close_ring(pts.into_iter().map(|q| (q.0, q.1)).collect::<Vec<Pt>>())
             })
             .filter(|r| !r.is_empty())
             .collect::<Vec<_>>();

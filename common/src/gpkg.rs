@@ -150,7 +150,7 @@ impl GeomProcessor for Polygons {
 
     fn linestring_end(&mut self, _tagged: bool, _idx: usize) -> GeoResult<()> {
         if self.in_polygon && !self.ring.is_empty() {
-            let ring = std::mem::take(&mut self.ring);
+            let ring = crate::geom::close_ring(std::mem::take(&mut self.ring));
             if let Some(p) = self.done.last_mut() {
                 p.rings.push(ring);
             }

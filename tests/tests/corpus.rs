@@ -125,13 +125,20 @@ fn staging_corpus() {
     );
     let anti = input.join("antimeridian_iwp.shp");
     write_layer(&anti, OGRwkbGeometryType::wkbPolygon, &["POLYGON ((-1546828.43 1547368.47, -1547368.47 1546828.43, -1547360.58 1546820.55, -1546820.55 1547360.58, -1546828.43 1547368.47))"]);
-    for p in [&bowtie, &anti] {
+    // An unclosed ring (GDAL reads it, with a warning): staged closed.
+    let unclosed = input.join("unclosed_iwp.shp");
+    write_layer(
+        &unclosed,
+        OGRwkbGeometryType::wkbPolygon,
+        &["POLYGON ((-2120000 522000, -2119990 522000, -2119990 522010, -2120000 522010))"],
+    );
+    for p in [&bowtie, &anti, &unclosed] {
         std::fs::copy(&good_fp, fp_of(p)).unwrap();
     }
 
     let mut jobs: String = files.iter().map(|f| format!("{{\"path\":{}}}\n", f["path"])).collect();
     jobs.push_str(&format!("{{\"path\":{}}}\n", files[1]["path"])); // a duplicate job line
-    for p in [&bowtie, &anti] {
+    for p in [&bowtie, &anti, &unclosed] {
         jobs.push_str(&format!("{{\"path\":\"{}\"}}\n", p.display()));
     }
     for (p, _) in &bad {
@@ -165,7 +172,27 @@ fn staging_corpus() {
     let rows = staged_rows(&d.join("staged"));
     let sources: std::collections::BTreeSet<String> =
         results.iter().filter(|r| r["status"] == "ok").filter_map(|r| r["source"].as_str().map(String::from)).collect();
-    assert_eq!(sources.len(), 6, "{sources:?}");
+    assert_eq!(sources.len(), 7, "{sources:?}");
+    let unclosed_tile = results
+        .iter()
+        .find(|r| r["source"].as_str().is_some_and(|s| s.ends_with("unclosed_iwp.shp")))
+        .map(|r| PathBuf::from(r["path"].as_str().unwrap()))
+        .unwrap();
+    let ds = gdal::Dataset::open(&unclosed_tile).unwrap();
+    let mut layer = ds.layer(0).unwrap();
+    let closed = layer
+        .features()
+        .filter(|f| {
+            let name = f.field_index("staging_filename").ok().and_then(|i| f.field_as_string(i).ok().flatten());
+            name.is_some_and(|n| n.ends_with("unclosed_iwp.shp"))
+        })
+        .filter_map(|f| {
+            let mut ring = Vec::new();
+            f.geometry()?.get_geometry(0).get_points(&mut ring);
+            Some(ring)
+        })
+        .any(|ring| ring.len() == 5 && ring.first() == ring.last());
+    assert!(closed, "the unclosed ring is staged closed");
     let anti_tiles: Vec<u64> = results
         .iter()
         .filter(|r| r["source"].as_str().is_some_and(|s| s.ends_with("antimeridian_iwp.shp")))
@@ -178,6 +205,31 @@ fn staging_corpus() {
     let total: usize = rows.values().map(|r| r.len()).sum();
     assert!(total >= 3000, "{total}");
     assert!(temp_files(d).is_empty());
+}
+
+/// A file wholly outside the tile matrix set (north of WebMercatorQuad's 85.05°) is an error
+/// line; another file of the same run is staged.
+#[test]
+fn outside_the_tile_matrix_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let files = synth(d, "500", "1", &["--z-range", "11", "13"]);
+    let pole = d.join("input/pole_iwp.shp");
+    write_layer(
+        &pole,
+        OGRwkbGeometryType::wkbPolygon,
+        &["POLYGON ((7600 -7600, 7700 -7600, 7700 -7700, 7600 -7700, 7600 -7600))"],
+    );
+    let good = PathBuf::from(files[0]["path"].as_str().unwrap());
+    let fp = |p: &Path| d.join("footprints").join(p.strip_prefix(d.join("input")).unwrap()).with_extension("gpkg");
+    std::fs::copy(fp(&good), fp(&pole)).unwrap();
+    let jobs = format!("{{\"path\":\"{}\"}}\n{{\"path\":\"{}\"}}\n", good.display(), pole.display());
+    let cfg = d.join("config.json");
+    let o = run("iwp-stage", &["-c", cfg.to_str().unwrap(), "--set", "tms_id=WebMercatorQuad", "-q"], Some(&jobs));
+    assert_eq!(o.status.code(), Some(1));
+    let results = lines(&o.stdout);
+    assert!(error_for(&results, "pole_iwp.shp").contains("outside the tile matrix set WebMercatorQuad"));
+    assert!(results.iter().any(|r| r["status"] == "ok"), "the other file is staged");
 }
 
 /// Mounts a tmpfs (read-only, or of SIZE bytes) at `dir`; false when this is not possible (not root).
