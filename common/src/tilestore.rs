@@ -112,7 +112,63 @@ pub fn write_tile(
     rows: &[usize],
     force: bool,
 ) -> anyhow::Result<TileWrite> {
-    write_tile_rows(config, dir, file, tile, rows, force).map_err(|e| {
+    // The work, then its errors labelled with the tile.
+    let written = (|| -> anyhow::Result<TileWrite> {
+        let path = tile_path(config, dir, tile);
+        let folder = path.parent().ok_or_else(|| anyhow!("{} has no folder", path.display()))?;
+        std::fs::create_dir_all(folder).with_context(|| format!("cannot create {}", folder.display()))?;
+        let lock = std::fs::File::open(folder)?;
+        lock.lock().with_context(|| format!("cannot lock {}", folder.display()))?;
+        let layer_name = tile.y.to_string();
+        let fname_col = &config.props.filename;
+        let out = AtomicOutput::new(&path)?;
+        let mut ds = if path.exists() {
+            std::fs::copy(&path, out.path()).with_context(|| format!("cannot copy {}", path.display()))?;
+            let options = DatasetOptions {
+                open_flags: GdalOpenFlags::GDAL_OF_UPDATE | GdalOpenFlags::GDAL_OF_VECTOR,
+                allowed_drivers: Some(&["GPKG"]),
+                ..Default::default()
+            };
+            let ds = Dataset::open_ex(out.path(), options)
+                .with_context(|| format!("cannot open staged tile {}", path.display()))?;
+            let mut layer = ds.layer(0)?;
+            let already = rows_of_file(&mut layer, fname_col, &file.filename)?;
+            if already > 0 && !force {
+                // The copy is dropped unused; the tile stays as it is.
+                return Ok(TileWrite { tile, path, added: 0, features: layer.feature_count(), area: 0.0 });
+            }
+            if force {
+                let sql = format!(
+                    "DELETE FROM \"{layer_name}\" WHERE \"{fname_col}\" = '{}'",
+                    file.filename.replace('\'', "''")
+                );
+                ds.execute_sql(&sql, None, gdal::vector::sql::Dialect::DEFAULT)?;
+            }
+            ds
+        } else {
+            let driver = DriverManager::get_driver_by_name("GPKG")?;
+            let mut ds = driver.create_vector_only(out.path())?;
+            let srs = vector::srs(config.tms.crs)?;
+            ds.create_layer(LayerOptions {
+                name: &layer_name,
+                srs: Some(&srs),
+                ty: OGRwkbGeometryType::wkbPolygon,
+                options: Some(&["SPATIAL_INDEX=NO"]),
+            })?;
+            ds
+        };
+        let (added, area) = append_rows(config, &mut ds, file, tile, rows)?;
+        if config.deduplicate_method == Some(crate::config::DedupMethod::Neighbor) {
+            crate::neighbors::flag_tile(config, &ds)
+                .with_context(|| format!("neighbour dedup of {}", path.display()))?;
+        }
+        let features = ds.layer(0)?.feature_count();
+        drop(ds);
+        out.commit()?;
+        drop(lock);
+        Ok(TileWrite { tile, path, added, features, area })
+    })();
+    written.map_err(|e| {
         // GDAL's own reason (e.g. SQLite's "database or disk is full") and the tile.
         let path = tile_path(config, dir, tile);
         if let Some(full) = crate::files::full_disk_note(&path) {
@@ -123,66 +179,6 @@ pub fn write_tile(
             None => e.context(format!("tile {}", path.display())),
         }
     })
-}
-
-fn write_tile_rows(
-    config: &Config,
-    dir: &Path,
-    file: &StagedFile,
-    tile: Tile,
-    rows: &[usize],
-    force: bool,
-) -> anyhow::Result<TileWrite> {
-    let path = tile_path(config, dir, tile);
-    let folder = path.parent().ok_or_else(|| anyhow!("{} has no folder", path.display()))?;
-    std::fs::create_dir_all(folder).with_context(|| format!("cannot create {}", folder.display()))?;
-    let lock = std::fs::File::open(folder)?;
-    lock.lock().with_context(|| format!("cannot lock {}", folder.display()))?;
-    let layer_name = tile.y.to_string();
-    let fname_col = &config.props.filename;
-    let out = AtomicOutput::new(&path)?;
-    let mut ds = if path.exists() {
-        std::fs::copy(&path, out.path()).with_context(|| format!("cannot copy {}", path.display()))?;
-        let options = DatasetOptions {
-            open_flags: GdalOpenFlags::GDAL_OF_UPDATE | GdalOpenFlags::GDAL_OF_VECTOR,
-            allowed_drivers: Some(&["GPKG"]),
-            ..Default::default()
-        };
-        let ds = Dataset::open_ex(out.path(), options)
-            .with_context(|| format!("cannot open staged tile {}", path.display()))?;
-        let mut layer = ds.layer(0)?;
-        let already = rows_of_file(&mut layer, fname_col, &file.filename)?;
-        if already > 0 && !force {
-            // The copy is dropped unused; the tile stays as it is.
-            return Ok(TileWrite { tile, path, added: 0, features: layer.feature_count(), area: 0.0 });
-        }
-        if force {
-            let sql =
-                format!("DELETE FROM \"{layer_name}\" WHERE \"{fname_col}\" = '{}'", file.filename.replace('\'', "''"));
-            ds.execute_sql(&sql, None, gdal::vector::sql::Dialect::DEFAULT)?;
-        }
-        ds
-    } else {
-        let driver = DriverManager::get_driver_by_name("GPKG")?;
-        let mut ds = driver.create_vector_only(out.path())?;
-        let srs = vector::srs(config.tms.crs)?;
-        ds.create_layer(LayerOptions {
-            name: &layer_name,
-            srs: Some(&srs),
-            ty: OGRwkbGeometryType::wkbPolygon,
-            options: Some(&["SPATIAL_INDEX=NO"]),
-        })?;
-        ds
-    };
-    let (added, area) = append_rows(config, &mut ds, file, tile, rows)?;
-    if config.deduplicate_method == Some(crate::config::DedupMethod::Neighbor) {
-        crate::neighbors::flag_tile(config, &ds).with_context(|| format!("neighbour dedup of {}", path.display()))?;
-    }
-    let features = ds.layer(0)?.feature_count();
-    drop(ds);
-    out.commit()?;
-    drop(lock);
-    Ok(TileWrite { tile, path, added, features, area })
 }
 
 fn append_rows(
