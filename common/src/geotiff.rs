@@ -2,14 +2,13 @@
 //! bounds in the TMS CRS, no NoData (zeros are data, as in the reference), lossless compression.
 //! Also per-band summaries and the rasters summary CSV.
 
-use crate::files::AtomicOutput;
 use crate::tms::{Bounds, Tile, Tms};
 use anyhow::Context;
 use gdal::raster::{Buffer, RasterCreationOptions};
 use gdal::spatial_ref::SpatialRef;
 use gdal::{DriverManager, Metadata};
 use std::cell::RefCell;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Lossless compression of the GeoTIFFs. Measured on the golden z13 tile 1418/909 (reference:
 /// 263,471 bytes uncompressed): ZSTD level 1 89,312 bytes, with the floating-point predictor
@@ -59,19 +58,21 @@ pub fn write(
     raster: &TileRaster,
     compression: Compression,
 ) -> anyhow::Result<()> {
-    let out = AtomicOutput::new(path)?;
-    {
+    // Built in GDAL's memory filesystem, then written out in one piece: GDAL's many small writes
+    // and seeks go to memory, the disk sees one file write and a rename.
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mem = PathBuf::from(format!("/vsimem/iwp-{}-{n}.tif", std::process::id()));
+    let built = (|| -> anyhow::Result<()> {
         let driver = DriverManager::get_driver_by_name("GTiff")?;
         let options = RasterCreationOptions::from_iter(compression.options(raster.width, raster.height));
-        let mut ds = driver
-            .create_with_band_type_with_options::<f64, _>(
-                out.path(),
-                raster.width,
-                raster.height,
-                raster.bands.len(),
-                &options,
-            )
-            .with_context(|| format!("cannot create {}", path.display()))?;
+        let mut ds = driver.create_with_band_type_with_options::<f64, _>(
+            &mem,
+            raster.width,
+            raster.height,
+            raster.bands.len(),
+            &options,
+        )?;
         let (pw, ph) =
             ((bounds.right - bounds.left) / raster.width as f64, (bounds.top - bounds.bottom) / raster.height as f64);
         ds.set_geo_transform(&[bounds.left, pw, 0.0, bounds.top, 0.0, -ph])?;
@@ -83,8 +84,14 @@ pub fn write(
             let mut buffer = Buffer::new((raster.width, raster.height), values.clone());
             band.write((0, 0), (raster.width, raster.height), &mut buffer)?;
         }
+        Ok(())
+    })();
+    let bytes = built.and_then(|()| Ok(gdal::vsi::get_vsi_mem_file_bytes_owned(&mem)?));
+    if bytes.is_err() {
+        let _ = gdal::vsi::unlink_mem_file(&mem);
     }
-    out.commit_unsynced().with_context(|| format!("cannot write {}", path.display()))?;
+    let bytes = bytes.with_context(|| format!("cannot make {}", path.display()))?;
+    crate::files::write_atomic_unsynced(path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 

@@ -24,6 +24,12 @@ pub struct FeatureTable {
     pub columns: Vec<String>,
 }
 
+/// A `file:` URI opening `path` as immutable (`%`, `?` and `#` escaped).
+fn immutable_uri(path: &Path) -> String {
+    let text = path.to_string_lossy().replace('%', "%25").replace('?', "%3f").replace('#', "%23");
+    format!("file:{text}?immutable=1")
+}
+
 /// Quotes an SQL identifier.
 fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -32,9 +38,14 @@ fn quoted(name: &str) -> String {
 impl FeatureTable {
     /// Opens a GeoPackage read-only and finds its first feature table (as OGR's layer 0).
     pub fn open(path: &Path) -> anyhow::Result<FeatureTable> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let fail = |e: &dyn std::fmt::Display| anyhow!("cannot open {} as a GeoPackage: {e}", path.display());
-        let conn = Connection::open_with_flags(path, flags).map_err(|e| fail(&e))?;
+        if !path.is_file() {
+            return Err(fail(&"no such file"));
+        }
+        // Immutable: tiles are never changed in place (writers change a copy and rename it over
+        // the tile), so SQLite may skip locking and its checks for journals beside the file.
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let conn = Connection::open_with_flags(immutable_uri(path), flags).map_err(|e| fail(&e))?;
         let (name, geometry): (String, String) = conn
             .query_row(
                 "SELECT g.table_name, g.column_name FROM gpkg_geometry_columns g \

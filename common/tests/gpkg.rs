@@ -95,6 +95,22 @@ fn rows_agree_with_ogr() {
 }
 
 #[test]
+fn paths_with_uri_characters_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a b#c%20d?e.gpkg");
+    write_sample(&path);
+    let table = FeatureTable::open(&path).unwrap();
+    let mut n = 0;
+    table
+        .for_each_row(&["v"], None, |_, _| {
+            n += 1;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(n, ROWS.len() + 1);
+}
+
+#[test]
 fn not_a_geopackage_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.gpkg");
