@@ -3,7 +3,7 @@
 //! run again to the end; its outputs must equal the uninterrupted run's, with no temporary file
 //! left behind.
 
-use iwp_tests::{bin, files_under, png_pixels, raster_bits, run, staged_rows, synth, temp_files};
+use iwp_tests::{bin, files_under, png_pixels, raster_bits, run, staged_rows, synth, temp_files, Rand};
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::path::{Path, PathBuf};
@@ -15,19 +15,6 @@ use std::time::Instant;
 /// moment is checked too, but does not count).
 const KILLS: usize = 22;
 const MAX_RUNS: usize = 40;
-
-/// A SplitMix64 generator for the moments.
-struct Rand(u64);
-
-impl Rand {
-    fn unit(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
 
 /// Generated data staged once, with the lines and outputs every tool's runs start from.
 struct Base {

@@ -3,26 +3,13 @@
 //! the killed one's file; counts, `--failed`, exit codes and a live `--wait` are checked. Then the
 //! redo loop with iwp-stage on generated data with broken inputs, and the terminal view in tmux.
 
-use iwp_tests::{bin, lines, run};
+use iwp_tests::{bin, lines, run, Rand};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// A SplitMix64 generator for sleeps and outcomes.
-struct Rand(u64);
-
-impl Rand {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        (z ^ (z >> 31)) % n
-    }
-}
 
 const JOBS: usize = 120;
 
