@@ -127,7 +127,10 @@ pub fn start(tool: &str, log: &LogArgs, threads: &ThreadArgs, config: &ConfigArg
                 println!("{v}");
                 ExitCode::SUCCESS
             }
-            None => usage_error(tool, &format!("--get {key}: not a key it prints ({})", Config::GETTABLE.join(", "))),
+            None => {
+                let keys: Vec<&str> = Config::gettable().collect();
+                usage_error(tool, &format!("--get {key}: not a key it prints ({})", keys.join(", ")))
+            }
         });
     }
     Ok(loaded)

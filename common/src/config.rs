@@ -376,53 +376,36 @@ pub fn parse_override(text: &str) -> Result<(String, Value), ConfigError> {
 }
 
 impl Config {
-    /// The keys [`Config::get`] answers.
-    pub const GETTABLE: [&'static str; 17] = [
-        "dir_input",
-        "ext_input",
-        "dir_footprints",
-        "ext_footprints",
-        "dir_staged",
-        "ext_staged",
-        "dir_geotiff",
-        "dir_web_tiles",
-        "ext_web_tiles",
-        "filename_staging_summary",
-        "filename_rasters_summary",
-        "tms_id",
-        "z_min",
-        "z_max",
-        "statistics",
-        "deduplicate_method",
-        "doi",
+    /// The values `--get KEY` prints, as scripts want them: paths absolute as the tools use them,
+    /// numbers and names plain, `statistics` as the statistics' names separated by spaces.
+    const GETTERS: [(&'static str, fn(&Config) -> String); 17] = [
+        ("dir_input", |c| c.dir_input.display().to_string()),
+        ("ext_input", |c| c.ext_input.clone()),
+        ("dir_footprints", |c| c.dir_footprints.display().to_string()),
+        ("ext_footprints", |c| c.ext_footprints.clone()),
+        ("dir_staged", |c| c.dir_staged.display().to_string()),
+        ("ext_staged", |c| c.ext_staged.clone()),
+        ("dir_geotiff", |c| c.dir_geotiff.display().to_string()),
+        ("dir_web_tiles", |c| c.dir_web_tiles.display().to_string()),
+        ("ext_web_tiles", |c| c.ext_web_tiles.clone()),
+        ("filename_staging_summary", |c| c.filename_staging_summary.display().to_string()),
+        ("filename_rasters_summary", |c| c.filename_rasters_summary.display().to_string()),
+        ("tms_id", |c| c.tms.id.to_string()),
+        ("z_min", |c| c.z_min.to_string()),
+        ("z_max", |c| c.z_max.to_string()),
+        ("statistics", |c| c.statistics.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(" ")),
+        ("deduplicate_method", |c| c.deduplicate_method.map_or("none".into(), |m| format!("{m:?}").to_lowercase())),
+        ("doi", |c| c.doi.clone()),
     ];
 
-    /// A resolved config value as scripts want it: paths absolute as the tools use them, numbers
-    /// and names plain, `statistics` as the statistics' names separated by spaces.
+    /// The keys [`Config::get`] answers.
+    pub fn gettable() -> impl Iterator<Item = &'static str> {
+        Self::GETTERS.iter().map(|(k, _)| *k)
+    }
+
+    /// A resolved config value as `--get` prints it (see [`Config::GETTERS`]).
     pub fn get(&self, key: &str) -> Option<String> {
-        let path = |p: &Path| Some(p.display().to_string());
-        match key {
-            "dir_input" => path(&self.dir_input),
-            "ext_input" => Some(self.ext_input.clone()),
-            "dir_footprints" => path(&self.dir_footprints),
-            "ext_footprints" => Some(self.ext_footprints.clone()),
-            "dir_staged" => path(&self.dir_staged),
-            "ext_staged" => Some(self.ext_staged.clone()),
-            "dir_geotiff" => path(&self.dir_geotiff),
-            "dir_web_tiles" => path(&self.dir_web_tiles),
-            "ext_web_tiles" => Some(self.ext_web_tiles.clone()),
-            "filename_staging_summary" => path(&self.filename_staging_summary),
-            "filename_rasters_summary" => path(&self.filename_rasters_summary),
-            "tms_id" => Some(self.tms.id.to_string()),
-            "z_min" => Some(self.z_min.to_string()),
-            "z_max" => Some(self.z_max.to_string()),
-            "statistics" => Some(self.statistics.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(" ")),
-            "deduplicate_method" => {
-                Some(self.deduplicate_method.map_or("none".into(), |m| format!("{m:?}").to_lowercase()))
-            }
-            "doi" => Some(self.doi.clone()),
-            _ => None,
-        }
+        Self::GETTERS.iter().find(|(k, _)| *k == key).map(|(_, f)| f(self))
     }
 
     /// Loads a config file (or the defaults when `path` is None) and applies `overrides`.
