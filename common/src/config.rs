@@ -375,10 +375,13 @@ pub fn parse_override(text: &str) -> Result<(String, Value), ConfigError> {
     Ok((key.trim().to_string(), value))
 }
 
+/// How `--get` reads one config value.
+type Getter = fn(&Config) -> String;
+
 impl Config {
     /// The values `--get KEY` prints, as scripts want them: paths absolute as the tools use them,
     /// numbers and names plain, `statistics` as the statistics' names separated by spaces.
-    const GETTERS: [(&'static str, fn(&Config) -> String); 17] = [
+    const GETTERS: [(&'static str, Getter); 17] = [
         ("dir_input", |c| c.dir_input.display().to_string()),
         ("ext_input", |c| c.ext_input.clone()),
         ("dir_footprints", |c| c.dir_footprints.display().to_string()),
