@@ -187,17 +187,6 @@ pub fn stage_file(config: &Config, path: &Path, footprints: Option<&FootprintInd
     if unreadable > 0 {
         tracing::warn!("{}: {unreadable} features without a readable geometry skipped", path.display());
     }
-    // Per-polygon work runs on rayon's threads, in chunks (one coordinate transform each).
-    if let Some(tol) = config.simplify_tolerance {
-        polygons.par_iter_mut().for_each(|(_, _, _, p)| p.rings = simplify_polygon(&p.rings, tol));
-    }
-    let flags = match (footprints, config.deduplicate_method) {
-        (Some(index), Some(crate::config::DedupMethod::Footprints)) => {
-            let polys: Vec<Polygon> = polygons.iter().map(|e| e.3.clone()).collect();
-            Some(index.flags(config, &filename, &srs.to_wkt()?, &polys)?)
-        }
-        _ => None,
-    };
     // Far outside the CRS's area of use: corrupt coordinates, or a wrong .prj / input_crs.
     let firsts: Vec<(f64, f64)> = polygons.iter().filter_map(|e| e.3.rings.first()?.first().copied()).collect();
     if let Some((outside, area)) = crate::extent::outside_area_of_use(&srs, &firsts)? {
@@ -209,6 +198,17 @@ pub fn stage_file(config: &Config, path: &Path, footprints: Option<&FootprintInd
             );
         }
     }
+    // Per-polygon work runs on rayon's threads, in chunks (one coordinate transform each).
+    if let Some(tol) = config.simplify_tolerance {
+        polygons.par_iter_mut().for_each(|(_, _, _, p)| p.rings = simplify_polygon(&p.rings, tol));
+    }
+    let flags = match (footprints, config.deduplicate_method) {
+        (Some(index), Some(crate::config::DedupMethod::Footprints)) => {
+            let polys: Vec<Polygon> = polygons.iter().map(|e| e.3.clone()).collect();
+            Some(index.flags(config, &filename, &srs.to_wkt()?, &polys)?)
+        }
+        _ => None,
+    };
     let target = vector::srs(config.tms.crs)?;
     if srs != target {
         let (srs_wkt, target_wkt) = (srs.to_wkt()?, target.to_wkt()?);
