@@ -155,9 +155,7 @@ impl FootprintIndex {
                 }
             }
         }
-        let mut index = FootprintIndex::new(footprints);
-        index.unreadable = unreadable;
-        Ok(index)
+        Ok(FootprintIndex { footprints, unreadable, placed: Mutex::new(HashMap::new()) })
     }
 
     /// An index of the given footprints.

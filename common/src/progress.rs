@@ -36,8 +36,7 @@ pub enum Weight {
 }
 
 /// The state of one job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Status {
     Pending,
     Running,
@@ -274,7 +273,7 @@ impl Progress {
 }
 
 /// Jobs by status.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Counts {
     pub jobs: usize,
     pub ok: usize,

@@ -394,7 +394,7 @@ fn summary(s: &State, p: &Progress, followers: &[Follower]) -> Value {
 /// The summary for people, on stderr.
 fn human_summary(s: &State, p: &Progress, followers: &[Follower]) -> String {
     let c = &s.counts;
-    let hosts: HashSet<String> = followers.iter().map(Follower::host).collect();
+    let hosts = hosts(followers);
     let mut out = format!(
         "{}: {} jobs: {} ok, {} failed, {} running, {} pending; {} elapsed, {:.2} jobs/s; {} task files on {} hosts, ~{:.3} node-hours\n",
         s.name,
