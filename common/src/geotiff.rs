@@ -2,6 +2,7 @@
 //! bounds in the TMS CRS, no NoData (zeros are data, as in the reference), lossless compression.
 //! Also per-band summaries and the rasters summary CSV.
 
+use crate::bandstats::{summarize, BandSummary};
 use crate::tms::{Bounds, Tile, Tms};
 use anyhow::Context;
 use gdal::raster::{Buffer, RasterCreationOptions};
@@ -123,79 +124,6 @@ pub fn read(path: &Path) -> anyhow::Result<TileRaster> {
         bands.push(buffer.into_shape_and_vec().1);
     }
     Ok(TileRaster { names, bands, width, height })
-}
-
-/// Summary of a band over all pixels (zeros included), as the rasters summary has it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BandSummary {
-    pub min: f64,
-    pub max: f64,
-    pub mean: f64,
-    pub median: f64,
-    /// Population standard deviation and variance.
-    pub std: f64,
-    pub var: f64,
-    pub sum: f64,
-}
-
-/// Min, max, mean, median, population std/var and sum of a band.
-pub fn summarize(values: &[f64]) -> BandSummary {
-    let n = values.len() as f64;
-    let (mut min, mut max, mut sum, mut below, mut zeros) = (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0, 0);
-    for &v in values {
-        min = min.min(v);
-        max = max.max(v);
-        sum += v;
-        below += usize::from(v < 0.0);
-        zeros += usize::from(v == 0.0);
-    }
-    let mean = sum / n;
-    let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
-    BandSummary { min, max, mean, median: band_median(values, below, zeros), std: var.sqrt(), var, sum }
-}
-
-/// The median of a band with `below` negative values and `zeros` zeros. Bands are mostly zeros:
-/// the middle positions are often both zeros, and otherwise, when many values are zero, the
-/// upper one is selected among the values on its side of zero only.
-fn band_median(values: &[f64], below: usize, zeros: usize) -> f64 {
-    let n = values.len();
-    if n == 0 {
-        return f64::NAN;
-    }
-    let (lo, hi) = ((n - 1) / 2, n / 2);
-    let zero = below..below + zeros;
-    if zero.contains(&lo) && zero.contains(&hi) {
-        return 0.0;
-    }
-    let many_zeros = zeros > n / 4;
-    // The selection list (as ordered keys) and the sorted position of its first value.
-    let (mut list, offset): (Vec<i64>, usize) = if many_zeros && hi >= zero.end {
-        (values.iter().filter(|&&v| v > 0.0 || v.is_nan()).map(order_key).collect(), zero.end)
-    } else if many_zeros && hi < below {
-        (values.iter().filter(|&&v| v < 0.0).map(order_key).collect(), 0)
-    } else {
-        (values.iter().map(order_key).collect(), 0)
-    };
-    let (left, &mut upper, _) = list.select_nth_unstable(hi - offset);
-    let upper = from_order_key(upper);
-    if lo == hi {
-        return upper;
-    }
-    // The lower middle: the largest value left of the upper one, or a zero just below the list.
-    let lower = if lo < offset { 0.0 } else { left.iter().max().map_or(upper, |&k| from_order_key(k)) };
-    (lower + upper) / 2.0
-}
-
-/// An integer whose order is `f64::total_cmp`'s (the same bit transform), so selection compares
-/// integers.
-fn order_key(v: &f64) -> i64 {
-    let bits = v.to_bits() as i64;
-    bits ^ ((((bits >> 63) as u64) >> 1) as i64)
-}
-
-/// The value of an [`order_key`] (the transform is its own inverse).
-fn from_order_key(key: i64) -> f64 {
-    f64::from_bits((key ^ ((((key >> 63) as u64) >> 1) as i64)) as u64)
 }
 
 /// Header of the rasters summary CSV (the reference's columns).

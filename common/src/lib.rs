@@ -2,6 +2,7 @@
 //! job lines; everything else lives here, one module per concern.
 
 pub mod aggregate;
+pub mod bandstats;
 pub mod cli;
 pub mod colour;
 pub mod config;

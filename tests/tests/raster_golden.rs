@@ -2,8 +2,8 @@
 //! band identical at z13 and within 1e-6 below, coverage within 1e-7 everywhere, files readable
 //! by `gdalinfo -stats` and on average at most a quarter of the reference's bytes.
 
-use iwp_common::geotiff;
-use iwp_tests::{have, lines, relative_files, run, GoldenCase};
+use iwp_common::{bandstats, geotiff};
+use iwp_tests::{golden, have, lines, relative_files, run, GoldenCase};
 use std::process::Command;
 
 fn raster_and_compare(name: &str) {
@@ -70,4 +70,33 @@ fn complete_workflow_matches_the_golden_geotiffs() {
 #[test]
 fn footprint_dedup_matches_the_golden_geotiffs_without_the_flagged_polygons() {
     raster_and_compare("footprint-dedup");
+}
+
+/// Band summaries of the reference's own GeoTIFFs equal its rasters summary to the last bit
+/// (numpy's pairwise sums, population std/var, median of the two middles): 88 rows.
+#[test]
+fn band_summaries_equal_the_reference_rasters_summary() {
+    let Some(golden) = golden() else { return };
+    for case in ["complete-workflow", "footprint-dedup"] {
+        let expected = golden.join(case).join("expected");
+        let mut rows = csv::Reader::from_path(expected.join("raster-summary.csv")).unwrap();
+        let mut checked = 0;
+        for row in rows.records() {
+            let row = row.unwrap();
+            // The reference ran in a folder named example/.
+            let rel = row[9].strip_prefix("example/").unwrap();
+            let raster = geotiff::read(&expected.join(rel)).unwrap();
+            let band = raster.names.iter().position(|n| n == &row[0]).unwrap();
+            let s = bandstats::summarize(&raster.bands[band]);
+            let ours = [s.min, s.max, s.mean, s.median, s.std, s.var, s.sum];
+            for (k, (column, value)) in
+                ["min", "max", "mean", "median", "std", "var", "sum"].iter().zip(ours).enumerate()
+            {
+                let theirs: f64 = row[2 + k].parse().unwrap();
+                assert_eq!(value.to_bits(), theirs.to_bits(), "{case} {rel} {}: {column} {value} vs {theirs}", &row[0]);
+            }
+            checked += 1;
+        }
+        assert_eq!(checked, 44, "{case}: rows checked");
+    }
 }
