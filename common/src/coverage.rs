@@ -46,6 +46,8 @@ pub struct Coverage {
     cover: Vec<f64>,
     /// The polygon's rings in pixel units (a buffer kept between polygons).
     rings: Vec<Vec<(f64, f64)>>,
+    /// The result: grid pixel index and non-zero fraction, row by row.
+    cells: Vec<(usize, f64)>,
 }
 
 impl Coverage {
@@ -58,14 +60,15 @@ impl Coverage {
             pixel.extend(ring.iter().map(|p| grid.to_pixel(p.0, p.1)));
         }
         self.set_window(grid, rings.first().map(Vec::as_slice).unwrap_or(&[]));
+        self.cells.clear();
         if self.cols > 0 && self.rows > 0 {
-            self.add_rings(&rings);
+            self.add_rings(&rings, grid.width);
         }
         self.rings = rings;
     }
 
-    /// Adds every ring's edges, then spreads the covers along each row.
-    fn add_rings(&mut self, rings: &[Vec<(f64, f64)>]) {
+    /// Adds every ring's edges, then spreads the covers along each row into the cells.
+    fn add_rings(&mut self, rings: &[Vec<(f64, f64)>], width: usize) {
         for (k, ring) in rings.iter().enumerate() {
             // Shells add and holes subtract, whatever their orientation.
             let orientation = -signed_area(ring).signum();
@@ -74,23 +77,27 @@ impl Coverage {
                 self.add_edge(w[0], w[1], factor);
             }
         }
+        // Every cell is written and the count moves past the non-zero ones: no branch to
+        // mispredict at the polygon's outline.
+        self.cells.resize(self.rows * self.cols, (0, 0.0));
+        let mut kept = 0;
         for r in 0..self.rows {
             let mut running = 0.0;
-            for c in 0..self.cols {
-                running += self.cover[r * (self.cols + 1) + c];
-                self.area[r * self.cols + c] += running;
+            let (areas, covers) = (&self.area[r * self.cols..][..self.cols], &self.cover[r * (self.cols + 1)..]);
+            let first = (self.row0 + r) * width + self.col0;
+            for (c, (&area, &cover)) in areas.iter().zip(covers).enumerate() {
+                running += cover;
+                let f = area + running;
+                self.cells[kept] = (first + c, f);
+                kept += usize::from(f != 0.0);
             }
         }
+        self.cells.truncate(kept);
     }
 
     /// Pixels of the grid (index row * width + column) with a non-zero fraction, and the fraction.
-    pub fn cells<'a>(&'a self, grid: &'a Grid) -> impl Iterator<Item = (usize, f64)> + 'a {
-        (0..self.rows).flat_map(move |r| {
-            (0..self.cols).filter_map(move |c| {
-                let f = self.area[r * self.cols + c];
-                (f != 0.0).then(|| ((self.row0 + r) * grid.width + self.col0 + c, f))
-            })
-        })
+    pub fn cells(&self) -> impl Iterator<Item = (usize, f64)> + '_ {
+        self.cells.iter().copied()
     }
 
     /// The window: the shell's pixel bounding box, clipped to the grid.
@@ -116,77 +123,91 @@ impl Coverage {
         self.cover.resize((self.cols + 1) * self.rows, 0.0);
     }
 
-    /// Adds one edge, from `a` to `b` in pixel units, times `factor`.
+    /// Adds one edge, from `a` to `b` in pixel units, times `factor`. The edge is walked from its
+    /// upper end (smaller row coordinate) down, each row line's crossing computed once and
+    /// shared by the rows above and below it, so the pieces' heights add up to the edge's.
     fn add_edge(&mut self, a: (f64, f64), b: (f64, f64), factor: f64) {
         if a.1 == b.1 {
             return; // horizontal: no height, no area
         }
-        let (vlo, vhi) = (a.1.min(b.1), a.1.max(b.1));
-        let first = (vlo.floor().max(self.row0 as f64)) as usize;
-        let last = (vhi.ceil().min((self.row0 + self.rows) as f64)) as usize;
-        let du_dv = (b.0 - a.0) / (b.1 - a.1);
-        let at = |v: f64| {
-            if v == a.1 {
-                a.0
-            } else if v == b.1 {
-                b.0
+        // Walking down: an edge drawn upwards counts negatively.
+        let (p, q, weight) = if a.1 < b.1 { (a, b, factor) } else { (b, a, -factor) };
+        let first = (floor(p.1).max(self.row0 as f64)) as usize;
+        let last = (q.1.ceil().min((self.row0 + self.rows) as f64)) as usize;
+        let du_dv = (q.0 - p.0) / (q.1 - p.1);
+        let u_at = |v: f64| {
+            if v <= p.1 {
+                p.0
+            } else if v >= q.1 {
+                q.0
             } else {
-                a.0 + (v - a.1) * du_dv
+                p.0 + (v - p.1) * du_dv
             }
         };
+        let mut top = (first as f64).max(p.1);
+        let mut u_top = u_at(top);
         for row in first..last {
-            let (top, bottom) = ((row as f64).max(vlo), ((row + 1) as f64).min(vhi));
-            if top >= bottom {
-                continue;
+            let bottom = ((row + 1) as f64).min(q.1);
+            let u_bottom = u_at(bottom);
+            if top < bottom {
+                self.add_row_piece(row - self.row0, (u_top, top), (u_bottom, bottom), weight);
             }
-            // The piece in this row, in the edge's direction.
-            let (va, vb) = if a.1 < b.1 { (top, bottom) } else { (bottom, top) };
-            self.add_row_piece(row - self.row0, (at(va), va), (at(vb), vb), factor);
+            (top, u_top) = (bottom, u_bottom);
         }
     }
 
-    /// Adds an edge piece lying within one pixel row (`r` in window rows).
-    fn add_row_piece(&mut self, r: usize, a: (f64, f64), b: (f64, f64), factor: f64) {
-        let (ulo, uhi) = (a.0.min(b.0), a.0.max(b.0));
-        if ulo == uhi {
-            self.add_cell_piece(r, ulo.floor(), ulo, b.1 - a.1, factor);
+    /// Adds an edge piece lying within one pixel row (`r` in window rows), walked downwards from
+    /// `a` to `b`, split at column lines (each crossing computed once).
+    fn add_row_piece(&mut self, r: usize, a: (f64, f64), b: (f64, f64), weight: f64) {
+        if a.0 == b.0 {
+            self.add_cell_piece(r, floor(a.0), a.0, b.1 - a.1, weight);
             return;
         }
-        // v along the piece as a function of u; sub-pieces between column lines.
-        let v_at = |u: f64| {
-            if u == a.0 {
-                a.1
-            } else if u == b.0 {
-                b.1
-            } else {
-                a.1 + (u - a.0) * (b.1 - a.1) / (b.0 - a.0)
-            }
-        };
-        let forward = a.0 < b.0;
-        let mut column = ulo.floor();
-        while column < uhi {
-            let (s, e) = (ulo.max(column), uhi.min(column + 1.0));
+        // From the left end to the right end; heights taken positive (the walk is downwards).
+        let (p, q) = if a.0 < b.0 { (a, b) } else { (b, a) };
+        let dv_du = (q.1 - p.1) / (q.0 - p.0);
+        let mut column = floor(p.0);
+        let (mut s, mut vs) = p;
+        loop {
+            let next = column + 1.0;
+            let (e, ve) = if next >= q.0 { q } else { (next, p.1 + (next - p.0) * dv_du) };
             if s < e {
-                let (vs, ve) = (v_at(s), v_at(e));
-                let dv = if forward { ve - vs } else { vs - ve };
-                self.add_cell_piece(r, column, (s + e) / 2.0, dv, factor);
+                self.add_cell_piece(r, column, (s + e) / 2.0, (ve - vs).abs(), weight);
             }
-            column += 1.0;
+            if next >= q.0 {
+                break;
+            }
+            (s, vs, column) = (e, ve, next);
         }
     }
 
-    /// Adds a sub-piece inside grid column `column` (mid-point `mid_u`, signed height `dv`): its
+    /// Adds a sub-piece inside grid column `column` (mid-point `mid_u`, height `dv`): its
     /// trapezoid to that cell and its full height to every cell right of it.
-    fn add_cell_piece(&mut self, r: usize, column: f64, mid_u: f64, dv: f64, factor: f64) {
+    fn add_cell_piece(&mut self, r: usize, column: f64, mid_u: f64, dv: f64, weight: f64) {
         let c = column - self.col0 as f64;
         let cover_row = r * (self.cols + 1);
         if c < 0.0 {
-            self.cover[cover_row] += factor * dv;
+            self.cover[cover_row] += weight * dv;
         } else if (c as usize) < self.cols {
             let ci = c as usize;
-            self.area[r * self.cols + ci] += factor * (1.0 - (mid_u - column)) * dv;
-            self.cover[cover_row + ci + 1] += factor * dv;
+            self.area[r * self.cols + ci] += weight * (1.0 - (mid_u - column)) * dv;
+            self.cover[cover_row + ci + 1] += weight * dv;
         }
+    }
+}
+
+/// `x.floor()` without a libm call on CPUs without SSE4.1's rounding instruction (pixel
+/// coordinates are far below 2^52, where every float is whole).
+fn floor(x: f64) -> f64 {
+    if x.abs() < 4.5e15 {
+        let t = x as i64 as f64;
+        if t > x {
+            t - 1.0
+        } else {
+            t
+        }
+    } else {
+        x.floor()
     }
 }
 

@@ -152,7 +152,7 @@ pub fn tile_bands(config: &Config, grid: &Grid, input: &TilePolygons) -> anyhow:
         if needs_area {
             coverage.compute(grid, polygon);
             pieces.clear();
-            pieces.extend(coverage.cells(grid).filter(|&(_, f)| f > MIN_PIECE));
+            pieces.extend(coverage.cells().filter(|&(_, f)| f > MIN_PIECE));
         }
         for (k, (stat, agg)) in config.statistics.iter().zip(aggs.iter_mut()).enumerate() {
             let attribute = input.values[k].as_ref().map(|v| v[n]);

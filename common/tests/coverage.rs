@@ -93,7 +93,7 @@ fn coverage_equals_area_of_polygon_intersection_pixel() {
         let polygon = Polygon { rings };
         cov.compute(&grid, &polygon);
         let mut fast = vec![0.0; grid.width * grid.height];
-        for (i, f) in cov.cells(&grid) {
+        for (i, f) in cov.cells() {
             fast[i] = f;
         }
         // geo in coordinates relative to the tile corner, so its own rounding stays small.
@@ -151,18 +151,18 @@ fn a_polygon_covering_the_whole_tile_gives_one_everywhere() {
     let big = Polygon { rings: vec![vec![(-5.0, -5.0), (5.0, -5.0), (5.0, 5.0), (-5.0, 5.0), (-5.0, -5.0)]] };
     let mut cov = Coverage::default();
     cov.compute(&grid, &big);
-    let cells: Vec<_> = cov.cells(&grid).collect();
+    let cells: Vec<_> = cov.cells().collect();
     assert_eq!(cells.len(), 32);
     assert!(cells.iter().all(|&(_, f)| (f - 1.0).abs() < 1e-12), "{cells:?}");
     // Exactly one pixel, edges on grid lines.
     let one = Polygon { rings: vec![vec![(0.125, 0.5), (0.25, 0.5), (0.25, 0.75), (0.125, 0.75), (0.125, 0.5)]] };
     cov.compute(&grid, &one);
-    let cells: Vec<_> = cov.cells(&grid).filter(|c| c.1.abs() > 1e-12).collect();
+    let cells: Vec<_> = cov.cells().filter(|c| c.1.abs() > 1e-12).collect();
     assert_eq!(cells.len(), 1);
     assert_eq!(cells[0].0, 8 + 1);
     assert!((cells[0].1 - 1.0).abs() < 1e-12);
     // Outside the tile: nothing.
     let away = Polygon { rings: vec![vec![(2.0, 2.0), (3.0, 2.0), (3.0, 3.0), (2.0, 2.0)]] };
     cov.compute(&grid, &away);
-    assert_eq!(cov.cells(&grid).count(), 0);
+    assert_eq!(cov.cells().count(), 0);
 }
