@@ -24,6 +24,9 @@ pub struct FeatureTable {
     pub columns: Vec<String>,
 }
 
+/// Files up to this size are read whole into memory; larger ones are read page by page.
+const IN_MEMORY_MAX: u64 = 64 << 20;
+
 /// A `file:` URI opening `path` as immutable (`%`, `?` and `#` escaped).
 fn immutable_uri(path: &Path) -> String {
     let text = path.to_string_lossy().replace('%', "%25").replace('?', "%3f").replace('#', "%23");
@@ -38,14 +41,34 @@ fn quoted(name: &str) -> String {
 impl FeatureTable {
     /// Opens a GeoPackage read-only and finds its first feature table (as OGR's layer 0).
     pub fn open(path: &Path) -> anyhow::Result<FeatureTable> {
+        FeatureTable::open_reading_whole(path, IN_MEMORY_MAX)
+    }
+
+    /// [`FeatureTable::open`], reading the file whole into memory when it has at most
+    /// `whole_max` bytes (tests use it to take either path).
+    pub fn open_reading_whole(path: &Path, whole_max: u64) -> anyhow::Result<FeatureTable> {
         let fail = |e: &dyn std::fmt::Display| anyhow!("cannot open {} as a GeoPackage: {e}", path.display());
-        if !path.is_file() {
-            return Err(fail(&"no such file"));
+        let file = std::fs::File::open(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => fail(&"no such file"),
+            _ => fail(&e),
+        })?;
+        let meta = file.metadata().map_err(|e| fail(&e))?;
+        if !meta.is_file() {
+            return Err(fail(&"not a file"));
         }
-        // Immutable: tiles are never changed in place (writers change a copy and rename it over
-        // the tile), so SQLite may skip locking and its checks for journals beside the file.
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
-        let conn = Connection::open_with_flags(immutable_uri(path), flags).map_err(|e| fail(&e))?;
+        let conn = if meta.len() <= whole_max {
+            // The whole file read in one call into an in-memory database: tiles are read once
+            // and never changed in place (writers rename a new file over them), so this is a
+            // consistent snapshot without a read call per page or any locking.
+            let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            let mut conn = Connection::open_in_memory_with_flags(flags).map_err(|e| fail(&e))?;
+            conn.deserialize_read_exact("main", file, meta.len() as usize, true).map_err(|e| fail(&e))?;
+            conn
+        } else {
+            // Immutable, for the same reason: no locks, no checks for journals beside the file.
+            let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+            Connection::open_with_flags(immutable_uri(path), flags).map_err(|e| fail(&e))?
+        };
         let (name, geometry): (String, String) = conn
             .query_row(
                 "SELECT g.table_name, g.column_name FROM gpkg_geometry_columns g \

@@ -63,7 +63,15 @@ fn rows_agree_with_ogr() {
         })
         .collect();
 
-    let table = FeatureTable::open(&path).unwrap();
+    // Read whole into memory (tiles) and page by page (large files): the same rows.
+    for whole_max in [u64::MAX, 0] {
+        let table = FeatureTable::open_reading_whole(&path, whole_max).unwrap();
+        same_rows_as_ogr(&table, &ogr);
+    }
+}
+
+/// The table's rows (in row order and ordered by a column) against OGR's features.
+fn same_rows_as_ogr(table: &FeatureTable, ogr: &[(Vec<iwp_common::geom::Polygon>, Option<f64>, Option<f64>)]) {
     assert_eq!(table.name, "tile");
     assert!(table.has_column("v") && table.has_column("n") && !table.has_column("w"));
     let mut ours = Vec::new();
@@ -99,15 +107,17 @@ fn paths_with_uri_characters_open() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a b#c%20d?e.gpkg");
     write_sample(&path);
-    let table = FeatureTable::open(&path).unwrap();
-    let mut n = 0;
-    table
-        .for_each_row(&["v"], None, |_, _| {
-            n += 1;
-            Ok(())
-        })
-        .unwrap();
-    assert_eq!(n, ROWS.len() + 1);
+    for whole_max in [u64::MAX, 0] {
+        let table = FeatureTable::open_reading_whole(&path, whole_max).unwrap();
+        let mut n = 0;
+        table
+            .for_each_row(&["v"], None, |_, _| {
+                n += 1;
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(n, ROWS.len() + 1);
+    }
 }
 
 #[test]
