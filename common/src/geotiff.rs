@@ -51,49 +51,75 @@ pub struct TileRaster {
     pub height: usize,
 }
 
-/// Writes a tile's GeoTIFF atomically (temporary name, then rename).
+/// Writes a tile's GeoTIFF atomically (temporary name, then rename). The bands are lent to GDAL
+/// and given back unchanged (GDAL reads them; no copy is made).
 pub fn write(
     path: &Path,
     tms: &Tms,
     bounds: Bounds,
-    raster: &TileRaster,
+    raster: &mut TileRaster,
     compression: Compression,
 ) -> anyhow::Result<()> {
     // Built in GDAL's memory filesystem, then written out in one piece: GDAL's many small writes
     // and seeks go to memory, the disk sees one file write and a rename.
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let mem = PathBuf::from(format!("/vsimem/iwp-{}-{n}.tif", std::process::id()));
-    let built = (|| -> anyhow::Result<()> {
-        let driver = DriverManager::get_driver_by_name("GTiff")?;
-        let options = RasterCreationOptions::from_iter(compression.options(raster.width, raster.height));
-        let mut ds = driver.create_with_band_type_with_options::<f64, _>(
-            &mem,
-            raster.width,
-            raster.height,
-            raster.bands.len(),
-            &options,
-        )?;
-        let (pw, ph) =
-            ((bounds.right - bounds.left) / raster.width as f64, (bounds.top - bounds.bottom) / raster.height as f64);
-        ds.set_geo_transform(&[bounds.left, pw, 0.0, bounds.top, 0.0, -ph])?;
-        with_srs(tms.epsg, |srs| ds.set_spatial_ref(srs))??;
-        for (i, (name, values)) in raster.names.iter().zip(&raster.bands).enumerate() {
-            let mut band = ds.rasterband(i + 1)?;
-            band.set_description(name)?;
-            // GDAL may byte-swap in place, hence the owned buffer; a copy of one band at a time.
-            let mut buffer = Buffer::new((raster.width, raster.height), values.clone());
-            band.write((0, 0), (raster.width, raster.height), &mut buffer)?;
-        }
-        Ok(())
-    })();
-    let bytes = built.and_then(|()| Ok(gdal::vsi::get_vsi_mem_file_bytes_owned(&mem)?));
-    if bytes.is_err() {
-        let _ = gdal::vsi::unlink_mem_file(&mem);
+    with_memory_file(|mem| {
+        let built = build_in(mem, tms, bounds, raster, compression);
+        let written = built.and_then(|()| {
+            let write = |bytes: &[u8]| crate::files::write_atomic_unsynced(path, bytes);
+            Ok(gdal::vsi::call_on_mem_file_bytes(mem, write)?
+                .with_context(|| format!("cannot write {}", path.display()))?)
+        });
+        written.with_context(|| format!("cannot make {}", path.display()))
+    })
+}
+
+/// Builds the GeoTIFF of `raster` as the memory file `mem`.
+fn build_in(
+    mem: &Path,
+    tms: &Tms,
+    bounds: Bounds,
+    raster: &mut TileRaster,
+    compression: Compression,
+) -> anyhow::Result<()> {
+    let size = (raster.width, raster.height);
+    let driver = DriverManager::get_driver_by_name("GTiff")?;
+    let options = RasterCreationOptions::from_iter(compression.options(raster.width, raster.height));
+    let mut ds =
+        driver.create_with_band_type_with_options::<f64, _>(mem, size.0, size.1, raster.bands.len(), &options)?;
+    let (pw, ph) = ((bounds.right - bounds.left) / size.0 as f64, (bounds.top - bounds.bottom) / size.1 as f64);
+    ds.set_geo_transform(&[bounds.left, pw, 0.0, bounds.top, 0.0, -ph])?;
+    with_srs(tms.epsg, |srs| ds.set_spatial_ref(srs))??;
+    for (i, (name, values)) in raster.names.iter().zip(raster.bands.iter_mut()).enumerate() {
+        let mut band = ds.rasterband(i + 1)?;
+        band.set_description(name)?;
+        // The crate's write takes an owned buffer: the band is moved in and back out.
+        let mut buffer = Buffer::new(size, std::mem::take(values));
+        let done = band.write((0, 0), size, &mut buffer);
+        *values = buffer.into_shape_and_vec().1;
+        done?;
     }
-    let bytes = bytes.with_context(|| format!("cannot make {}", path.display()))?;
-    crate::files::write_atomic_unsynced(path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+/// Calls `f` with this thread's GeoTIFF memory file, made once with room for a large tile:
+/// each GeoTIFF overwrites the last one in place (GDAL keeps a memory file's allocation when it
+/// is truncated), instead of growing a new file by reallocations.
+fn with_memory_file<R>(f: impl FnOnce(&Path) -> anyhow::Result<R>) -> anyhow::Result<R> {
+    thread_local! {
+        static MEMORY_FILE: RefCell<Option<PathBuf>> = const { RefCell::new(None) };
+    }
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    const ROOM: usize = 4 << 20;
+    let mem = MEMORY_FILE.with_borrow_mut(|slot| -> anyhow::Result<PathBuf> {
+        if slot.is_none() {
+            let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let mem = PathBuf::from(format!("/vsimem/iwp-{}-{n}.tif", std::process::id()));
+            gdal::vsi::create_mem_file(&mem, vec![0; ROOM])?;
+            *slot = Some(mem);
+        }
+        Ok(slot.clone().expect("just made"))
+    })?;
+    f(&mem)
 }
 
 /// Calls `f` with this thread's spatial reference for an EPSG code (built once per thread: a
@@ -231,9 +257,9 @@ pub fn write_tile(
         }
         tracing::warn!("{} is unreadable: writing it again", path.display());
     }
-    let raster = make()?;
+    let mut raster = make()?;
     let bounds = config.tms.bounds(tile);
-    write(&path, config.tms, bounds, &raster, compression)?;
+    write(&path, config.tms, bounds, &mut raster, compression)?;
     let written = Written::of(tile, &path, &raster, false);
     let records = summary_records(&raster, &written.summaries, bounds, &path, tile);
     crate::files::append_csv(&config.filename_rasters_summary, &SUMMARY_HEADER, &records)
