@@ -105,6 +105,22 @@ impl PixelAggregator {
         }
     }
 
+    /// Adds `value(fraction)` to the pixel of each (pixel, fraction) piece.
+    pub fn add_each(&mut self, pieces: impl Iterator<Item = (usize, f64)>, value: impl Fn(f64) -> Option<f64>) {
+        if self.method == Method::Sum {
+            // The common case, without add's per-call method checks.
+            for (pixel, fraction) in pieces {
+                if let Some(v) = value(fraction).filter(|v| !v.is_nan()) {
+                    self.value[pixel] += v;
+                }
+            }
+        } else {
+            for (pixel, fraction) in pieces {
+                self.add(pixel, value(fraction));
+            }
+        }
+    }
+
     /// The band: one value per pixel.
     pub fn finish(mut self) -> Vec<f64> {
         if self.method == Method::Sum {

@@ -145,14 +145,12 @@ pub fn tile_bands(config: &Config, grid: &Grid, input: &TilePolygons) -> anyhow:
         .collect::<anyhow::Result<Vec<_>>>()?;
     let needs_area = config.statistics.iter().any(|s| s.weight_by == WeightBy::Area);
     let centroid_pixels = CentroidPixels::new(grid);
+    let carried: Vec<Piece> = config.statistics.iter().map(|s| Piece::of(s, pw * ph)).collect();
     let mut coverage = Coverage::default();
-    let mut pieces: Vec<(usize, f64)> = Vec::new();
     for (n, polygon) in input.polygons.iter().enumerate() {
         let centroid_pixel = centroid_pixels.pixel(input.centroids[n].0, input.centroids[n].1);
         if needs_area {
             coverage.compute(grid, polygon);
-            pieces.clear();
-            pieces.extend(coverage.cells().filter(|&(_, f)| f > MIN_PIECE));
         }
         for (k, (stat, agg)) in config.statistics.iter().zip(aggs.iter_mut()).enumerate() {
             let attribute = input.values[k].as_ref().map(|v| v[n]);
@@ -163,8 +161,11 @@ pub fn tile_bands(config: &Config, grid: &Grid, input: &TilePolygons) -> anyhow:
                     }
                 }
                 WeightBy::Area => {
-                    for &(p, fraction) in &pieces {
-                        agg.add(p, piece_value(stat, attribute, fraction, pw * ph));
+                    let pieces = coverage.cells().filter(|&(_, f)| f > MIN_PIECE);
+                    match (attribute, carried[k]) {
+                        (Some(v), _) => agg.add_each(pieces, |_| v),
+                        (None, Piece::Area(pixel_area)) => agg.add_each(pieces, |f| Some(f * pixel_area)),
+                        (None, Piece::Fraction) => agg.add_each(pieces, Some),
                     }
                 }
             }
@@ -173,12 +174,21 @@ pub fn tile_bands(config: &Config, grid: &Grid, input: &TilePolygons) -> anyhow:
     Ok(aggs.into_iter().map(PixelAggregator::finish).collect())
 }
 
-/// The value an area-weighted piece carries: its coverage, its area, or the polygon's attribute.
-fn piece_value(stat: &Statistic, attribute: Option<Option<f64>>, fraction: f64, pixel_area: f64) -> Option<f64> {
-    match (attribute, stat.property.as_str()) {
-        (Some(v), _) => v,
-        (None, "area_within_pixel") => Some(fraction * pixel_area),
-        (None, _) => Some(fraction),
+/// The value an area-weighted piece carries when the statistic's property is not a column:
+/// its area (`area_within_pixel`) or its fraction of the pixel (`area_per_pixel_area`).
+#[derive(Clone, Copy)]
+enum Piece {
+    Area(f64),
+    Fraction,
+}
+
+impl Piece {
+    fn of(stat: &Statistic, pixel_area: f64) -> Piece {
+        if stat.property == "area_within_pixel" {
+            Piece::Area(pixel_area)
+        } else {
+            Piece::Fraction
+        }
     }
 }
 
