@@ -7,7 +7,6 @@
 //! trapezoid to c and its full height to every column right of it; the latter is accumulated
 //! once and spread by a prefix sum along the row.
 
-use crate::geom::Polygon;
 use crate::tms::Bounds;
 
 /// A tile's pixel grid: bounds in CRS units, `width` columns and `height` rows, row 0 at the top.
@@ -51,14 +50,21 @@ pub struct Coverage {
 }
 
 impl Coverage {
-    /// Computes the coverage of `polygon` (in the grid's CRS) on `grid`.
-    pub fn compute(&mut self, grid: &Grid, polygon: &Polygon) {
+    /// Computes the coverage on `grid` of the polygon with these closed rings (shell first, in
+    /// the grid's CRS).
+    pub fn compute<'a>(&mut self, grid: &Grid, polygon: impl IntoIterator<Item = &'a [(f64, f64)]>) {
         let mut rings = std::mem::take(&mut self.rings);
-        rings.resize_with(polygon.rings.len(), Vec::new);
-        for (pixel, ring) in rings.iter_mut().zip(&polygon.rings) {
+        let mut count = 0;
+        for ring in polygon {
+            if rings.len() == count {
+                rings.push(Vec::new());
+            }
+            let pixel = &mut rings[count];
             pixel.clear();
             pixel.extend(ring.iter().map(|p| grid.to_pixel(p.0, p.1)));
+            count += 1;
         }
+        rings.truncate(count);
         self.set_window(grid, rings.first().map(Vec::as_slice).unwrap_or(&[]));
         self.cells.clear();
         if self.cols > 0 && self.rows > 0 {

@@ -152,6 +152,92 @@ impl Polygon {
     }
 }
 
+/// Many polygons stored flat: every point in one buffer, rings and polygons as the ends of
+/// index ranges, so reading a tile's thousands of polygons allocates nothing per polygon or ring.
+/// Rings are closed as they are added.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct PolygonList {
+    points: Vec<Pt>,
+    /// Per ring, the end of its points; per polygon, the end of its rings.
+    ring_ends: Vec<usize>,
+    polygon_ends: Vec<usize>,
+}
+
+impl PolygonList {
+    /// The number of polygons.
+    pub fn len(&self) -> usize {
+        self.polygon_ends.len()
+    }
+
+    /// True when there is no polygon.
+    pub fn is_empty(&self) -> bool {
+        self.polygon_ends.is_empty()
+    }
+
+    /// Removes every polygon, keeping the buffers.
+    pub fn clear(&mut self) {
+        self.points.clear();
+        self.ring_ends.clear();
+        self.polygon_ends.clear();
+    }
+
+    /// The rings of polygon `i`, shell first.
+    pub fn rings(&self, i: usize) -> impl Iterator<Item = &[Pt]> + '_ {
+        let first_ring = if i == 0 { 0 } else { self.polygon_ends[i - 1] };
+        (first_ring..self.polygon_ends[i]).map(move |r| {
+            let start = if r == 0 { 0 } else { self.ring_ends[r - 1] };
+            &self.points[start..self.ring_ends[r]]
+        })
+    }
+
+    /// Polygon `i` on its own.
+    pub fn polygon(&self, i: usize) -> Polygon {
+        Polygon { rings: self.rings(i).map(<[Pt]>::to_vec).collect() }
+    }
+
+    /// Starts a polygon: the rings added next are its rings.
+    pub fn begin_polygon(&mut self) {
+        self.polygon_ends.push(self.ring_ends.len());
+    }
+
+    /// Adds a point to the ring being read.
+    pub fn push_point(&mut self, p: Pt) {
+        self.points.push(p);
+    }
+
+    /// Ends the ring being read: closed if it was not, dropped if it has no point.
+    pub fn end_ring(&mut self) {
+        let start = self.ring_ends.last().copied().unwrap_or(0);
+        if self.points.len() == start {
+            return;
+        }
+        if self.points[start] != self.points[self.points.len() - 1] {
+            self.points.push(self.points[start]);
+        }
+        self.ring_ends.push(self.points.len());
+        if let Some(end) = self.polygon_ends.last_mut() {
+            *end = self.ring_ends.len();
+        }
+    }
+
+    /// Ends a polygon: dropped if it has no ring (an empty polygon).
+    pub fn end_polygon(&mut self) {
+        let rings_before = if self.polygon_ends.len() < 2 { 0 } else { self.polygon_ends[self.polygon_ends.len() - 2] };
+        if self.polygon_ends.last() == Some(&rings_before) {
+            self.polygon_ends.pop();
+        }
+    }
+
+    /// Appends polygon `i` of `other`.
+    pub fn push_from(&mut self, other: &PolygonList, i: usize) {
+        self.begin_polygon();
+        for ring in other.rings(i) {
+            self.points.extend_from_slice(ring);
+            self.end_ring();
+        }
+    }
+}
+
 /// A ring with its first point repeated at the end when it was not (GDAL reads unclosed rings).
 pub fn close_ring(mut ring: Vec<Pt>) -> Vec<Pt> {
     if let (Some(&first), Some(&last)) = (ring.first(), ring.last()) {

@@ -2,8 +2,7 @@
 //! geometry blobs decoded by geozero. Staged tiles are read this way because an OGR open (schema
 //! parsing, layer set-up) cost more than rasterizing the tile.
 
-use crate::geom::Polygon;
-use crate::simplify::Pt;
+use crate::geom::PolygonList;
 use anyhow::{anyhow, bail, Context};
 use geozero::error::Result as GeoResult;
 use geozero::wkb::{process_wkb_type_geom, WkbDialect};
@@ -98,7 +97,7 @@ impl FeatureTable {
         &self,
         columns: &[&str],
         order: Option<&str>,
-        mut each: impl FnMut(Vec<Polygon>, &[ValueRef]) -> anyhow::Result<()>,
+        mut each: impl FnMut(&PolygonList, &Values) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
         if let Some(missing) = columns.iter().find(|c| !self.has_column(c)) {
             bail!("{}: no column `{missing}` in table {}", self.path.display(), self.name);
@@ -113,17 +112,27 @@ impl FeatureTable {
         let context = || format!("cannot read {}", self.path.display());
         let mut stmt = self.conn.prepare(&sql).with_context(context)?;
         let mut rows = stmt.query([]).with_context(context)?;
+        // One polygon list for every row.
+        let mut polygons = PolygonList::default();
         while let Some(row) = rows.next().with_context(context)? {
-            let polygons = match row.get_ref(0)? {
-                ValueRef::Blob(blob) => {
-                    polygons_of_blob(blob).with_context(|| format!("{}: bad geometry blob", self.path.display()))?
-                }
-                _ => Vec::new(),
-            };
-            let values = (1..=columns.len()).map(|i| row.get_ref(i)).collect::<Result<Vec<_>, _>>()?;
-            each(polygons, &values)?;
+            polygons.clear();
+            if let ValueRef::Blob(blob) = row.get_ref(0)? {
+                read_blob(blob, &mut polygons)
+                    .with_context(|| format!("{}: bad geometry blob", self.path.display()))?;
+            }
+            each(&polygons, &Values(row))?;
         }
         Ok(())
+    }
+}
+
+/// The values a row has in the columns asked for.
+pub struct Values<'a>(&'a rusqlite::Row<'a>);
+
+impl Values<'_> {
+    /// The value in the `k`-th column asked for.
+    pub fn get(&self, k: usize) -> anyhow::Result<ValueRef<'_>> {
+        Ok(self.0.get_ref(k + 1)?)
     }
 }
 
@@ -140,54 +149,53 @@ pub fn number(value: ValueRef) -> anyhow::Result<Option<f64>> {
 
 /// The polygons of a GeoPackage geometry blob: a Polygon, or a MultiPolygon's parts; other
 /// types (and polygons inside collections) give none. Rings as stored, empty ones dropped.
-pub fn polygons_of_blob(blob: &[u8]) -> anyhow::Result<Vec<Polygon>> {
-    let mut collector = Polygons::default();
+pub fn polygons_of_blob(blob: &[u8]) -> anyhow::Result<PolygonList> {
+    let mut list = PolygonList::default();
+    read_blob(blob, &mut list)?;
+    Ok(list)
+}
+
+/// Adds the polygons of a geometry blob to `list` (as [`polygons_of_blob`] gives them).
+fn read_blob(blob: &[u8], list: &mut PolygonList) -> anyhow::Result<()> {
+    let mut collector = Polygons { list, in_polygon: false, collections: 0 };
     process_wkb_type_geom(&mut std::io::Cursor::new(blob), &mut collector, WkbDialect::Geopackage)?;
-    collector.done.retain(|p| !p.rings.is_empty());
-    Ok(collector.done)
+    Ok(())
 }
 
 /// Collects polygon rings from geozero's events.
-#[derive(Default)]
-struct Polygons {
-    done: Vec<Polygon>,
-    ring: Vec<Pt>,
+struct Polygons<'a> {
+    list: &'a mut PolygonList,
     in_polygon: bool,
     collections: usize,
 }
 
-impl GeomProcessor for Polygons {
+impl GeomProcessor for Polygons<'_> {
     fn xy(&mut self, x: f64, y: f64, _idx: usize) -> GeoResult<()> {
         if self.in_polygon {
-            self.ring.push((x, y));
+            self.list.push_point((x, y));
         }
         Ok(())
     }
 
-    fn polygon_begin(&mut self, _tagged: bool, size: usize, _idx: usize) -> GeoResult<()> {
+    fn polygon_begin(&mut self, _tagged: bool, _size: usize, _idx: usize) -> GeoResult<()> {
         if self.collections == 0 {
             self.in_polygon = true;
-            self.done.push(Polygon { rings: Vec::with_capacity(size) });
+            self.list.begin_polygon();
         }
         Ok(())
     }
 
     fn polygon_end(&mut self, _tagged: bool, _idx: usize) -> GeoResult<()> {
-        self.in_polygon = false;
-        Ok(())
-    }
-
-    fn linestring_begin(&mut self, _tagged: bool, size: usize, _idx: usize) -> GeoResult<()> {
-        self.ring = Vec::with_capacity(size);
+        if self.in_polygon {
+            self.in_polygon = false;
+            self.list.end_polygon();
+        }
         Ok(())
     }
 
     fn linestring_end(&mut self, _tagged: bool, _idx: usize) -> GeoResult<()> {
-        if self.in_polygon && !self.ring.is_empty() {
-            let ring = crate::geom::close_ring(std::mem::take(&mut self.ring));
-            if let Some(p) = self.done.last_mut() {
-                p.rings.push(ring);
-            }
+        if self.in_polygon {
+            self.list.end_ring();
         }
         Ok(())
     }

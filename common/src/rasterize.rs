@@ -6,7 +6,7 @@
 use crate::aggregate::{Method, PixelAggregator};
 use crate::config::{Config, Statistic, WeightBy};
 use crate::coverage::{Coverage, Grid};
-use crate::geom::Polygon;
+use crate::geom::PolygonList;
 use crate::gpkg::{number, FeatureTable};
 use anyhow::{anyhow, bail, Context};
 use rusqlite::types::ValueRef;
@@ -20,7 +20,7 @@ const MIN_PIECE: f64 = 1e-12;
 /// of the attribute columns statistics name (per statistic, None for the built-in properties).
 #[derive(Debug, Default)]
 pub struct TilePolygons {
-    pub polygons: Vec<Polygon>,
+    pub polygons: PolygonList,
     pub centroids: Vec<(f64, f64)>,
     pub values: Vec<Option<Vec<Option<f64>>>>,
     /// Rows dropped as duplicates.
@@ -68,7 +68,7 @@ pub fn read_staged_tile(config: &Config, path: &Path) -> anyhow::Result<TilePoly
     // By identifier: a tile's rows sum in the same order however the tile was put together
     // (one process, or several nodes merged), so the rasters are the same to the last bit.
     table.for_each_row(&columns, Some(&config.props.identifier), |parts, row| {
-        if dup.is_some() && matches!(row[0], ValueRef::Integer(1)) {
+        if dup.is_some() && matches!(row.get(0)?, ValueRef::Integer(1)) {
             out.dropped += 1;
             return Ok(());
         }
@@ -77,21 +77,18 @@ pub fn read_staged_tile(config: &Config, path: &Path) -> anyhow::Result<TilePoly
         }
         // Parts of a multipolygon share the feature's centroid and values.
         let stored = match centroid_at {
-            Some(i) => value(row[i])?.zip(value(row[i + 1])?),
+            Some(i) => value(row.get(i)?)?.zip(value(row.get(i + 1)?)?),
             None => None,
         };
-        let centroid = stored.unwrap_or_else(|| parts[0].centroid());
-        let values: Vec<Option<f64>> = attribute_at
-            .iter()
-            .map(|a| a.map(|i| value(row[i])).transpose().map(Option::flatten))
-            .collect::<anyhow::Result<_>>()?;
-        for part in parts {
-            out.polygons.push(part);
+        let centroid = stored.unwrap_or_else(|| parts.polygon(0).centroid());
+        for part in 0..parts.len() {
+            out.polygons.push_from(parts, part);
             out.centroids.push(centroid);
-            for (k, v) in values.iter().enumerate() {
-                if let Some(list) = out.values[k].as_mut() {
-                    list.push(*v);
-                }
+        }
+        for (column, list) in attribute_at.iter().zip(out.values.iter_mut()) {
+            if let (Some(i), Some(list)) = (column, list.as_mut()) {
+                let v = value(row.get(*i)?)?;
+                list.extend(std::iter::repeat_n(v, parts.len()));
             }
         }
         Ok(())
@@ -147,10 +144,10 @@ pub fn tile_bands(config: &Config, grid: &Grid, input: &TilePolygons) -> anyhow:
     let centroid_pixels = CentroidPixels::new(grid);
     let carried: Vec<Piece> = config.statistics.iter().map(|s| Piece::of(s, pw * ph)).collect();
     let mut coverage = Coverage::default();
-    for (n, polygon) in input.polygons.iter().enumerate() {
+    for n in 0..input.polygons.len() {
         let centroid_pixel = centroid_pixels.pixel(input.centroids[n].0, input.centroids[n].1);
         if needs_area {
-            coverage.compute(grid, polygon);
+            coverage.compute(grid, input.polygons.rings(n));
         }
         for (k, (stat, agg)) in config.statistics.iter().zip(aggs.iter_mut()).enumerate() {
             let attribute = input.values[k].as_ref().map(|v| v[n]);

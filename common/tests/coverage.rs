@@ -91,7 +91,7 @@ fn coverage_equals_area_of_polygon_intersection_pixel() {
             rings.push(star(&mut r, cx, cy, radius * 0.3, 6, case % 4 == 0));
         }
         let polygon = Polygon { rings };
-        cov.compute(&grid, &polygon);
+        cov.compute(&grid, polygon.rings.iter().map(Vec::as_slice));
         let mut fast = vec![0.0; grid.width * grid.height];
         for (i, f) in cov.cells() {
             fast[i] = f;
@@ -150,19 +150,19 @@ fn a_polygon_covering_the_whole_tile_gives_one_everywhere() {
     let grid = Grid { bounds, width: 8, height: 4 };
     let big = Polygon { rings: vec![vec![(-5.0, -5.0), (5.0, -5.0), (5.0, 5.0), (-5.0, 5.0), (-5.0, -5.0)]] };
     let mut cov = Coverage::default();
-    cov.compute(&grid, &big);
+    cov.compute(&grid, big.rings.iter().map(Vec::as_slice));
     let cells: Vec<_> = cov.cells().collect();
     assert_eq!(cells.len(), 32);
     assert!(cells.iter().all(|&(_, f)| (f - 1.0).abs() < 1e-12), "{cells:?}");
     // Exactly one pixel, edges on grid lines.
     let one = Polygon { rings: vec![vec![(0.125, 0.5), (0.25, 0.5), (0.25, 0.75), (0.125, 0.75), (0.125, 0.5)]] };
-    cov.compute(&grid, &one);
+    cov.compute(&grid, one.rings.iter().map(Vec::as_slice));
     let cells: Vec<_> = cov.cells().filter(|c| c.1.abs() > 1e-12).collect();
     assert_eq!(cells.len(), 1);
     assert_eq!(cells[0].0, 8 + 1);
     assert!((cells[0].1 - 1.0).abs() < 1e-12);
     // Outside the tile: nothing.
     let away = Polygon { rings: vec![vec![(2.0, 2.0), (3.0, 2.0), (3.0, 3.0), (2.0, 2.0)]] };
-    cov.compute(&grid, &away);
+    cov.compute(&grid, away.rings.iter().map(Vec::as_slice));
     assert_eq!(cov.cells().count(), 0);
 }

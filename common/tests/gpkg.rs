@@ -77,7 +77,8 @@ fn same_rows_as_ogr(table: &FeatureTable, ogr: &[(Vec<iwp_common::geom::Polygon>
     let mut ours = Vec::new();
     table
         .for_each_row(&["v", "n"], None, |polygons, row| {
-            ours.push((polygons, number(row[0])?, number(row[1])?));
+            let polygons: Vec<_> = (0..polygons.len()).map(|i| polygons.polygon(i)).collect();
+            ours.push((polygons, number(row.get(0)?)?, number(row.get(1)?)?));
             Ok(())
         })
         .unwrap();
@@ -93,7 +94,7 @@ fn same_rows_as_ogr(table: &FeatureTable, ogr: &[(Vec<iwp_common::geom::Polygon>
     let mut by_v = Vec::new();
     table
         .for_each_row(&["v"], Some("v"), |_, row| {
-            by_v.push(number(row[0])?);
+            by_v.push(number(row.get(0)?)?);
             Ok(())
         })
         .unwrap();

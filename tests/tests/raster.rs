@@ -47,14 +47,11 @@ fn coverage_matches_geo_on_sampled_pixels_and_every_polygon_counts_once() {
         let (pw, ph) = grid.pixel_size();
         let b = grid.bounds;
         // Every 7th pixel, in coordinates relative to the tile corner.
-        let local: Vec<geo::Polygon<f64>> = polygons
-            .polygons
-            .iter()
-            .map(|p| {
-                iwp_common::geom::Polygon {
-                    rings: p.rings.iter().map(|r| r.iter().map(|q| (q.0 - b.left, q.1 - b.bottom)).collect()).collect(),
-                }
-                .to_geo()
+        let local: Vec<geo::Polygon<f64>> = (0..polygons.polygons.len())
+            .map(|i| {
+                let rings = polygons.polygons.rings(i);
+                let rings = rings.map(|r| r.iter().map(|q| (q.0 - b.left, q.1 - b.bottom)).collect()).collect();
+                iwp_common::geom::Polygon { rings }.to_geo()
             })
             .collect();
         for pixel in (0..grid.width * grid.height).step_by(7) {
