@@ -63,13 +63,9 @@ pub fn write(
     // Built in GDAL's memory filesystem, then written out in one piece: GDAL's many small writes
     // and seeks go to memory, the disk sees one file write and a rename.
     with_memory_file(|mem| {
-        let built = build_in(mem, tms, bounds, raster, compression);
-        let written = built.and_then(|()| {
-            let write = |bytes: &[u8]| crate::files::write_atomic_unsynced(path, bytes);
-            Ok(gdal::vsi::call_on_mem_file_bytes(mem, write)?
-                .with_context(|| format!("cannot write {}", path.display()))?)
-        });
-        written.with_context(|| format!("cannot make {}", path.display()))
+        build_in(mem, tms, bounds, raster, compression).with_context(|| format!("cannot make {}", path.display()))?;
+        let write = |bytes: &[u8]| crate::files::write_atomic_unsynced(path, bytes);
+        gdal::vsi::call_on_mem_file_bytes(mem, write)?.with_context(|| format!("cannot write {}", path.display()))
     })
 }
 
