@@ -65,8 +65,9 @@ fn extremes(values: &[f64]) -> (f64, f64, usize, usize) {
     for chunk in chunks {
         for j in 0..8 {
             let v = chunk[j];
-            lo[j] = lo[j].min(v);
-            hi[j] = hi[j].max(v);
+            // Written as comparisons (NaN never replaces), which compile to vector min/max.
+            lo[j] = if v < lo[j] { v } else { lo[j] };
+            hi[j] = if v > hi[j] { v } else { hi[j] };
             below[j] += u32::from(v < 0.0);
             zeros[j] += u32::from(v == 0.0);
         }
