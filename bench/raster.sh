@@ -3,6 +3,9 @@
 # z-max 15, then count + coverage GeoTIFFs (256 x 256) at z 15 and every level down to 11, on 1 and
 # 2 threads. Reports ms per z-max tile, ms per lower-level tile, 1 -> 2 thread scaling, peak RSS,
 # and bytes per tile against the same tiles uncompressed (the reference writes them so).
+# Every run writes its GeoTIFFs into a freshly made filesystem (fresh_dir in lib.sh): deleting
+# the last run's files and creating as many again within seconds slows file creation on this
+# VM's journal-less ext4 by ~7% of a z-max step, which no real run pays.
 # Usage: bench/raster.sh [POLYGONS] [FILES]      (defaults: 400000 20)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -13,10 +16,17 @@ sample 11 15
 "$bin/iwp-stage" -c "$cfg" --input "$work/files.ndjson" -q > "$work/staged.ndjson"
 echo "iwp-raster: $polygons polygons in $files files staged at z 15; count + coverage, 256x256"
 
+# Empties the GeoTIFF folder: a fresh filesystem mounted at data/geotiff, a new summary.
+fresh_geotiffs() {
+  drop_dir data/geotiff
+  rm -f "$work/data/rasters_summary.csv"
+  fresh_dir data/geotiff 2000 20000 >/dev/null
+}
+
 # Runs every level as its own step (as a cluster does); prints "zmax_secs zmax_tiles lower_secs lower_tiles max_rss_kb".
 levels() {
   local threads=$1 compression=$2 rss=0 secs tiles lower_secs=0 lower_tiles=0 input="$work/staged.ndjson"
-  rm -rf "$work/data/geotiff" "$work/data/rasters_summary.csv"
+  fresh_geotiffs
   for z in 15 14 13 12 11; do
     read -r secs kb < <(timed_out "$work/z$z.ndjson" "$bin/iwp-raster" -c "$cfg" --z "$z" --input "$input" --threads "$threads" --compression "$compression" -q)
     tiles=$(wc -l < "$work/z$z.ndjson")
@@ -53,9 +63,9 @@ awk -v a="$zs_1" -v b="$zs_2" -v c="$ls_1" -v d="$ls_2" 'BEGIN { printf "1 -> 2 
 # whole THREADS: prints "z15_alone_secs whole_secs peak_rss_kb" for one pair of runs.
 whole() {
   local zonly secs rss
-  rm -rf "$work/data/geotiff" "$work/data/rasters_summary.csv"
+  fresh_geotiffs
   read -r zonly rss < <(timed "$bin/iwp-raster" -c "$cfg" --set 'z_range=[15,15]' --input "$work/staged.ndjson" --threads "$1" -q)
-  rm -rf "$work/data/geotiff" "$work/data/rasters_summary.csv"
+  fresh_geotiffs
   read -r secs rss < <(timed_out "$work/whole.ndjson" "$bin/iwp-raster" -c "$cfg" --input "$work/staged.ndjson" --threads "$1" -q)
   echo "$zonly $secs $rss"
 }

@@ -139,7 +139,7 @@ impl Coverage {
         // Walking down: an edge drawn upwards counts negatively.
         let (p, q, weight) = if a.1 < b.1 { (a, b, factor) } else { (b, a, -factor) };
         let first = (floor(p.1).max(self.row0 as f64)) as usize;
-        let last = (q.1.ceil().min((self.row0 + self.rows) as f64)) as usize;
+        let last = (-floor(-q.1)).min((self.row0 + self.rows) as f64) as usize;
         let du_dv = (q.0 - p.0) / (q.1 - p.1);
         let u_at = |v: f64| {
             if v <= p.1 {
@@ -163,10 +163,24 @@ impl Coverage {
     }
 
     /// Adds an edge piece lying within one pixel row (`r` in window rows), walked downwards from
-    /// `a` to `b`, split at column lines (each crossing computed once).
+    /// `a` to `b`, split at column lines (each crossing computed once). Each sub-piece inside a
+    /// column adds its trapezoid to that cell and its full height to every cell right of it.
     fn add_row_piece(&mut self, r: usize, a: (f64, f64), b: (f64, f64), weight: f64) {
+        let (cols, col0) = (self.cols, self.col0 as f64);
+        let area = &mut self.area[r * cols..][..cols];
+        let cover = &mut self.cover[r * (cols + 1)..][..cols + 1];
+        // A sub-piece in grid column `column`, mid-point `mid_u`, height `dv`.
+        let mut add = |column: f64, mid_u: f64, dv: f64| {
+            let c = column - col0;
+            if c < 0.0 {
+                cover[0] += weight * dv;
+            } else if let Some(cell) = area.get_mut(c as usize) {
+                *cell += weight * (1.0 - (mid_u - column)) * dv;
+                cover[c as usize + 1] += weight * dv;
+            }
+        };
         if a.0 == b.0 {
-            self.add_cell_piece(r, floor(a.0), a.0, b.1 - a.1, weight);
+            add(floor(a.0), a.0, b.1 - a.1);
             return;
         }
         // From the left end to the right end; heights taken positive (the walk is downwards).
@@ -178,26 +192,12 @@ impl Coverage {
             let next = column + 1.0;
             let (e, ve) = if next >= q.0 { q } else { (next, p.1 + (next - p.0) * dv_du) };
             if s < e {
-                self.add_cell_piece(r, column, (s + e) / 2.0, (ve - vs).abs(), weight);
+                add(column, (s + e) / 2.0, (ve - vs).abs());
             }
             if next >= q.0 {
                 break;
             }
             (s, vs, column) = (e, ve, next);
-        }
-    }
-
-    /// Adds a sub-piece inside grid column `column` (mid-point `mid_u`, height `dv`): its
-    /// trapezoid to that cell and its full height to every cell right of it.
-    fn add_cell_piece(&mut self, r: usize, column: f64, mid_u: f64, dv: f64, weight: f64) {
-        let c = column - self.col0 as f64;
-        let cover_row = r * (self.cols + 1);
-        if c < 0.0 {
-            self.cover[cover_row] += weight * dv;
-        } else if (c as usize) < self.cols {
-            let ci = c as usize;
-            self.area[r * self.cols + ci] += weight * (1.0 - (mid_u - column)) * dv;
-            self.cover[cover_row + ci + 1] += weight * dv;
         }
     }
 }
