@@ -41,12 +41,15 @@ pub struct Coverage {
     cols: usize,
     rows: usize,
     /// Per window cell: trapezoid areas; per row, cols + 1 cover starts (prefix-summed later).
+    /// All zero between polygons: the pass that reads them sets them back to zero.
     area: Vec<f64>,
     cover: Vec<f64>,
     /// The polygon's rings in pixel units (a buffer kept between polygons).
     rings: Vec<Vec<(f64, f64)>>,
-    /// The result: grid pixel index and non-zero fraction, row by row.
+    /// The result: grid pixel index and non-zero fraction, row by row, in the first `kept`
+    /// entries (the buffer only grows).
     cells: Vec<(usize, f64)>,
+    kept: usize,
 }
 
 impl Coverage {
@@ -66,7 +69,7 @@ impl Coverage {
         }
         rings.truncate(count);
         self.set_window(grid, rings.first().map(Vec::as_slice).unwrap_or(&[]));
-        self.cells.clear();
+        self.kept = 0;
         if self.cols > 0 && self.rows > 0 {
             self.add_rings(&rings, grid.width);
         }
@@ -85,25 +88,30 @@ impl Coverage {
         }
         // Every cell is written and the count moves past the non-zero ones: no branch to
         // mispredict at the polygon's outline.
-        self.cells.resize(self.rows * self.cols, (0, 0.0));
+        let cols = self.cols;
+        if self.cells.len() < self.rows * cols {
+            self.cells.resize(self.rows * cols, (0, 0.0));
+        }
         let mut kept = 0;
         for r in 0..self.rows {
             let mut running = 0.0;
-            let (areas, covers) = (&self.area[r * self.cols..][..self.cols], &self.cover[r * (self.cols + 1)..]);
+            let areas = &mut self.area[r * cols..][..cols];
+            let covers = &mut self.cover[r * (cols + 1)..][..cols + 1];
             let first = (self.row0 + r) * width + self.col0;
-            for (c, (&area, &cover)) in areas.iter().zip(covers).enumerate() {
-                running += cover;
-                let f = area + running;
+            for (c, (area, cover)) in areas.iter_mut().zip(covers.iter_mut()).enumerate() {
+                running += std::mem::take(cover);
+                let f = std::mem::take(area) + running;
                 self.cells[kept] = (first + c, f);
                 kept += usize::from(f != 0.0);
             }
+            covers[cols] = 0.0;
         }
-        self.cells.truncate(kept);
+        self.kept = kept;
     }
 
     /// Pixels of the grid (index row * width + column) with a non-zero fraction, and the fraction.
     pub fn cells(&self) -> impl Iterator<Item = (usize, f64)> + '_ {
-        self.cells.iter().copied()
+        self.cells[..self.kept].iter().copied()
     }
 
     /// The window: the shell's pixel bounding box, clipped to the grid.
@@ -123,10 +131,13 @@ impl Coverage {
             return;
         }
         (self.col0, self.row0, self.cols, self.rows) = (c0, r0, c1.saturating_sub(c0), r1.saturating_sub(r0));
-        self.area.clear();
-        self.area.resize(self.cols * self.rows, 0.0);
-        self.cover.clear();
-        self.cover.resize((self.cols + 1) * self.rows, 0.0);
+        // Grown with zeros when too small; what is there is zero already.
+        if self.area.len() < self.cols * self.rows {
+            self.area.resize(self.cols * self.rows, 0.0);
+        }
+        if self.cover.len() < (self.cols + 1) * self.rows {
+            self.cover.resize((self.cols + 1) * self.rows, 0.0);
+        }
     }
 
     /// Adds one edge, from `a` to `b` in pixel units, times `factor`. The edge is walked from its
