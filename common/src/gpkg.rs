@@ -91,12 +91,10 @@ impl FeatureTable {
     }
 
     /// Calls `each` with every row's polygons (a MultiPolygon's parts; none for other or empty
-    /// geometries) and the values of `columns`, ordered by column `order` (then row id), or in
-    /// row order when it is None or not a column.
+    /// geometries) and the values of `columns`, in row order.
     pub fn for_each_row(
         &self,
         columns: &[&str],
-        order: Option<&str>,
         mut each: impl FnMut(&PolygonList, &Values) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
         if let Some(missing) = columns.iter().find(|c| !self.has_column(c)) {
@@ -104,11 +102,7 @@ impl FeatureTable {
         }
         let list: Vec<String> =
             std::iter::once(self.geometry.as_str()).chain(columns.iter().copied()).map(quoted).collect();
-        let order = match order.filter(|o| self.has_column(o)) {
-            Some(o) => format!("{}, rowid", quoted(o)),
-            None => "rowid".into(),
-        };
-        let sql = format!("SELECT {} FROM {} ORDER BY {order}", list.join(", "), quoted(&self.name));
+        let sql = format!("SELECT {} FROM {} ORDER BY rowid", list.join(", "), quoted(&self.name));
         let context = || format!("cannot read {}", self.path.display());
         let mut stmt = self.conn.prepare(&sql).with_context(context)?;
         let mut rows = stmt.query([]).with_context(context)?;

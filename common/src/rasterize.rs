@@ -34,23 +34,32 @@ fn is_builtin(property: &str) -> bool {
 
 /// Reads a staged tile: polygons, stored centroids (computed when the columns are missing), the
 /// statistics' attribute columns; drops flagged duplicates when deduplicate_at has "raster".
+/// Polygons come in identifier order (rows without a text identifier first, then by row), so a
+/// tile's rows sum in the same order however the tile was put together (one process, or several
+/// nodes merged) and the rasters are the same to the last bit.
 pub fn read_staged_tile(config: &Config, path: &Path) -> anyhow::Result<TilePolygons> {
     let table = FeatureTable::open(path)?;
     let optional = |name: &str| table.has_column(name).then(|| name.to_string());
     let dup = if config.drops_duplicates_at("raster") { optional(&config.props.duplicated) } else { None };
     let centroid = optional(&config.props.centroid_x).zip(optional(&config.props.centroid_y));
+    let identifier = optional(&config.props.identifier);
     for s in config.statistics.iter().filter(|s| !is_builtin(&s.property)) {
         if !table.has_column(&s.property) {
             bail!("{}: no column `{}` for statistic {}", path.display(), s.property, s.name);
         }
     }
-    // Only the columns used are read, each once: [duplicated] [centroid x, y] attributes...
+    // Only the columns used are read, each once: [duplicated] [centroid x, y] [identifier]
+    // attributes...
     let mut columns: Vec<&str> = Vec::new();
     columns.extend(dup.as_deref());
     let centroid_at = centroid.as_ref().map(|(x, y)| {
         columns.push(x);
         columns.push(y);
         columns.len() - 2
+    });
+    let identifier_at = identifier.as_deref().map(|name| {
+        columns.push(name);
+        columns.len() - 1
     });
     let attribute_at: Vec<Option<usize>> = config
         .statistics
@@ -62,30 +71,38 @@ pub fn read_staged_tile(config: &Config, path: &Path) -> anyhow::Result<TilePoly
             })
         })
         .collect();
-    let mut out =
+    let mut read =
         TilePolygons { values: attribute_at.iter().map(|c| c.map(|_| Vec::new())).collect(), ..Default::default() };
+    // Per polygon, its row's identifier as a range of `names` (None without a text identifier).
+    let (mut names, mut keys): (Vec<u8>, Vec<Option<(usize, usize)>>) = (Vec::new(), Vec::new());
     let value = |v: ValueRef| number(v).with_context(|| path.display().to_string());
-    // By identifier: a tile's rows sum in the same order however the tile was put together
-    // (one process, or several nodes merged), so the rasters are the same to the last bit.
-    table.for_each_row(&columns, Some(&config.props.identifier), |parts, row| {
+    table.for_each_row(&columns, |parts, row| {
         if dup.is_some() && matches!(row.get(0)?, ValueRef::Integer(1)) {
-            out.dropped += 1;
+            read.dropped += 1;
             return Ok(());
         }
         if parts.is_empty() {
             return Ok(());
         }
-        // Parts of a multipolygon share the feature's centroid and values.
+        // Parts of a multipolygon share the feature's centroid, identifier and values.
         let stored = match centroid_at {
             Some(i) => value(row.get(i)?)?.zip(value(row.get(i + 1)?)?),
             None => None,
         };
         let centroid = stored.unwrap_or_else(|| parts.polygon(0).centroid());
+        let key = match identifier_at.map(|i| row.get(i)).transpose()? {
+            Some(ValueRef::Text(text)) => {
+                names.extend_from_slice(text);
+                Some((names.len() - text.len(), names.len()))
+            }
+            _ => None,
+        };
         for part in 0..parts.len() {
-            out.polygons.push_from(parts, part);
-            out.centroids.push(centroid);
+            read.polygons.push_from(parts, part);
+            read.centroids.push(centroid);
+            keys.push(key);
         }
-        for (column, list) in attribute_at.iter().zip(out.values.iter_mut()) {
+        for (column, list) in attribute_at.iter().zip(read.values.iter_mut()) {
             if let (Some(i), Some(list)) = (column, list.as_mut()) {
                 let v = value(row.get(*i)?)?;
                 list.extend(std::iter::repeat_n(v, parts.len()));
@@ -93,7 +110,32 @@ pub fn read_staged_tile(config: &Config, path: &Path) -> anyhow::Result<TilePoly
         }
         Ok(())
     })?;
-    Ok(out)
+    // Sorted here rather than by SQLite, whose sort would copy every row, geometry and all.
+    let name = |n: usize| keys[n].map(|(start, end)| &names[start..end]);
+    let mut order: Vec<usize> = (0..read.polygons.len()).collect();
+    order.sort_by(|&a, &b| name(a).cmp(&name(b)));
+    Ok(read.reordered(&order))
+}
+
+impl TilePolygons {
+    /// The same polygons (with their centroids and values) in the order `order` gives.
+    fn reordered(&self, order: &[usize]) -> TilePolygons {
+        let mut out = TilePolygons {
+            values: self.values.iter().map(|v| v.as_ref().map(|_| Vec::with_capacity(order.len()))).collect(),
+            dropped: self.dropped,
+            ..Default::default()
+        };
+        for &n in order {
+            out.polygons.push_from(&self.polygons, n);
+            out.centroids.push(self.centroids[n]);
+            for (from, to) in self.values.iter().zip(out.values.iter_mut()) {
+                if let (Some(from), Some(to)) = (from, to.as_mut()) {
+                    to.push(from[n]);
+                }
+            }
+        }
+        out
+    }
 }
 
 /// Pixel edges as numpy's `linspace(start, stop, n + 1)` gives them (last edge exactly `stop`).

@@ -70,13 +70,13 @@ fn rows_agree_with_ogr() {
     }
 }
 
-/// The table's rows (in row order and ordered by a column) against OGR's features.
+/// The table's rows against OGR's features, in row order.
 fn same_rows_as_ogr(table: &FeatureTable, ogr: &[(Vec<iwp_common::geom::Polygon>, Option<f64>, Option<f64>)]) {
     assert_eq!(table.name, "tile");
     assert!(table.has_column("v") && table.has_column("n") && !table.has_column("w"));
     let mut ours = Vec::new();
     table
-        .for_each_row(&["v", "n"], None, |polygons, row| {
+        .for_each_row(&["v", "n"], |polygons, row| {
             let polygons: Vec<_> = (0..polygons.len()).map(|i| polygons.polygon(i)).collect();
             ours.push((polygons, number(row.get(0)?)?, number(row.get(1)?)?));
             Ok(())
@@ -90,16 +90,7 @@ fn same_rows_as_ogr(table: &FeatureTable, ogr: &[(Vec<iwp_common::geom::Polygon>
     assert_eq!(ours[0].0[0].rings.len(), 2);
     assert_eq!(ours[6].2, Some(7.0));
 
-    // Ordered by a column: ascending, NULLs first (SQLite).
-    let mut by_v = Vec::new();
-    table
-        .for_each_row(&["v"], Some("v"), |_, row| {
-            by_v.push(number(row.get(0)?)?);
-            Ok(())
-        })
-        .unwrap();
-    assert_eq!(by_v, [None, None, Some(-2.0), Some(0.1), Some(1.5), Some(4.0), Some(5.0)]);
-    let missing = table.for_each_row(&["w"], None, |_, _| Ok(())).unwrap_err();
+    let missing = table.for_each_row(&["w"], |_, _| Ok(())).unwrap_err();
     assert!(missing.to_string().contains("no column `w`"), "{missing}");
 }
 
@@ -112,7 +103,7 @@ fn paths_with_uri_characters_open() {
         let table = FeatureTable::open_reading_whole(&path, whole_max).unwrap();
         let mut n = 0;
         table
-            .for_each_row(&["v"], None, |_, _| {
+            .for_each_row(&["v"], |_, _| {
                 n += 1;
                 Ok(())
             })
