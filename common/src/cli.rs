@@ -117,6 +117,7 @@ pub fn usage_error(tool: &str, message: &str) -> ExitCode {
 /// SQLite), logging, the thread pool, then the config; a bad config is a usage error. With
 /// `--get KEY` it prints that value and ends the tool (the Err is then a success).
 pub fn start(tool: &str, log: &LogArgs, threads: &ThreadArgs, config: &ConfigArgs) -> Result<Config, ExitCode> {
+    steady_heap();
     crate::vector::tune_gdal();
     log.init();
     threads.init();
@@ -134,4 +135,18 @@ pub fn start(tool: &str, log: &LogArgs, threads: &ThreadArgs, config: &ConfigArg
         });
     }
     Ok(loaded)
+}
+
+/// Fixes glibc's malloc thresholds for a long run. By default each large block freed (a tile's
+/// bands, a staged tile read whole, GDAL's and zstd's buffers) raises the size above which
+/// blocks get their own mapping, and what stays in the heap then fragments: a 4,000-tile raster
+/// run grew to 190 MB (750 MB with one arena) instead of staying near 70 MB. Fixed, blocks up
+/// to 32 MiB come from the heap (no page faults for each one) and the heap stays its peak size.
+fn steady_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: plain settings calls, made before the tool's threads start.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
+    }
 }

@@ -105,6 +105,8 @@ fn main() -> ExitCode {
             }
         }
     }
+    // The parsed lines are not needed any more: their memory goes to the tiles' work.
+    drop(jobs);
     let mine = tilejobs::share(tiles, shard);
     if args.z.is_none() {
         whole_pyramid(&config, &args, &results, mine);
