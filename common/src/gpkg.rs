@@ -141,15 +141,8 @@ pub fn number(value: ValueRef) -> anyhow::Result<Option<f64>> {
     })
 }
 
-/// The polygons of a GeoPackage geometry blob: a Polygon, or a MultiPolygon's parts; other
-/// types (and polygons inside collections) give none. Rings as stored, empty ones dropped.
-pub fn polygons_of_blob(blob: &[u8]) -> anyhow::Result<PolygonList> {
-    let mut list = PolygonList::default();
-    read_blob(blob, &mut list)?;
-    Ok(list)
-}
-
-/// Adds the polygons of a geometry blob to `list` (as [`polygons_of_blob`] gives them).
+/// Adds the polygons of a GeoPackage geometry blob to `list`: a Polygon, or a MultiPolygon's
+/// parts; other types (and polygons inside collections) give none. Empty rings are dropped.
 fn read_blob(blob: &[u8], list: &mut PolygonList) -> anyhow::Result<()> {
     let mut collector = Polygons { list, in_polygon: false, collections: 0 };
     process_wkb_type_geom(&mut std::io::Cursor::new(blob), &mut collector, WkbDialect::Geopackage)?;
