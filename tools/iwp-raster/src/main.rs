@@ -116,7 +116,9 @@ fn main() -> ExitCode {
     for z in (lowest..=first).rev() {
         let start = Instant::now();
         let bar = progress_bar(level.len() as u64, &format!("z{z} tiles"));
-        let written: Vec<Written> = level
+        // Only the tiles are kept (their lines are out): thousands of small records made by the
+        // workers and kept to the level's end would pin memory between the tiles' large buffers.
+        let written: Vec<Tile> = level
             .par_iter()
             .filter_map(|(tile, staged)| {
                 let t0 = Instant::now();
@@ -130,13 +132,13 @@ fn main() -> ExitCode {
                 }
                 .map(|(written, _)| written);
                 bar.inc(1);
-                report(&results, *tile, &config, done, t0)
+                report(&results, *tile, &config, done, t0).map(|w| w.tile)
             })
             .collect();
         bar.finish_and_clear();
         tracing::info!("z{z}: {} GeoTIFFs in {:.1} s", written.len(), start.elapsed().as_secs_f64());
         let parents: BTreeMap<Tile, Option<PathBuf>> =
-            written.iter().filter_map(|w| w.tile.parent()).map(|p| (p, None)).collect();
+            written.iter().filter_map(|t| t.parent()).map(|p| (p, None)).collect();
         level = parents.into_iter().collect();
     }
     results.exit_code()
