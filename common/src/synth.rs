@@ -93,16 +93,45 @@ const TROUGH: f64 = 0.8;
 /// Per-image vertex noise in metres.
 const IMAGE_NOISE: f64 = 0.25;
 
+/// SplitMix64's increment.
+const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// SplitMix64's finaliser: 64 well-mixed bits from a counter or key.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A number in [0, 1) from 64 random bits (their top 53).
+fn to_unit(z: u64) -> f64 {
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
 /// A uniform number in [0, 1) from a key (SplitMix64 finaliser over the mixed key).
 fn unit(seed: u64, key: [i64; 4]) -> f64 {
-    let mut z = seed;
-    for k in key {
-        z = (z ^ (k as u64)).wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
+    to_unit(key.iter().fold(seed, |z, &k| mix((z ^ (k as u64)).wrapping_add(GOLDEN_GAMMA))))
+}
+
+/// A small deterministic generator (SplitMix64), for random moments and choices in the tests.
+pub struct Rand(pub u64);
+
+impl Rand {
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(GOLDEN_GAMMA);
+        mix(self.0)
     }
-    (z >> 11) as f64 / (1u64 << 53) as f64
+
+    /// A number in 0..n.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    /// A number in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        to_unit(self.next_u64())
+    }
 }
 
 /// Splits the work into images laid out on a grid of overlapping blocks.

@@ -6,16 +6,15 @@
 use geo::{Area, BooleanOps};
 use iwp_common::coverage::{Coverage, Grid};
 use iwp_common::geom::Polygon;
+use iwp_common::synth::Rand;
 use iwp_common::tms::Bounds;
-mod support;
-use support::Rand;
 
 /// A star-shaped ring around (cx, cy), closed, counter-clockwise unless `reverse`.
 fn star(r: &mut Rand, cx: f64, cy: f64, radius: f64, n: usize, reverse: bool) -> Vec<(f64, f64)> {
     let mut ring: Vec<(f64, f64)> = (0..n)
         .map(|k| {
             let a = k as f64 / n as f64 * std::f64::consts::TAU;
-            let rad = radius * (0.5 + 0.5 * r.next());
+            let rad = radius * (0.5 + 0.5 * r.unit());
             (cx + rad * a.cos(), cy + rad * a.sin())
         })
         .collect();
@@ -81,10 +80,10 @@ fn coverage_equals_area_of_polygon_intersection_pixel() {
     let (mut checked, mut worst, mut worst_clip) = (0, 0.0f64, 0.0f64);
     for case in 0..300 {
         // Centres anywhere over the tile and a margin, sizes from a fraction of a pixel to a third of the tile.
-        let cx = bounds.left - 0.2 * span + 1.4 * span * r.next();
-        let cy = bounds.bottom - 0.2 * span + 1.4 * span * r.next();
-        let radius = pw * (0.3 + 10.0 * r.next());
-        let n = 5 + (r.next() * 20.0) as usize;
+        let cx = bounds.left - 0.2 * span + 1.4 * span * r.unit();
+        let cy = bounds.bottom - 0.2 * span + 1.4 * span * r.unit();
+        let radius = pw * (0.3 + 10.0 * r.unit());
+        let n = 5 + (r.unit() * 20.0) as usize;
         let shell = star(&mut r, cx, cy, radius, n, case % 2 == 1);
         let mut rings = vec![shell];
         if case % 3 == 0 {

@@ -3,8 +3,7 @@
 
 use iwp_common::geom::Polygon;
 
-mod support;
-use support::Rand;
+use iwp_common::synth::Rand;
 
 fn geos_valid(p: &Polygon) -> bool {
     let wkb = iwp_common::vector::polygon_wkb(&p.rings);
@@ -21,18 +20,18 @@ fn certainly_valid_implies_geos_valid() {
     let mut r = Rand(7);
     let (mut stars, mut stars_sure, mut total) = (0, 0, 0);
     for case in 0..20_000 {
-        let n = 3 + (r.next() * 20.0) as usize;
+        let n = 3 + (r.unit() * 20.0) as usize;
         // Star-shaped rings are simple; shuffled or snapped ones often are not.
         let mut pts: Vec<(f64, f64)> = (0..n)
             .map(|k| {
                 let a = k as f64 / n as f64 * std::f64::consts::TAU;
-                let rad = 1.0 + r.next() * 3.0;
+                let rad = 1.0 + r.unit() * 3.0;
                 (-2_000_000.0 + rad * a.cos(), 500_000.0 + rad * a.sin())
             })
             .collect();
         match case % 5 {
             1 => {
-                let (i, j) = ((r.next() * n as f64) as usize, (r.next() * n as f64) as usize);
+                let (i, j) = ((r.unit() * n as f64) as usize, (r.unit() * n as f64) as usize);
                 pts.swap(i, j);
             }
             2 => {
@@ -40,8 +39,8 @@ fn certainly_valid_implies_geos_valid() {
                 pts.iter_mut().for_each(|p| *p = ((p.0 * 0.5).round() * 2.0, (p.1 * 0.5).round() * 2.0));
             }
             3 => {
-                let i = (r.next() * n as f64) as usize;
-                let j = (i + 2 + (r.next() * (n as f64 - 3.0)) as usize) % n;
+                let i = (r.unit() * n as f64) as usize;
+                let j = (i + 2 + (r.unit() * (n as f64 - 3.0)) as usize) % n;
                 pts[j] = pts[i]; // a vertex touching another
             }
             _ => {}

@@ -2,8 +2,6 @@
 //! REFERENCE-NOTES §6), missing children as zeros; per-pixel aggregations with pandas' semantics;
 //! band summaries against direct computation.
 
-mod support;
-
 use iwp_common::aggregate::{median, Method, PixelAggregator};
 use iwp_common::bandstats::summarize;
 use iwp_common::geotiff::py_float;
@@ -109,14 +107,14 @@ fn summaries_and_python_floats() {
     assert_eq!(s.median, (sorted[499] + sorted[500]) / 2.0);
     assert_eq!(median(&mut values), s.median);
     // Medians against a full sort: bands mostly zero, with negatives, odd and even lengths.
-    let mut rand = support::Rand(7);
+    let mut rand = iwp_common::synth::Rand(7);
     for case in 0..400 {
         let n = 1 + case % 37;
         let band: Vec<f64> = (0..n)
-            .map(|_| match (rand.next() * 4.0) as u32 {
+            .map(|_| match (rand.unit() * 4.0) as u32 {
                 0 => 0.0,
-                1 => -((rand.next() * 1000.0).floor()) / 7.0,
-                _ => (rand.next() * 1000.0).floor() / 3.0,
+                1 => -((rand.unit() * 1000.0).floor()) / 7.0,
+                _ => (rand.unit() * 1000.0).floor() / 3.0,
             })
             .collect();
         let mut sorted = band.clone();
