@@ -155,7 +155,7 @@ impl FootprintIndex {
                 }
             }
         }
-        Ok(FootprintIndex { footprints, unreadable, placed: Mutex::new(HashMap::new()) })
+        Ok(FootprintIndex { unreadable, ..FootprintIndex::new(footprints) })
     }
 
     /// An index of the given footprints.

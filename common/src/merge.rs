@@ -9,7 +9,7 @@ use crate::tilestore::add_missing_columns;
 use crate::tms::Tile;
 use anyhow::{anyhow, Context};
 use gdal::vector::{Feature, LayerAccess};
-use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
+use gdal::Dataset;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
@@ -35,15 +35,6 @@ pub struct Merged {
     /// was linked, copied or moved whole, which would cost opening every file.
     pub added: Option<u64>,
     pub features: Option<u64>,
-}
-
-fn open_update(path: &Path) -> anyhow::Result<Dataset> {
-    let options = DatasetOptions {
-        open_flags: GdalOpenFlags::GDAL_OF_UPDATE | GdalOpenFlags::GDAL_OF_VECTOR,
-        allowed_drivers: Some(&["GPKG"]),
-        ..Default::default()
-    };
-    Dataset::open_ex(path, options).map_err(|e| crate::vector::open_error(path, e))
 }
 
 /// The staging identifiers a tile's layer holds.
@@ -81,12 +72,11 @@ pub fn merge_tile(
     }
     // The base is the target (or the first source); only sources holding rows it lacks are read.
     let (base, rest) = if target.exists() { (target, sources) } else { (sources[0].as_path(), &sources[1..]) };
-    let open = |p: &Path| crate::vector::open(p);
-    let mut seen = identifiers(&open(base)?, id_column)?;
+    let mut seen = identifiers(&crate::vector::open(base)?, id_column)?;
     let base_rows = seen.len() as u64;
     let mut contributing = Vec::new();
     for source in rest {
-        let ids = identifiers(&open(source)?, id_column)?;
+        let ids = identifiers(&crate::vector::open(source)?, id_column)?;
         let new: HashSet<String> = ids.difference(&seen).cloned().collect();
         if !new.is_empty() {
             seen.extend(new.iter().cloned());
@@ -104,7 +94,7 @@ pub fn merge_tile(
     // Combine into a copy of the base, then rename it into place.
     let out = AtomicOutput::new(target)?;
     std::fs::copy(base, out.path()).with_context(|| format!("cannot copy {}", base.display()))?;
-    let mut ds = open_update(out.path())?;
+    let mut ds = crate::vector::open_gpkg_for_update(out.path())?;
     let mut added = if target.exists() { 0 } else { base_rows };
     for (source, new) in &contributing {
         added += append_rows(&mut ds, source, id_column, new)?;

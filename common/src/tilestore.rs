@@ -11,7 +11,7 @@ use crate::tms::Tile;
 use crate::vector;
 use anyhow::{anyhow, Context};
 use gdal::vector::{Feature, Geometry, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType};
-use gdal::{Dataset, DatasetOptions, DriverManager, GdalOpenFlags};
+use gdal::{Dataset, DriverManager};
 use std::path::{Path, PathBuf};
 
 /// What writing one tile did.
@@ -112,9 +112,10 @@ pub fn write_tile(
     rows: &[usize],
     force: bool,
 ) -> anyhow::Result<TileWrite> {
+    let path = tile_path(config, dir, tile);
     // The work, then its errors labelled with the tile.
     let written = (|| -> anyhow::Result<TileWrite> {
-        let path = tile_path(config, dir, tile);
+        let path = path.clone();
         let folder = path.parent().ok_or_else(|| anyhow!("{} has no folder", path.display()))?;
         std::fs::create_dir_all(folder).with_context(|| format!("cannot create {}", folder.display()))?;
         let lock = std::fs::File::open(folder)?;
@@ -124,12 +125,7 @@ pub fn write_tile(
         let out = AtomicOutput::new(&path)?;
         let mut ds = if path.exists() {
             std::fs::copy(&path, out.path()).with_context(|| format!("cannot copy {}", path.display()))?;
-            let options = DatasetOptions {
-                open_flags: GdalOpenFlags::GDAL_OF_UPDATE | GdalOpenFlags::GDAL_OF_VECTOR,
-                allowed_drivers: Some(&["GPKG"]),
-                ..Default::default()
-            };
-            let ds = Dataset::open_ex(out.path(), options)
+            let ds = vector::open_gpkg_for_update(out.path())
                 .with_context(|| format!("cannot open staged tile {}", path.display()))?;
             let mut layer = ds.layer(0)?;
             let already = rows_of_file(&mut layer, fname_col, &file.filename)?;
@@ -170,7 +166,6 @@ pub fn write_tile(
     })();
     written.map_err(|e| {
         // GDAL's own reason (e.g. SQLite's "database or disk is full") and the tile.
-        let path = tile_path(config, dir, tile);
         if let Some(full) = crate::files::full_disk_note(&path) {
             return e.context(format!("tile {}: {full}", path.display()));
         }

@@ -56,6 +56,17 @@ pub fn open(path: &Path) -> anyhow::Result<Dataset> {
     Dataset::open(path).map_err(|e| open_error(path, e))
 }
 
+/// Opens a GeoPackage for writing (vector, GPKG driver only), with [`open_error`]'s message when
+/// it cannot.
+pub fn open_gpkg_for_update(path: &Path) -> anyhow::Result<Dataset> {
+    let options = gdal::DatasetOptions {
+        open_flags: gdal::GdalOpenFlags::GDAL_OF_UPDATE | gdal::GdalOpenFlags::GDAL_OF_VECTOR,
+        allowed_drivers: Some(&["GPKG"]),
+        ..Default::default()
+    };
+    Dataset::open_ex(path, options).map_err(|e| open_error(path, e))
+}
+
 /// A spatial reference from EPSG or any GDAL user input, in traditional GIS (x = lon) order.
 pub fn srs(definition: &str) -> anyhow::Result<SpatialRef> {
     let mut srs = SpatialRef::from_definition(definition)
