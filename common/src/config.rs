@@ -99,6 +99,9 @@ pub struct Config {
     pub ext_web_tiles: String,
     pub dir_footprints: PathBuf,
     pub ext_footprints: String,
+    /// The footprint index file (every footprint with its bounding box), built once and read by
+    /// every staging process; default `.iwp-footprints.sqlite` in dir_staged.
+    pub footprint_index: PathBuf,
     pub dir_3dtiles: PathBuf,
     pub filename_staging_summary: PathBuf,
     pub filename_rasterization_events: PathBuf,
@@ -147,6 +150,9 @@ pub struct KeepRule {
     pub larger: bool,
 }
 
+/// The footprint index's file name in dir_staged when the config does not name one.
+pub const FOOTPRINT_INDEX_NAME: &str = ".iwp-footprints.sqlite";
+
 fn unset_range() -> [Option<f64>; 2] {
     [None, None]
 }
@@ -178,6 +184,8 @@ struct RawConfig {
     dir_footprints: String,
     #[serde(default = "d::ext_footprints")]
     ext_footprints: String,
+    #[serde(default)]
+    footprint_index: Option<String>,
     #[serde(default = "d::dir_3dtiles")]
     dir_3dtiles: String,
     #[serde(default = "d::filename_staging_summary")]
@@ -381,11 +389,12 @@ type Getter = fn(&Config) -> String;
 impl Config {
     /// The values `--get KEY` prints, as scripts want them: paths absolute as the tools use them,
     /// numbers and names plain, `statistics` as the statistics' names separated by spaces.
-    const GETTERS: [(&'static str, Getter); 17] = [
+    const GETTERS: [(&'static str, Getter); 18] = [
         ("dir_input", |c| c.dir_input.display().to_string()),
         ("ext_input", |c| c.ext_input.clone()),
         ("dir_footprints", |c| c.dir_footprints.display().to_string()),
         ("ext_footprints", |c| c.ext_footprints.clone()),
+        ("footprint_index", |c| c.footprint_index.display().to_string()),
         ("dir_staged", |c| c.dir_staged.display().to_string()),
         ("ext_staged", |c| c.ext_staged.clone()),
         ("dir_geotiff", |c| c.dir_geotiff.display().to_string()),
@@ -539,6 +548,10 @@ impl Config {
             ext_web_tiles: raw.ext_web_tiles,
             dir_footprints: resolve("dir_footprints", &raw.dir_footprints),
             ext_footprints: raw.ext_footprints,
+            footprint_index: match &raw.footprint_index {
+                Some(p) => resolve("footprint_index", p),
+                None => resolve("dir_staged", &raw.dir_staged).join(FOOTPRINT_INDEX_NAME),
+            },
             dir_3dtiles: resolve("dir_3dtiles", &raw.dir_3dtiles),
             filename_staging_summary: resolve("filename_staging_summary", &raw.filename_staging_summary),
             filename_rasterization_events: resolve("filename_rasterization_events", &raw.filename_rasterization_events),

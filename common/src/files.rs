@@ -199,6 +199,46 @@ pub fn remove_stale_temps(dir: &Path) -> io::Result<usize> {
     Ok(removed)
 }
 
+/// `path` relative to `dir`, however either is spelled: relative or absolute, with `.` or `..`, or
+/// through symbolic links (to the folders, or of the file itself into `dir`). None when `path` is
+/// not inside `dir`. Names derived from it (staging_filename, footprint names) so do not depend on
+/// how a config or a job line wrote the path.
+pub fn relative_within(path: &Path, dir: &Path) -> Option<PathBuf> {
+    let lexical = |p: &Path| std::path::absolute(p).ok().map(|a| normalized(&a));
+    if let (Some(p), Some(d)) = (lexical(path), lexical(dir)) {
+        if let Ok(rel) = p.strip_prefix(&d) {
+            return Some(rel.to_path_buf());
+        }
+    }
+    let dir = fs::canonicalize(dir).ok()?;
+    // The file's folder resolved and its own name kept: a linked file placed inside `dir`.
+    if let (Some(parent), Some(name)) = (path.parent(), path.file_name()) {
+        let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+        if let Ok(rel) = fs::canonicalize(parent).map(|p| p.join(name)) {
+            if let Ok(rel) = rel.strip_prefix(&dir) {
+                return Some(rel.to_path_buf());
+            }
+        }
+    }
+    fs::canonicalize(path).ok()?.strip_prefix(&dir).ok().map(Path::to_path_buf)
+}
+
+/// An absolute path with `.` and `..` taken out as text (no link resolved).
+fn normalized(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// Bytes free for unprivileged writers on the filesystem holding `path` (None if unknown).
 pub fn free_bytes(path: &Path) -> Option<u64> {
     use std::os::unix::ffi::OsStrExt;

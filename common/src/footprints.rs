@@ -6,6 +6,8 @@
 //! deduplicate_keep_rules (ties broken by file name).
 
 use crate::config::{Config, KeepRule};
+use crate::files::relative_within;
+use crate::footprint_index::IndexFile;
 use crate::geom::Polygon;
 use crate::vector;
 use anyhow::{anyhow, bail, Context};
@@ -18,7 +20,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// A keep-rule value of a footprint.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
 pub enum RankValue {
     Number(f64),
     Text(String),
@@ -37,8 +40,7 @@ pub struct Footprint {
 /// The footprint path of an input file (the reference's rule): same path relative to
 /// dir_input, extension replaced by ext_footprints, under dir_footprints.
 pub fn footprint_path(config: &Config, input: &Path) -> PathBuf {
-    let rel = input.strip_prefix(&config.dir_input).unwrap_or(input);
-    let mut rel = rel.to_path_buf();
+    let mut rel = relative_within(input, &config.dir_input).unwrap_or_else(|| input.to_path_buf());
     rel.set_extension("");
     let name = format!("{}{}", rel.display(), config.ext_footprints);
     config.dir_footprints.join(name)
@@ -46,12 +48,87 @@ pub fn footprint_path(config: &Config, input: &Path) -> PathBuf {
 
 /// The input file's name as staging_filename holds it: its path relative to dir_input.
 pub fn staging_filename(config: &Config, input: &Path) -> String {
-    input.strip_prefix(&config.dir_input).unwrap_or(input).to_string_lossy().trim_matches('/').to_string()
+    let rel = relative_within(input, &config.dir_input).unwrap_or_else(|| input.to_path_buf());
+    rel.to_string_lossy().trim_matches('/').to_string()
 }
 
-/// Reads one footprint file: the union of its polygons and the keep-rule values of its first feature.
+/// Reads one footprint file: the union of its polygons and the keep-rule values of its first
+/// feature. GeoPackages are read straight from SQLite ([`read_gpkg_footprint`], several times
+/// faster than an OGR open); other files, and GeoPackages that read fails on, with GDAL.
 pub fn read_footprint(path: &Path, filename: &str, rules: &[KeepRule]) -> anyhow::Result<Footprint> {
-    let ds = crate::vector::open(path).context("footprint")?;
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gpkg")) {
+        if let Ok(f) = read_gpkg_footprint(path, filename, rules) {
+            return Ok(f);
+        }
+    }
+    read_footprint_with_gdal(path, filename, rules)
+}
+
+/// [`read_footprint`] through SQLite for a GeoPackage: the same polygons, CRS (`EPSG:n` as GDAL
+/// names it, else the WKT definition) and keep-rule values as GDAL reads them (numbers as
+/// numbers, DATETIME columns at whole seconds with their offset, other text as it is).
+pub fn read_gpkg_footprint(path: &Path, filename: &str, rules: &[KeepRule]) -> anyhow::Result<Footprint> {
+    let table = crate::gpkg::FeatureTable::open_reading_whole(path, 0)?;
+    let found: Vec<Option<(&str, bool)>> = rules
+        .iter()
+        .map(|r| table.column_like(&r.property).map(|(name, kind)| (name, kind.eq_ignore_ascii_case("DATETIME"))))
+        .collect();
+    let columns: Vec<&str> = found.iter().flatten().map(|(name, _)| *name).collect();
+    let srs_wkt = table.crs()?.unwrap_or_default();
+    let mut shape: Vec<geo::Polygon<f64>> = Vec::new();
+    let mut rank: Option<Vec<RankValue>> = None;
+    table.for_each_row(&columns, |polygons, values| {
+        if rank.is_none() {
+            let mut ranks = Vec::with_capacity(rules.len());
+            for (k, (rule, column)) in rules.iter().zip(&found).enumerate() {
+                let Some((_, datetime)) = column else {
+                    bail!("footprint {} has no field `{}` for deduplicate_keep_rules", path.display(), rule.property);
+                };
+                ranks.push(sql_rank_value(values.get(k)?, *datetime));
+            }
+            rank = Some(ranks);
+        }
+        shape.extend((0..polygons.len()).map(|i| polygons.polygon(i).to_geo()));
+        Ok(())
+    })?;
+    let Some(rank) = rank else { bail!("footprint {} has no features", path.display()) };
+    Ok(Footprint {
+        filename: filename.to_string(),
+        path: path.to_path_buf(),
+        shape: MultiPolygon(shape),
+        srs_wkt,
+        rank,
+    })
+}
+
+/// A keep-rule value of an SQLite column value, as [`rank_value`] gives for GDAL's reading of it.
+fn sql_rank_value(value: rusqlite::types::ValueRef, datetime: bool) -> RankValue {
+    use rusqlite::types::ValueRef;
+    match value {
+        ValueRef::Integer(v) => RankValue::Number(v as f64),
+        ValueRef::Real(v) => RankValue::Number(v),
+        ValueRef::Text(t) => {
+            let text = String::from_utf8_lossy(t).into_owned();
+            if !datetime {
+                return RankValue::Text(text);
+            }
+            // GDAL reads a GeoPackage DATETIME at whole seconds, UTC unless an offset is given.
+            let parsed = chrono::DateTime::parse_from_rfc3339(&text).ok().or_else(|| {
+                let naive = chrono::NaiveDateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
+                Some(naive.and_utc().fixed_offset())
+            });
+            match parsed.and_then(|d| chrono::Timelike::with_nanosecond(&d, 0)) {
+                Some(d) => RankValue::Text(d.to_string()),
+                None => RankValue::Text(text),
+            }
+        }
+        _ => RankValue::Text(String::new()),
+    }
+}
+
+/// [`read_footprint`] with GDAL (any format it reads).
+pub fn read_footprint_with_gdal(path: &Path, filename: &str, rules: &[KeepRule]) -> anyhow::Result<Footprint> {
+    let ds = crate::vector::open_vector(path).context("footprint")?;
     let mut layer = ds.layer(0).with_context(|| format!("footprint {} has no layer", path.display()))?;
     let srs_wkt = layer.spatial_ref().map(|s| s.to_wkt()).transpose()?.unwrap_or_default();
     let mut shape: Vec<geo::Polygon<f64>> = Vec::new();
@@ -121,96 +198,118 @@ pub fn rank_value(value: Option<FieldValue>) -> RankValue {
 /// A footprint's shape moved into a data CRS, with its bounding box (or why it could not be moved).
 type Placed = Result<(MultiPolygon<f64>, Option<geo::Rect<f64>>), String>;
 
-/// Every footprint under dir_footprints, read once per process.
+/// The footprints of a run, read from the footprint index: each file's own footprint and those
+/// whose boxes meet it, moved into the file's CRS on first use (kept per footprint and CRS).
 pub struct FootprintIndex {
-    pub footprints: Vec<Footprint>,
-    /// Footprint files that could not be read, by the input file name they belong to, with why.
-    pub unreadable: HashMap<String, String>,
-    /// All footprints moved into a data CRS (keyed by its WKT), made once per CRS and process.
-    placed: Mutex<HashMap<String, Arc<Vec<Placed>>>>,
+    file: IndexFile,
+    placed: Mutex<HashMap<(i64, String), Arc<Placed>>>,
 }
 
 impl FootprintIndex {
-    /// Reads all footprint files (ending with ext_footprints) under dir_footprints.
-    pub fn load(config: &Config) -> anyhow::Result<FootprintIndex> {
-        let (mut footprints, mut unreadable) = (Vec::new(), HashMap::new());
-        for entry in walkdir::WalkDir::new(&config.dir_footprints).sort_by_file_name() {
-            let entry = entry.with_context(|| format!("cannot list {}", config.dir_footprints.display()))?;
-            let name = entry.file_name().to_string_lossy();
-            if !entry.file_type().is_file() || !name.ends_with(&config.ext_footprints) {
-                continue;
-            }
-            let rel = entry.path().strip_prefix(&config.dir_footprints).unwrap_or(entry.path());
-            let stem = rel.to_string_lossy();
-            let stem = &stem[..stem.len() - config.ext_footprints.len()];
-            let filename = format!("{stem}{}", config.ext_input);
-            // One unreadable footprint fails its own file, not the run.
-            match read_footprint(entry.path(), &filename, &config.deduplicate_keep_rules) {
-                Ok(f) => footprints.push(f),
-                Err(e) => {
-                    tracing::warn!(
-                        "{e:#}: left out of footprint dedup (files overlapping it may be flagged differently once it is mended)"
-                    );
-                    unreadable.insert(filename, format!("{e:#}"));
-                }
-            }
+    /// Opens the run's footprint index, building it first when it is missing or stale (checked
+    /// by folder times; see [`crate::footprint_index`]).
+    pub fn open(config: &Config) -> anyhow::Result<FootprintIndex> {
+        crate::footprint_index::ensure(config, false)?;
+        let file = IndexFile::open(config)?;
+        let (n, first) = file.unreadable()?;
+        if let Some((rel, why)) = first {
+            tracing::warn!(
+                "{n} footprints could not be read and are left out of footprint dedup (files overlapping them may be flagged differently once they are mended); first: {rel}: {why}"
+            );
         }
-        Ok(FootprintIndex { unreadable, ..FootprintIndex::new(footprints) })
+        Ok(FootprintIndex { file, placed: Mutex::new(HashMap::new()) })
     }
 
-    /// An index of the given footprints.
-    pub fn new(footprints: Vec<Footprint>) -> FootprintIndex {
-        FootprintIndex { footprints, unreadable: HashMap::new(), placed: Mutex::new(HashMap::new()) }
+    /// The index file's path and how many footprints it holds.
+    pub fn describe(&self) -> String {
+        format!("{} footprints in {}", self.file.len().unwrap_or(0), self.file.path.display())
     }
 
-    /// Every footprint in the data CRS `data_wkt`, with bounding boxes (reprojected on first use).
-    fn placed_in(&self, data_wkt: &str) -> Arc<Vec<Placed>> {
-        let mut cache = self.placed.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(p) = cache.get(data_wkt) {
+    /// A footprint in the data CRS `data_wkt`, with its bounding box (reprojected on first use).
+    fn placed(&self, id: Option<i64>, f: &Footprint, data_wkt: &str) -> Arc<Placed> {
+        let make = || {
+            let shape = reproject(&f.shape, &f.srs_wkt, data_wkt)
+                .map_err(|e| format!("footprint {}: {e:#}", f.path.display()))?;
+            let bbox = shape.bounding_rect();
+            Ok((shape, bbox))
+        };
+        let Some(id) = id else { return Arc::new(make()) };
+        let key = (id, data_wkt.to_string());
+        if let Some(p) = self.placed.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             return p.clone();
         }
-        let placed = self
-            .footprints
-            .iter()
-            .map(|f| {
-                let shape = reproject(&f.shape, &f.srs_wkt, data_wkt)
-                    .map_err(|e| format!("footprint {}: {e:#}", f.path.display()))?;
-                let bbox = shape.bounding_rect();
-                Ok((shape, bbox))
-            })
-            .collect::<Vec<_>>();
-        let placed = Arc::new(placed);
-        cache.insert(data_wkt.to_string(), placed.clone());
-        placed
+        let p = Arc::new(make());
+        self.placed.lock().unwrap_or_else(|e| e.into_inner()).insert(key, p.clone());
+        p
     }
 
-    /// Flags for `polygons` (in the data CRS `data_wkt`) of input file `filename`:
-    /// true = duplicated. Errors when the file has no footprint.
+    /// The own footprint of input `input` (staged as `filename`): the job line's `footprint`
+    /// when given, else the one the reference's rule names; from the index when it is inside
+    /// dir_footprints, else read from its file. With its index id, if any, and box.
+    fn own(
+        &self,
+        config: &Config,
+        input: &Path,
+        job_footprint: Option<&Path>,
+        filename: &str,
+    ) -> anyhow::Result<(Option<i64>, Footprint, [f64; 4])> {
+        let path = job_footprint.map(Path::to_path_buf).unwrap_or_else(|| footprint_path(config, input));
+        let missing = || anyhow!("no footprint for {filename} (expected {})", path.display());
+        let Some(rel) = relative_within(&path, &config.dir_footprints) else {
+            // Outside dir_footprints: read where the job line says.
+            if !path.exists() {
+                return Err(missing());
+            }
+            let f = read_footprint(&path, filename, &config.deduplicate_keep_rules)
+                .map_err(|e| anyhow!("{filename}: its footprint: {e:#}"))?;
+            let lonlat = crate::footprint_index::box_of(&f);
+            return Ok((None, f, lonlat));
+        };
+        match self.file.by_rel(&rel.to_string_lossy())? {
+            Some(entry) => {
+                self.file.check_files(entry.id)?;
+                let f = entry.footprint.map_err(|why| anyhow!("{filename}: its {why}"))?;
+                Ok((Some(entry.id), f, entry.lonlat))
+            }
+            None if path.exists() => bail!(
+                "footprint {} is not in the footprint index {}: it was added after the index was built; run `iwp-stage --index-footprints` to rebuild it",
+                path.display(),
+                self.file.path.display()
+            ),
+            None => Err(missing()),
+        }
+    }
+
+    /// Flags for `polygons` (in the data CRS `data_wkt`) of input file `input`, staged as
+    /// `filename`, whose job line may name its footprint: true = duplicated. Errors when the file
+    /// has no footprint.
     pub fn flags(
         &self,
         config: &Config,
+        input: &Path,
+        job_footprint: Option<&Path>,
         filename: &str,
         data_wkt: &str,
         polygons: &[Polygon],
     ) -> anyhow::Result<Vec<bool>> {
-        if let Some(why) = self.unreadable.get(filename) {
-            bail!("{filename}: its {why}");
-        }
-        let own = self.footprints.iter().position(|f| f.filename == filename).ok_or_else(|| {
-            anyhow!(
-                "no footprint for {filename} (expected {})",
-                footprint_path(config, &config.dir_input.join(filename)).display()
-            )
-        })?;
-        let placed = self.placed_in(data_wkt);
-        let (own_shape, own_box) = placed[own].as_ref().map_err(|e| anyhow!("{e}"))?;
+        let (own_id, own, own_lonlat) = self.own(config, input, job_footprint, filename)?;
+        let own_placed = self.placed(own_id, &own, data_wkt);
+        let (own_shape, own_box) = own_placed.as_ref().as_ref().map_err(|e| anyhow!("{e}"))?;
         let mut overlaps = Vec::new();
-        for (k, other) in self.footprints.iter().enumerate() {
-            if k == own || compare(other, &self.footprints[own], &config.deduplicate_keep_rules) != Ordering::Less {
+        let meeting = self.file.meeting(own_lonlat)?;
+        let nearby = meeting.iter().filter(|o| Some(o.id) != own_id).count();
+        for other in meeting {
+            if Some(other.id) == own_id {
                 continue;
             }
+            let Ok(f) = &other.footprint else { continue };
+            if compare(f, &own, &config.deduplicate_keep_rules) != Ordering::Less {
+                continue;
+            }
+            self.file.check_files(other.id)?;
             // A higher-ranked footprint that cannot be placed might overlap: no guessing.
-            let (shape, bbox) = placed[k].as_ref().map_err(|e| anyhow!("{e}"))?;
+            let placed = self.placed(Some(other.id), f, data_wkt);
+            let (shape, bbox) = placed.as_ref().as_ref().map_err(|e| anyhow!("{e}"))?;
             if !matches!((own_box, bbox), (Some(a), Some(b)) if a.intersects(b)) {
                 continue;
             }
@@ -219,6 +318,10 @@ impl FootprintIndex {
                 overlaps.push(overlap);
             }
         }
+        tracing::debug!(
+            "{filename}: {nearby} other footprints read (their boxes meet its own), {} ranked higher and overlapping",
+            overlaps.len()
+        );
         Ok(polygons
             .par_iter()
             .map(|p| {

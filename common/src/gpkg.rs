@@ -21,13 +21,15 @@ pub struct FeatureTable {
     pub geometry: String,
     /// Every column of the table, in order.
     pub columns: Vec<String>,
+    /// Each column's declared type (e.g. `DATETIME`), in the same order.
+    pub types: Vec<String>,
 }
 
 /// Files up to this size are read whole into memory; larger ones are read page by page.
 const IN_MEMORY_MAX: u64 = 64 << 20;
 
 /// A `file:` URI opening `path` as immutable (`%`, `?` and `#` escaped).
-fn immutable_uri(path: &Path) -> String {
+pub(crate) fn immutable_uri(path: &Path) -> String {
     let text = path.to_string_lossy().replace('%', "%25").replace('?', "%3f").replace('#', "%23");
     format!("file:{text}?immutable=1")
 }
@@ -77,12 +79,38 @@ impl FeatureTable {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .map_err(|e| fail(&e))?;
-        let columns = {
+        let (columns, types) = {
             let mut stmt = conn.prepare(&format!("PRAGMA table_info({})", quoted(&name))).map_err(|e| fail(&e))?;
-            let names = stmt.query_map([], |r| r.get::<_, String>(1)).map_err(|e| fail(&e))?;
-            names.collect::<Result<Vec<_>, _>>().map_err(|e| fail(&e))?
+            let names =
+                stmt.query_map([], |r| Ok((r.get::<_, String>(1)?, r.get::<_, String>(2)?))).map_err(|e| fail(&e))?;
+            names.collect::<Result<Vec<_>, _>>().map_err(|e| fail(&e))?.into_iter().unzip()
         };
-        Ok(FeatureTable { conn, path: path.to_path_buf(), name, geometry, columns })
+        Ok(FeatureTable { conn, path: path.to_path_buf(), name, geometry, columns, types })
+    }
+
+    /// The table's CRS as GDAL would name it: `EPSG:n` for an EPSG code, else its WKT
+    /// definition; None when undefined.
+    pub fn crs(&self) -> anyhow::Result<Option<String>> {
+        let (org, code, definition): (Option<String>, Option<i64>, Option<String>) = self
+            .conn
+            .query_row(
+                "SELECT s.organization, s.organization_coordsys_id, s.definition FROM gpkg_geometry_columns g \
+                 JOIN gpkg_spatial_ref_sys s ON s.srs_id = g.srs_id WHERE g.table_name = ?1",
+                [&self.name],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .with_context(|| format!("{}: no CRS record for table {}", self.path.display(), self.name))?;
+        Ok(match (org, code, definition) {
+            (Some(org), Some(code), _) if org.eq_ignore_ascii_case("EPSG") && code > 0 => Some(format!("EPSG:{code}")),
+            (_, _, Some(d)) if !d.trim().is_empty() && !d.eq_ignore_ascii_case("undefined") => Some(d),
+            _ => None,
+        })
+    }
+
+    /// The column named `name`, compared without case as OGR does, with its declared type.
+    pub fn column_like(&self, name: &str) -> Option<(&str, &str)> {
+        let k = self.columns.iter().position(|c| c.eq_ignore_ascii_case(name))?;
+        Some((&self.columns[k], &self.types[k]))
     }
 
     /// True when the table has a column of this name.
@@ -146,6 +174,13 @@ pub fn number(value: ValueRef) -> anyhow::Result<Option<f64>> {
 fn read_blob(blob: &[u8], list: &mut PolygonList) -> anyhow::Result<()> {
     let mut collector = Polygons { list, in_polygon: false, collections: 0 };
     process_wkb_type_geom(&mut std::io::Cursor::new(blob), &mut collector, WkbDialect::Geopackage)?;
+    Ok(())
+}
+
+/// Adds the polygons of plain WKB (a Polygon or a MultiPolygon's parts) to `list`.
+pub fn read_wkb(wkb: &[u8], list: &mut PolygonList) -> anyhow::Result<()> {
+    let mut collector = Polygons { list, in_polygon: false, collections: 0 };
+    process_wkb_type_geom(&mut std::io::Cursor::new(wkb), &mut collector, WkbDialect::Wkb)?;
     Ok(())
 }
 

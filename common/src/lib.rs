@@ -9,6 +9,7 @@ pub mod config;
 pub mod coverage;
 pub mod extent;
 pub mod files;
+pub mod footprint_index;
 pub mod footprints;
 pub mod geom;
 pub mod geotiff;

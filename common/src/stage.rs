@@ -95,8 +95,14 @@ pub fn tiles_of(tms: &Tms, z: u8, p: &Polygon) -> Vec<Tile> {
     candidates.into_iter().filter(|t| p.intersects_box(&tms.bounds(*t))).collect()
 }
 
-/// Reads, cleans, flags and tiles one input file.
-pub fn stage_file(config: &Config, path: &Path, footprints: Option<&FootprintIndex>) -> anyhow::Result<StagedFile> {
+/// Reads, cleans, flags and tiles one input file; `footprint` is its job line's footprint, if any
+/// (else the reference's rule names it).
+pub fn stage_file(
+    config: &Config,
+    path: &Path,
+    footprint: Option<&Path>,
+    footprints: Option<&FootprintIndex>,
+) -> anyhow::Result<StagedFile> {
     let filename = staging_filename(config, path);
     // A shapefile without its .dbf opens, with no attributes: refused, rather than losing them.
     if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("shp")) && path.exists() {
@@ -205,7 +211,7 @@ pub fn stage_file(config: &Config, path: &Path, footprints: Option<&FootprintInd
     let flags = match (footprints, config.deduplicate_method) {
         (Some(index), Some(crate::config::DedupMethod::Footprints)) => {
             let polys: Vec<Polygon> = polygons.iter().map(|e| e.3.clone()).collect();
-            Some(index.flags(config, &filename, &srs.to_wkt()?, &polys)?)
+            Some(index.flags(config, path, footprint, &filename, &srs.to_wkt()?, &polys)?)
         }
         _ => None,
     };

@@ -56,6 +56,18 @@ pub fn open(path: &Path) -> anyhow::Result<Dataset> {
     Dataset::open(path).map_err(|e| open_error(path, e))
 }
 
+/// Opens a vector file read-only with the one driver its extension names (no probing of every
+/// driver), or any driver when the extension is not one [`driver_for`] knows.
+pub fn open_vector(path: &Path) -> anyhow::Result<Dataset> {
+    let Ok(driver) = driver_for(path) else { return open(path) };
+    let options = gdal::DatasetOptions {
+        open_flags: gdal::GdalOpenFlags::GDAL_OF_READONLY | gdal::GdalOpenFlags::GDAL_OF_VECTOR,
+        allowed_drivers: Some(&[driver]),
+        ..Default::default()
+    };
+    Dataset::open_ex(path, options).map_err(|e| open_error(path, e))
+}
+
 /// Opens a GeoPackage for writing (vector, GPKG driver only), with [`open_error`]'s message when
 /// it cannot.
 pub fn open_gpkg_for_update(path: &Path) -> anyhow::Result<Dataset> {
@@ -119,6 +131,17 @@ pub fn polygon_wkb(rings: &[Vec<(f64, f64)>]) -> Vec<u8> {
             out.extend_from_slice(&x.to_le_bytes());
             out.extend_from_slice(&y.to_le_bytes());
         }
+    }
+    out
+}
+
+/// ISO WKB (little-endian) of a multipolygon from its polygons' closed rings.
+pub fn multipolygon_wkb<'a>(polygons: impl ExactSizeIterator<Item = &'a [Vec<(f64, f64)>]>) -> Vec<u8> {
+    let mut out = vec![1u8];
+    out.extend_from_slice(&6u32.to_le_bytes());
+    out.extend_from_slice(&(polygons.len() as u32).to_le_bytes());
+    for rings in polygons {
+        out.extend_from_slice(&polygon_wkb(rings));
     }
     out
 }

@@ -29,9 +29,15 @@ struct Args {
     config: ConfigArgs,
     #[command(flatten)]
     jobs: JobArgs,
-    /// Print one job line per input file under dir_input (path, footprint, bytes) and exit.
+    /// Print one job line per input file under dir_input (path, footprint, bytes; absolute
+    /// paths) and exit. With footprint dedup, the footprint index is checked file by file first
+    /// and rebuilt if it is missing or stale.
     #[arg(long)]
     list: bool,
+    /// Build (or check, and rebuild if stale) the footprint index, print one line saying what
+    /// it holds, and exit. Staging reads it instead of every footprint.
+    #[arg(long, conflicts_with = "list")]
+    index_footprints: bool,
     /// Write tiles under DIR instead of the config's dir_staged (e.g. a node-local folder).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -50,8 +56,17 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
+    let dedup = config.deduplicate_method == Some(DedupMethod::Footprints);
+    if args.index_footprints || (args.list && dedup) {
+        if let Err(e) = index_footprints(&config, args.index_footprints) {
+            return cli::usage_error(TOOL, &format!("{e:#}"));
+        }
+    }
     if args.list {
         return list(&config);
+    }
+    if args.index_footprints {
+        return ExitCode::SUCCESS;
     }
     let (jobs, bad) = match args.jobs.read("bytes") {
         Ok(j) => j,
@@ -59,10 +74,10 @@ fn main() -> ExitCode {
             return cli::usage_error(TOOL, &e.to_string());
         }
     };
-    let footprints = if config.deduplicate_method == Some(DedupMethod::Footprints) {
-        match FootprintIndex::load(&config) {
+    let footprints = if dedup {
+        match FootprintIndex::open(&config) {
             Ok(f) => {
-                tracing::info!("{} footprints read from {}", f.footprints.len(), config.dir_footprints.display());
+                tracing::info!("footprint dedup: {}", f.describe());
                 Some(f)
             }
             Err(e) => {
@@ -107,7 +122,8 @@ fn stage_one(
 ) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let path = job.str("path").ok_or_else(|| anyhow::anyhow!("line {}: job line has no \"path\"", job.line))?;
-    let staged = stage_file(config, Path::new(path), footprints)?;
+    let footprint = job.str("footprint").map(Path::new);
+    let staged = stage_file(config, Path::new(path), footprint, footprints)?;
     let staged_secs = t0.elapsed().as_secs_f64();
     if staged.repaired > 0 {
         tracing::warn!("{path}: {} invalid polygons repaired with MakeValid", staged.repaired);
@@ -155,7 +171,26 @@ fn stage_one(
     Ok(())
 }
 
-/// Prints one job line per input file under dir_input.
+/// Makes sure the footprint index is fresh (every file compared); with `report`, prints one line
+/// saying what it holds.
+fn index_footprints(config: &Config, report: bool) -> anyhow::Result<()> {
+    let t0 = Instant::now();
+    let built = iwp_common::footprint_index::ensure(config, true)?;
+    if report {
+        let index = iwp_common::footprint_index::IndexFile::open(config)?;
+        let (unreadable, _) = index.unreadable()?;
+        let mut f = Fields::new();
+        f.insert("footprint_index".into(), config.footprint_index.display().to_string().into());
+        f.insert("footprints".into(), index.len()?.into());
+        f.insert("unreadable".into(), unreadable.into());
+        f.insert("built".into(), built.is_some().into());
+        f.insert("secs".into(), ((t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0).into());
+        Results::stdout().ok(f)?;
+    }
+    Ok(())
+}
+
+/// Prints one job line per input file under dir_input, with absolute paths.
 fn list(config: &Config) -> ExitCode {
     let results = Results::stdout();
     let walker = walkdir::WalkDir::new(&config.dir_input).sort_by_file_name();
@@ -170,8 +205,11 @@ fn list(config: &Config) -> ExitCode {
             continue;
         }
         let mut f = Fields::new();
-        f.insert("path".into(), entry.path().display().to_string().into());
-        f.insert("footprint".into(), footprint_path(config, entry.path()).display().to_string().into());
+        let path = std::path::absolute(entry.path()).unwrap_or_else(|_| entry.path().to_path_buf());
+        f.insert("path".into(), path.display().to_string().into());
+        let footprint = footprint_path(config, &path);
+        let footprint = std::path::absolute(&footprint).unwrap_or(footprint);
+        f.insert("footprint".into(), footprint.display().to_string().into());
         f.insert("bytes".into(), entry.metadata().map(|m| m.len()).unwrap_or(0).into());
         if results.ok(f).is_err() {
             return ExitCode::from(1);
