@@ -100,7 +100,7 @@ pub struct Config {
     pub dir_footprints: PathBuf,
     pub ext_footprints: String,
     /// The footprint index file (every footprint with its bounding box), built once and read by
-    /// every staging process; default `.iwp-footprints.sqlite` in dir_staged.
+    /// every staging process; default beside dir_staged, `STAGED.footprint-index.sqlite`.
     pub footprint_index: PathBuf,
     pub dir_3dtiles: PathBuf,
     pub filename_staging_summary: PathBuf,
@@ -150,8 +150,15 @@ pub struct KeepRule {
     pub larger: bool,
 }
 
-/// The footprint index's file name in dir_staged when the config does not name one.
-pub const FOOTPRINT_INDEX_NAME: &str = ".iwp-footprints.sqlite";
+/// Added to dir_staged's name for the footprint index's default path (beside dir_staged, so that
+/// nothing but tiles is inside it).
+pub const FOOTPRINT_INDEX_SUFFIX: &str = ".footprint-index.sqlite";
+
+/// A file beside folder `dir`: its name with `suffix` added (`staged` -> `staged.SUFFIX`).
+fn beside(dir: &Path, suffix: &str) -> PathBuf {
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "staged".into());
+    dir.with_file_name(format!("{name}{suffix}"))
+}
 
 fn unset_range() -> [Option<f64>; 2] {
     [None, None]
@@ -550,7 +557,7 @@ impl Config {
             ext_footprints: raw.ext_footprints,
             footprint_index: match &raw.footprint_index {
                 Some(p) => resolve("footprint_index", p),
-                None => resolve("dir_staged", &raw.dir_staged).join(FOOTPRINT_INDEX_NAME),
+                None => beside(&resolve("dir_staged", &raw.dir_staged), FOOTPRINT_INDEX_SUFFIX),
             },
             dir_3dtiles: resolve("dir_3dtiles", &raw.dir_3dtiles),
             filename_staging_summary: resolve("filename_staging_summary", &raw.filename_staging_summary),

@@ -143,9 +143,9 @@ pub fn is_complete(target: &Path) -> bool {
     fs::metadata(target).map(|m| m.is_file() && m.len() > 0).unwrap_or(false)
 }
 
-/// The first time this process writes into `dir`, removes what killed processes of this host left
-/// there: an output a killed run was writing is always written again, into the same folder, so a
-/// rerun leaves no temporaries behind.
+/// The first time this process writes into `dir`: journals the folder (so that, if this process
+/// is killed, a later one removes its temporaries: [`crate::temps`]) and removes what killed
+/// processes of this host left there without a journal.
 fn clean_once(dir: &Path) {
     static CLEANED: std::sync::Mutex<Option<std::collections::HashSet<PathBuf>>> = std::sync::Mutex::new(None);
     let first = CLEANED
@@ -154,6 +154,9 @@ fn clean_once(dir: &Path) {
         .get_or_insert_with(Default::default)
         .insert(dir.to_path_buf());
     if first {
+        if let Err(e) = crate::temps::note_folder(dir) {
+            tracing::warn!("{}: cannot journal temporaries: {e}", dir.display());
+        }
         match remove_stale_temps(dir) {
             Ok(0) => {}
             Ok(n) => tracing::info!("{}: {n} temporary files of a killed run removed", dir.display()),
@@ -163,8 +166,9 @@ fn clean_once(dir: &Path) {
 }
 
 /// Removes temporary outputs left in `dir` (not recursive) by processes of this host that are
-/// gone; returns how many were removed. Temporaries of live processes, and of other hosts (whose
-/// processes this host cannot see), are kept.
+/// gone (no such process, or a zombie); returns how many were removed. Temporaries of live
+/// processes, of other hosts (whose processes this host cannot see) and journals (which
+/// [`crate::temps::sweep`] handles) are kept.
 pub fn remove_stale_temps(dir: &Path) -> io::Result<usize> {
     let mut removed = 0;
     let entries = match fs::read_dir(dir) {
@@ -178,6 +182,9 @@ pub fn remove_stale_temps(dir: &Path) -> io::Result<usize> {
         let Some(rest) = name.strip_prefix(TEMP_PREFIX) else {
             continue;
         };
+        if name.starts_with(crate::temps::JOURNAL_PREFIX) {
+            continue;
+        }
         // PID@HOST@N-NAME, or (written before hosts were named) PID-N-NAME on this host.
         let (pid, host) = match rest.split_once('@') {
             Some((pid, tail)) => (pid, tail.split_once('@').map(|(h, _)| h)),
@@ -186,7 +193,7 @@ pub fn remove_stale_temps(dir: &Path) -> io::Result<usize> {
         if host != Some(host_name()) {
             continue;
         }
-        let alive = pid.parse::<u32>().is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+        let alive = pid.parse::<u32>().is_ok_and(|pid| crate::temps::process_alive(pid, None));
         if !alive {
             match fs::remove_file(entry.path()) {
                 Ok(()) => removed += 1,

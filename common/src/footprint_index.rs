@@ -179,11 +179,12 @@ pub fn build(config: &Config) -> anyhow::Result<Built> {
 
 /// Refuses an index inside dir_footprints (writing it would change the folder it checks).
 fn check_location(config: &Config, dir: &Path) -> anyhow::Result<()> {
-    let parent = config.footprint_index.parent().unwrap_or(Path::new("."));
+    let parent = config.footprint_index.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    crate::temps::claim(&[parent]);
     if relative_within(&config.footprint_index, dir).is_some() {
         bail!(
-            "footprint_index {} is inside dir_footprints {}: put it elsewhere (default: in dir_staged)",
+            "footprint_index {} is inside dir_footprints {}: put it elsewhere (default: beside dir_staged)",
             config.footprint_index.display(),
             dir.display()
         );

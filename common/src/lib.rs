@@ -28,6 +28,7 @@ pub mod shard;
 pub mod simplify;
 pub mod stage;
 pub mod synth;
+pub mod temps;
 pub mod tilejobs;
 pub mod tilestore;
 pub mod tms;

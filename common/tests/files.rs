@@ -3,9 +3,13 @@ use iwp_common::files::{
 };
 use std::fs;
 
+/// The names in `dir`, but this process's journal of temporaries (kept while it runs).
 fn names(dir: &std::path::Path) -> Vec<String> {
-    let mut v: Vec<String> =
-        fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into())
+        .filter(|n: &String| !n.starts_with(iwp_common::temps::JOURNAL_PREFIX))
+        .collect();
     v.sort();
     v
 }

@@ -215,7 +215,7 @@ fn paths_spelled_any_way_give_the_same_rows_and_a_job_footprint_wins() {
 
 /// The index file's modification time (changes when it is rebuilt).
 fn built_at(d: &Path) -> std::time::SystemTime {
-    std::fs::metadata(d.join("staged/.iwp-footprints.sqlite")).unwrap().modified().unwrap()
+    std::fs::metadata(d.join("staged.footprint-index.sqlite")).unwrap().modified().unwrap()
 }
 
 #[test]

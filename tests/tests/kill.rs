@@ -280,3 +280,94 @@ fn unpack() {
         6,
     );
 }
+
+/// The journal and temporaries a killed process (a real one, gone) left under `root`, in folders
+/// no later run writes into; returns the temporaries.
+fn left_by_a_killed_process(root: &Path) -> Vec<PathBuf> {
+    let mut gone = Command::new("true").spawn().unwrap();
+    let pid = gone.id();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let start: u64 = stat[stat.rfind(')').unwrap() + 1..].split_whitespace().nth(19).unwrap().parse().unwrap();
+    gone.wait().unwrap();
+    let host = iwp_common::files::host_name();
+    let mut journal = String::new();
+    let mut temps = Vec::new();
+    for folder in ["old/15/3", "old/14/1/2", "x"] {
+        let dir = root.join(folder);
+        std::fs::create_dir_all(&dir).unwrap();
+        journal += &format!("{}\n", dir.display());
+        let t = dir.join(format!("{}{pid}@{host}@4-9.png", iwp_common::files::TEMP_PREFIX));
+        std::fs::write(&t, b"half").unwrap();
+        temps.push(t);
+    }
+    std::fs::write(root.join(format!("{}{host}@{pid}@{start}", iwp_common::temps::JOURNAL_PREFIX)), journal).unwrap();
+    temps
+}
+
+#[test]
+fn every_tool_removes_what_killed_processes_left_in_folders_it_does_not_write() {
+    let d = tempfile::tempdir().unwrap();
+    let b = base();
+    let cases: Vec<(&str, Vec<String>, PathBuf)> = vec![
+        (
+            "iwp-stage",
+            vec!["-c".into(), b.cfg.clone(), "--out".into(), d.path().join("s").display().to_string()],
+            d.path().join("s"),
+        ),
+        (
+            "iwp-merge",
+            vec!["-c".into(), b.cfg.clone(), "--into".into(), d.path().join("m").display().to_string()],
+            d.path().join("m"),
+        ),
+        (
+            "iwp-raster",
+            vec!["-c".into(), b.cfg.clone(), "--set".into(), set("dir_geotiff", &d.path().join("g"))],
+            d.path().join("g"),
+        ),
+        (
+            "iwp-webtile",
+            vec!["-c".into(), b.cfg.clone(), "--set".into(), set("dir_web_tiles", &d.path().join("w"))],
+            d.path().join("w"),
+        ),
+        (
+            "iwp-pack",
+            vec![
+                "pack".into(),
+                b.pack.with_file_name("small").display().to_string(),
+                "--into".into(),
+                d.path().join("p").display().to_string(),
+            ],
+            d.path().join("p"),
+        ),
+        (
+            "iwp-pack",
+            vec![
+                "unpack".into(),
+                b.pack.display().to_string(),
+                "--to".into(),
+                d.path().join("u").display().to_string(),
+            ],
+            d.path().join("u"),
+        ),
+        (
+            "iwp-synth",
+            vec![
+                "--out".into(),
+                d.path().join("y").display().to_string(),
+                "--polygons".into(),
+                "10".into(),
+                "--files".into(),
+                "1".into(),
+            ],
+            d.path().join("y"),
+        ),
+    ];
+    for (name, args, root) in cases {
+        let temps = left_by_a_killed_process(&root);
+        let o = iwp_tests::run_with(tool(name).args(&args).arg("-q"), Some(""));
+        assert!(o.status.code().is_some_and(|c| c < 2), "{name}: {}", String::from_utf8_lossy(&o.stderr));
+        let left: Vec<&PathBuf> = temps.iter().filter(|t| t.exists()).collect();
+        assert!(left.is_empty(), "{name} {args:?}: left {left:?}");
+        assert!(temp_files(&root).is_empty(), "{name}: {:?}", temp_files(&root));
+    }
+}

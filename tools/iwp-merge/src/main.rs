@@ -54,6 +54,7 @@ fn main() -> ExitCode {
         Err(code) => return code,
     };
     let into = args.into.clone().unwrap_or_else(|| config.dir_staged.clone());
+    iwp_common::temps::claim(&[&into]);
     let shard = args.jobs.shard.take().unwrap_or(Shard::All);
     let results = Results::stdout();
     let mut tiles: BTreeMap<Tile, Vec<PathBuf>> = BTreeMap::new();

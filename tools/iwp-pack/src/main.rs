@@ -82,8 +82,15 @@ fn main() -> ExitCode {
     args.threads.init();
     let results = Results::stdout();
     let outcome = match &args.command {
-        Command::Pack { src, into, size, zstd, since } => run_pack(&results, src, into, *size, *zstd, since.as_deref()),
-        Command::Unpack { dir, to } => per_archive(&results, dir, Some(to)),
+        Command::Pack { src, into, size, zstd, since } => {
+            iwp_common::temps::claim(&[into]);
+            run_pack(&results, src, into, *size, *zstd, since.as_deref())
+        }
+        Command::Unpack { dir, to } => {
+            // The pack folder too: a job killed while packing left its temporaries there.
+            iwp_common::temps::claim(&[dir, to]);
+            per_archive(&results, dir, Some(to))
+        }
         Command::Verify { dir } => per_archive(&results, dir, None),
         Command::List { dir } => list(&results, dir),
     };

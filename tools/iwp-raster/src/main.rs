@@ -74,6 +74,7 @@ fn main() -> ExitCode {
             s.name
         ));
     }
+    iwp_common::temps::claim(&[&config.dir_geotiff]);
     let shard = args.jobs.shard.take().unwrap_or(Shard::All);
     if args.z.is_none() && shard != Shard::All {
         return usage("with --shard, build one level at a time (--z): parents need every child first");

@@ -88,6 +88,7 @@ fn main() -> ExitCode {
         None
     };
     let out_dir = args.out.clone().unwrap_or_else(|| config.dir_staged.clone());
+    iwp_common::temps::claim(&[&out_dir]);
     let results = Results::stdout();
     for b in &bad {
         let _ = results.bad_line(b);

@@ -84,6 +84,7 @@ fn main() -> ExitCode {
     };
     let start = Instant::now();
     let bar = progress_bar(u64::from(args.files), "files");
+    iwp_common::temps::claim(&[&args.out]);
     let results = Results::stdout();
     let outcome = synth::generate(&spec, &args.out, |w| {
         let mut f = Fields::new();

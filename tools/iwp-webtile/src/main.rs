@@ -74,6 +74,9 @@ fn main() -> ExitCode {
         Ok(p) => p,
         Err(e) => return usage(&format!("{e:#}")),
     };
+    let mut roots = vec![config.dir_web_tiles.as_path()];
+    roots.extend(args.wmts.as_deref().and_then(Path::parent).filter(|p| !p.as_os_str().is_empty()));
+    iwp_common::temps::claim(&roots);
     let shard = args.jobs.shard.take().unwrap_or(Shard::All);
     let (jobs, bad) = match args.jobs.read("") {
         Ok(j) => j,
