@@ -23,7 +23,7 @@ pub use line::{parse_result, Line, Scalar};
 pub use slurm::{parse_slurm_duration, slurm_time_left};
 
 use joblist::{JobText, Reread, Span};
-use key::{fingerprint, JobKey, Key};
+use key::{fingerprint, JobKey, Key, KeyHashing};
 use std::cmp::Reverse;
 use std::collections::hash_map::Entry;
 use std::collections::{BinaryHeap, HashMap, HashSet};
@@ -120,7 +120,7 @@ pub struct Progress {
     kind: KeyKind,
     /// Units in job-list order, and the unit of each key.
     units: Vec<Unit>,
-    index: HashMap<Key, u32>,
+    index: HashMap<Key, u32, KeyHashing>,
     /// Units whose first line is not a JSON object, with that line's number (their key is `line:N`).
     bad_lines: Vec<(u32, usize)>,
     /// Fingerprints of the ok parts seen of jobs not complete yet.
@@ -164,7 +164,7 @@ impl Progress {
         let mut p = Progress {
             kind: kind.unwrap_or(KeyKind::Path),
             units: Vec::new(),
-            index: HashMap::new(),
+            index: HashMap::default(),
             bad_lines: Vec::new(),
             open_parts: HashMap::new(),
             text,
@@ -193,8 +193,8 @@ impl Progress {
                         });
                         return;
                     };
-                    all_sized &= line::float(&j.size).is_some();
-                    (key.key(), size_field.map_or(1.0, |_| line::float(&j.size).unwrap_or(0.0)))
+                    all_sized &= j.size.is_some();
+                    (key.key(), size_field.map_or(1.0, |_| j.size.unwrap_or(0.0)))
                 }
                 // A line that is not JSON: its tool reports it with its line number.
                 None => {
@@ -243,13 +243,13 @@ impl Progress {
                 }
                 Some(JobKey::Tile(t))
             }
-            KeyKind::Path => line::text(&job.path).map(JobKey::Text),
+            KeyKind::Path => job.path.as_deref().map(JobKey::Text),
         }
     }
 
     /// The unit a result line belongs to, if any.
     fn result_unit(&self, r: &Line) -> Option<u32> {
-        if let Some(n) = line::uint(&r.line).filter(|_| r.input.is_some()) {
+        if let Some(n) = r.line.filter(|_| r.input) {
             if let Some(&u) = self.index.get(&Key::text(&format!("line:{n}"))) {
                 return Some(u);
             }
@@ -258,7 +258,7 @@ impl Progress {
             KeyKind::Tile(_) => r.tile().and_then(|t| self.index.get(&Key::tile(t))).copied(),
             KeyKind::Path => [&r.source, &r.path]
                 .into_iter()
-                .filter_map(line::text)
+                .filter_map(|f| f.as_deref())
                 .find_map(|p| self.index.get(&Key::text(p)))
                 .copied(),
         }
@@ -271,12 +271,12 @@ impl Progress {
             return;
         };
         let unit = &mut self.units[u as usize];
-        if let Some(parts) = line::uint(&r.parts) {
+        if let Some(parts) = r.parts {
             unit.parts = unit.parts.max(u32::try_from(parts).unwrap_or(u32::MAX));
         }
         // A job's lines carry the time since it started: the last is its time.
-        unit.secs = unit.secs.max(line::float(&r.secs).unwrap_or(0.0));
-        if r.is_error() {
+        unit.secs = unit.secs.max(r.secs.unwrap_or(0.0));
+        if r.failed {
             unit.errors += 1;
             (unit.error_file, unit.error_offset) = (at.file, at.offset);
         } else {
@@ -295,7 +295,7 @@ impl Progress {
             unit.ok = 1;
             return;
         }
-        let part = match line::text(&r.path) {
+        let part = match r.path.as_deref() {
             Some(path) => fingerprint(path),
             None => fingerprint(&line::canonical(object)),
         };

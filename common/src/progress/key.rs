@@ -1,8 +1,10 @@
 //! Keys of jobs without their text: a tile packed into an integer, any other key (a path,
 //! `line:N`) as its 128-bit hash.
 
+use crate::synth::mix;
 use crate::tms::Tile;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use xxhash_rust::xxh3::{xxh3_128, xxh3_64};
 
 /// A job's key as 128 bits: zoom in the high word and column, row in the low one for a tile;
@@ -22,6 +24,28 @@ impl Key {
         Key((h >> 64) as u64, h as u64)
     }
 }
+
+/// Hashes [`Key`]s for the job index: a SplitMix64 finaliser per word (the words are a hash
+/// already, or a packed tile), cheaper than the default SipHash.
+#[derive(Debug, Default)]
+pub struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        bytes.iter().for_each(|&b| self.write_u64(u64::from(b)));
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        self.0 = mix(self.0 ^ word);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Builds [`KeyHasher`]s.
+pub type KeyHashing = BuildHasherDefault<KeyHasher>;
 
 /// A job's key as read from its line: a tile, or a text.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -72,6 +96,17 @@ mod tests {
         }
         assert_ne!(Key::tile(Tile::new(1, 2, 3)), Key::tile(Tile::new(2, 1, 3)));
         assert_eq!(Key::tile(Tile::new(7, 9, 15)), Key(15, 7 << 32 | 9));
+    }
+
+    #[test]
+    fn tiles_spread_over_the_index() {
+        use std::hash::BuildHasher;
+        // Tiles of one row or one column: their hashes' low bits (the bucket) differ.
+        for tile in [|i| Tile::new(i, 7, 15), |i| Tile::new(7, i, 15)] {
+            let buckets: HashSet<u64> =
+                (0..1024).map(|i| KeyHashing::default().hash_one(Key::tile(tile(i))) & 1023).collect();
+            assert!(buckets.len() > 600, "{} of 1024 buckets", buckets.len());
+        }
     }
 
     #[test]

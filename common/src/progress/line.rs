@@ -49,6 +49,16 @@ impl Scalar<'_> {
     }
 }
 
+impl<'a> Scalar<'a> {
+    /// The string, if it is one, without a copy.
+    pub fn into_str(self) -> Option<Cow<'a, str>> {
+        match self {
+            Scalar::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for Scalar<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(ScalarVisitor)
@@ -98,48 +108,31 @@ impl<'de> Visitor<'de> for ScalarVisitor {
     }
 }
 
-/// The fields of a job or result line that progress uses; None where absent.
+/// The fields of a job or result line that progress uses, as `Value`'s `as_u64`, `as_f64`,
+/// `as_str` give them (None where absent or of another type).
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Line<'a> {
-    pub z: Option<Scalar<'a>>,
-    pub x: Option<Scalar<'a>>,
-    pub y: Option<Scalar<'a>>,
-    pub path: Option<Scalar<'a>>,
-    pub source: Option<Scalar<'a>>,
-    pub status: Option<Scalar<'a>>,
-    pub error: Option<Scalar<'a>>,
-    pub parts: Option<Scalar<'a>>,
-    pub secs: Option<Scalar<'a>>,
-    pub line: Option<Scalar<'a>>,
-    pub input: Option<Scalar<'a>>,
+    pub z: Option<u64>,
+    pub x: Option<u64>,
+    pub y: Option<u64>,
+    pub parts: Option<u64>,
+    pub line: Option<u64>,
+    pub secs: Option<f64>,
     /// The field named when parsing (a job list's size field), if asked for.
-    pub size: Option<Scalar<'a>>,
-}
-
-/// A string field's text.
-pub fn text<'s>(field: &'s Option<Scalar>) -> Option<&'s str> {
-    field.as_ref()?.as_str()
-}
-
-/// A numeric field as u64 (see [`Scalar::as_u64`]).
-pub fn uint(field: &Option<Scalar>) -> Option<u64> {
-    field.as_ref()?.as_u64()
-}
-
-/// A numeric field as f64.
-pub fn float(field: &Option<Scalar>) -> Option<f64> {
-    field.as_ref()?.as_f64()
+    pub size: Option<f64>,
+    pub path: Option<Cow<'a, str>>,
+    pub source: Option<Cow<'a, str>>,
+    pub error: Option<Cow<'a, str>>,
+    /// `"status":"error"`: a failed unit's line.
+    pub failed: bool,
+    /// It has an `input` field (whatever its value).
+    pub input: bool,
 }
 
 impl Line<'_> {
     /// The tile in the line's `z`, `x`, `y` (x and y cut to 32 bits, z at most 255).
     pub fn tile(&self) -> Option<Tile> {
-        Some(Tile::new(uint(&self.x)? as u32, uint(&self.y)? as u32, u8::try_from(uint(&self.z)?).ok()?))
-    }
-
-    /// True for a failed unit's line (`"status":"error"`).
-    pub fn is_error(&self) -> bool {
-        text(&self.status) == Some("error")
+        Some(Tile::new(self.x? as u32, self.y? as u32, u8::try_from(self.z?).ok()?))
     }
 }
 
@@ -167,23 +160,22 @@ impl<'de> Visitor<'de> for LineSeed<'_> {
             let value: Scalar = map.next_value()?;
             let key = key.as_str().unwrap_or_default();
             if self.0 == Some(key) {
-                line.size = Some(value.clone());
+                line.size = value.as_f64();
             }
-            let slot = match key {
-                "z" => &mut line.z,
-                "x" => &mut line.x,
-                "y" => &mut line.y,
-                "path" => &mut line.path,
-                "source" => &mut line.source,
-                "status" => &mut line.status,
-                "error" => &mut line.error,
-                "parts" => &mut line.parts,
-                "secs" => &mut line.secs,
-                "line" => &mut line.line,
-                "input" => &mut line.input,
-                _ => continue,
-            };
-            *slot = Some(value);
+            match key {
+                "z" => line.z = value.as_u64(),
+                "x" => line.x = value.as_u64(),
+                "y" => line.y = value.as_u64(),
+                "parts" => line.parts = value.as_u64(),
+                "line" => line.line = value.as_u64(),
+                "secs" => line.secs = value.as_f64(),
+                "path" => line.path = value.into_str(),
+                "source" => line.source = value.into_str(),
+                "error" => line.error = value.into_str(),
+                "status" => line.failed = value.as_str() == Some("error"),
+                "input" => line.input = true,
+                _ => {}
+            }
         }
         Ok(line)
     }
@@ -251,22 +243,24 @@ mod tests {
 
     #[test]
     fn fields_as_value_reads_them() {
-        let l = parse(r#"{"pa\u0074h":"a\"b","parts":"2","secs":-3,"z":15,"x":4294967301,"y":1,"status":"ok","status":"error","input":null}"#, Some("secs")).unwrap();
-        assert_eq!(text(&l.path), Some("a\"b"));
-        assert_eq!(uint(&l.parts), None, "a string is not a number");
-        assert_eq!((float(&l.secs), uint(&l.secs)), (Some(-3.0), None));
-        assert_eq!(float(&l.size), Some(-3.0), "the size field is kept too");
+        let l = parse(r#"{"pa\u0074h":"a\"b","parts":"2","secs":-3,"z":15,"x":4294967301,"y":1,"status":"ok","status":"error","input":null,"line":-1}"#, Some("secs")).unwrap();
+        assert_eq!(l.path.as_deref(), Some("a\"b"));
+        assert_eq!(l.parts, None, "a string is not a number");
+        assert_eq!((l.secs, l.line), (Some(-3.0), None));
+        assert_eq!(l.size, Some(-3.0), "the size field is kept too");
         assert_eq!(l.tile(), Some(Tile::new(5, 1, 15)), "x cut to 32 bits");
-        assert!(l.is_error(), "the last of a repeated key");
-        assert!(l.input.is_some(), "present though null");
+        assert!(l.failed, "the last of a repeated key");
+        assert!(l.input, "present though null");
         assert_eq!(parse(r#"{"z":256,"x":0,"y":0}"#, None).unwrap().tile(), None);
-        assert_eq!(parse(r#"{"parts":2.0}"#, None).unwrap().parts.unwrap().as_u64(), None);
+        assert_eq!(parse(r#"{"parts":2.0}"#, None).unwrap().parts, None);
+        assert_eq!(parse(r#"{"parts":2,"parts":[2]}"#, None).unwrap().parts, None, "the last value counts");
+        assert_eq!(parse(r#"{"path":"a","path":1}"#, None).unwrap().path, None);
     }
 
     #[test]
     fn glued_line_after_a_half_line() {
         let (l, t) = parse_result(r#"{"path":"a","sta{"path":"b","status":"error"}"#).unwrap();
-        assert_eq!((text(&l.path), t), (Some("b"), r#"{"path":"b","status":"error"}"#));
+        assert_eq!((l.path.as_deref(), t), (Some("b"), r#"{"path":"b","status":"error"}"#));
         assert!(parse_result(r#"junk{"path":"b"}"#).is_none(), "the first {{ is never a start");
         assert_eq!(canonical(r#"{ "a" : 1.0,"b":[ 1 ] }"#), r#"{"a":1.0,"b":[1]}"#);
     }
