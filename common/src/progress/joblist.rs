@@ -4,7 +4,7 @@
 //! while it was read.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, IsTerminal, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 /// Bytes read from the job list at a time.
@@ -27,6 +27,9 @@ pub struct JobText {
 /// its lines are read again.
 pub fn open(path: &Path) -> io::Result<(Box<dyn Read>, JobText)> {
     if path == Path::new("-") {
+        if io::stdin().is_terminal() {
+            tracing::warn!("reading the job list from the terminal; end with Ctrl-D");
+        }
         return spool(io::stdin());
     }
     let file = File::open(path)?;
