@@ -95,7 +95,7 @@ fn main() -> ExitCode {
     };
     let mut progress = match Progress::from_path(&args.jobs, kind, &weight) {
         Ok(p) => p,
-        Err(JobListError::Read(e)) => return cannot_read(&args.jobs, &e),
+        Err(JobListError::Read(e)) => return cannot_read(&args.jobs, "", &e),
         Err(e) => return cli::usage_error(TOOL, &format!("{}: {e}", args.jobs.display())),
     };
     if progress.duplicate_jobs > 0 {
@@ -131,7 +131,7 @@ fn main() -> ExitCode {
     let named = progress.slowest(5).and_then(|slow| Ok((slow, progress.failures(20, &watch.followers)?)));
     let (slowest, failures) = match named {
         Ok(n) => n,
-        Err(e) => return cannot_read(&args.jobs, &e),
+        Err(e) => return cannot_read(&args.jobs, " again", &e),
     };
     let summary = summary(&state, &progress, &watch.followers, &slowest, &failures);
     println!("{summary}");
@@ -150,9 +150,9 @@ fn stage_name(jobs: &Path) -> String {
     file.strip_suffix(".ndjson").unwrap_or(&file).to_string()
 }
 
-/// The usage error for a job list that cannot be read.
-fn cannot_read(jobs: &Path, e: &std::io::Error) -> ExitCode {
-    cli::usage_error(TOOL, &format!("cannot read job list {}: {e}", jobs.display()))
+/// The usage error for a job list that cannot be read (`again`: when lines are read again).
+fn cannot_read(jobs: &Path, again: &str, e: &std::io::Error) -> ExitCode {
+    cli::usage_error(TOOL, &format!("cannot read job list {}{again}: {e}", jobs.display()))
 }
 
 /// --failed: the job lines to redo on stdout; 1 when they cannot all be written.
@@ -167,10 +167,7 @@ fn print_redo_lines(progress: &Progress, jobs: &Path) -> ExitCode {
                 }
             }
             Ok(None) => break,
-            Err(e) => {
-                tracing::error!("cannot read job list {} again: {e}", jobs.display());
-                return ExitCode::from(1);
-            }
+            Err(e) => return cannot_read(jobs, " again", &e),
         }
     }
     if out.flush().is_err() {
