@@ -121,11 +121,11 @@ proptest! {
     #[test]
     fn progress_reads_any_job_list(lines in prop::collection::vec(".{0,40}", 0..20)) {
         let text = lines.join("\n");
-        if let Ok(p) = Progress::from_jobs(&text, None, &Weight::Auto) {
+        if let Ok(p) = Progress::from_reader(std::io::Cursor::new(text.clone().into_bytes()), None, &Weight::Auto) {
             let c = p.counts();
             prop_assert_eq!(c.ok + c.failed + c.running + c.pending, c.jobs);
         }
-        let _ = Progress::from_jobs(&text, Some(KeyKind::Tile(Some(3))), &Weight::Count);
+        let _ = Progress::from_reader(std::io::Cursor::new(text.into_bytes()), Some(KeyKind::Tile(Some(3))), &Weight::Count);
     }
 }
 

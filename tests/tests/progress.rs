@@ -1,7 +1,10 @@
 //! iwp-progress against real concurrent writers: shell processes append result lines at random
 //! moments (some in two pieces), one is killed in the middle of a line, a later writer appends to
-//! the killed one's file; counts, `--failed`, exit codes and a live `--wait` are checked. Then the
-//! redo loop with iwp-stage on generated data with broken inputs, and the terminal view in tmux.
+//! the killed one's file; counts, `--failed`, exit codes and a live `--wait` are checked. Then
+//! generated stages (by path, and tiles at a zoom) against a model of what their lines mean: the
+//! summary, the human summary's failures, `--failed` and the exit status, the job list read from
+//! a file and from stdin. Then the redo loop with iwp-stage on generated data with broken inputs,
+//! and the terminal view in tmux.
 
 use iwp_tests::{bin, lines, run, Rand};
 use serde_json::Value;
@@ -218,6 +221,310 @@ fn tiles_at_a_zoom_and_malformed_job_lines() {
         redo.lines().collect::<Vec<_>>(),
         [r#"{"z":15,"x":0,"y":2,"path":"g/0/2.tif"}"#, r#"{"z":15,"x":2,"y":2,"path":"g/2/2.tif"}"#, "not json"]
     );
+}
+
+/// What a result line means: not a JSON object, or a result for a unit (None: no job's).
+#[derive(Debug, Clone)]
+enum Effect {
+    Unreadable,
+    Result { unit: Option<usize>, failed: bool, part: String, parts: Option<u64>, secs: f64, error: String },
+}
+
+/// A result line's meaning, worked out from its fields: the part is its `path`, else the line.
+fn effect(unit: Option<usize>, v: &Value) -> Effect {
+    Effect::Result {
+        unit,
+        failed: v["status"] == "error",
+        part: v["path"].as_str().map_or_else(|| v.to_string(), String::from),
+        parts: v["parts"].as_u64(),
+        secs: v["secs"].as_f64().unwrap_or(0.0),
+        error: v["error"].as_str().unwrap_or_default().to_string(),
+    }
+}
+
+/// A generated stage: the job list's lines, its units in order (key, first line as written
+/// trimmed, size), and the result files in name order (4 task files, then a redo file).
+struct Stage {
+    jobs: Vec<String>,
+    units: Vec<(String, String, f64)>,
+    duplicate_jobs: usize,
+    files: Vec<(String, Vec<(String, Effect)>)>,
+}
+
+impl Stage {
+    fn new(files: [&str; 5]) -> Stage {
+        let files = files.iter().map(|f| (f.to_string(), Vec::new())).collect();
+        Stage { jobs: Vec::new(), units: Vec::new(), duplicate_jobs: 0, files }
+    }
+
+    /// Adds a job line that is not JSON; its unit's key is `line:N` (N counting non-blank lines).
+    fn bad_job(&mut self, text: &str) -> usize {
+        self.jobs.push(text.to_string());
+        self.units.push((format!("line:{}", self.jobs.len()), text.to_string(), 0.0));
+        self.units.len() - 1
+    }
+
+    /// Writes `unit`'s results as one of the cases to tell apart (pending, failed, failed twice,
+    /// failed then redone, running, a rerun's repeated part, parts without a path, ok, ok with
+    /// a part repeated after); `id` holds the fields that name the job.
+    fn results(&mut self, rand: &mut Rand, unit: usize, id: &Value) {
+        let line = |fields: Value| {
+            let mut m = id.as_object().unwrap().clone();
+            m.extend(fields.as_object().unwrap().clone());
+            let v = Value::Object(m);
+            (v.to_string(), effect(Some(unit), &v))
+        };
+        let mut secs = || if rand.below(25) == 0 { 9.5 } else { rand.below(8000) as f64 / 1000.0 };
+        let ok = |k: u64, parts: u64, s: f64| {
+            line(serde_json::json!({"path": format!("out/{unit}/{k}"), "parts": parts, "status": "ok", "secs": s}))
+        };
+        let err = |msg: String, s: f64| line(serde_json::json!({"status": "error", "error": msg, "secs": s}));
+        let (f, parts, case) = (unit % 4, 1 + unit as u64 % 3, (unit * 7 + unit / 10) % 10);
+        let files = &mut self.files;
+        match case {
+            0 => {}
+            1 => files[f].1.push(err(format!("bad input {unit}"), secs())),
+            2 => {
+                files[f].1.push(err(format!("bad input {unit}"), secs()));
+                files[4].1.push(err(format!("still bad {unit}"), secs()));
+            }
+            3 => {
+                files[f].1.push(err(format!("bad input {unit}"), secs()));
+                files[4].1.extend((0..parts).map(|k| ok(k, parts, secs())));
+            }
+            4 => files[f].1.extend((1..parts.max(2)).map(|k| ok(k, parts.max(2), secs()))),
+            5 => {
+                // A rerun's line for a part already there: counted once, the job still runs.
+                files[f].1.extend((1..parts.max(2)).map(|k| ok(k, parts.max(2), secs())));
+                files[(f + 1) % 4].1.push(ok(1, parts.max(2), 0.001));
+            }
+            6 => {
+                // Parts without a path: the same line in other spacing is the same part.
+                let a = line(serde_json::json!({"parts": 2, "status": "ok", "n": 1}));
+                files[f].1.push((a.0.replace(',', ", "), a.1.clone()));
+                files[f].1.push(a);
+                if unit.is_multiple_of(3) {
+                    files[f].1.push(line(serde_json::json!({"parts": 2, "status": "ok", "n": 2, "secs": secs()})));
+                }
+            }
+            7 => {
+                files[f].1.extend((0..parts).map(|k| ok(k, parts, secs())));
+                files[(f + 1) % 4].1.push(ok(0, parts, 0.001));
+            }
+            _ => files[f].1.extend((0..parts).map(|k| ok(k, parts, secs()))),
+        }
+    }
+
+    /// Lines every stage has: results of no job, lines that are not JSON, a glued line after a
+    /// killed writer's half line, an error message longer than a read chunk, a half last line.
+    fn odd_lines(&mut self, glued: usize, long: usize, id: impl Fn(usize) -> Value) {
+        let other = serde_json::json!({"path": "elsewhere/x", "z": 3, "x": 0, "y": 0, "status": "ok"});
+        self.files[0].1.push((other.to_string(), effect(None, &other)));
+        self.files[1].1.push(("garbage".into(), Effect::Unreadable));
+        self.files[1].1.push(("[1,2]".into(), Effect::Unreadable));
+        let mut v = id(glued);
+        v["status"] = "error".into();
+        v["error"] = "after a kill".into();
+        self.files[2].1.push((format!("{{\"path\":\"half{}", v), effect(Some(glued), &v)));
+        let mut v = id(long);
+        v["status"] = "error".into();
+        v["error"] = "x".repeat(1_500_000).into();
+        self.files[3].1.push((v.to_string(), effect(Some(long), &v)));
+    }
+
+    fn write(&self, dir: &Path) {
+        fs::write(dir.join("jobs.ndjson"), self.jobs.join("\n") + "\n\n \n").unwrap();
+        for (name, lines) in &self.files {
+            let text: String = lines.iter().map(|(l, _)| format!("{l}\n")).collect();
+            fs::write(dir.join(name), text + "{\"path\":\"a half line").unwrap();
+        }
+    }
+
+    /// The summary fields, `--failed` lines and exit status the model says; `sized` weighs
+    /// jobs by their size.
+    fn expected(&self, sized: bool) -> (Value, Vec<String>, i32) {
+        let n = self.units.len();
+        let (mut parts, mut ok, mut errors) = (vec![1u64; n], vec![BTreeSet::new(); n], vec![0; n]);
+        let (mut last_error, mut secs) = (vec![String::new(); n], vec![0.0f64; n]);
+        let (mut other, mut all_unreadable, mut tasks) = (0, 0, Vec::new());
+        for (name, lines) in &self.files {
+            let (mut ok_lines, mut error_lines, mut unreadable) = (0, 0, 0);
+            for (_, e) in lines {
+                let Effect::Result { unit, failed, part, parts: p, secs: s, error } = e else {
+                    unreadable += 1;
+                    continue;
+                };
+                if *failed {
+                    error_lines += 1
+                } else {
+                    ok_lines += 1
+                }
+                let Some(u) = *unit else {
+                    other += 1;
+                    continue;
+                };
+                parts[u] = parts[u].max(p.unwrap_or(0));
+                secs[u] = secs[u].max(*s);
+                if *failed {
+                    errors[u] += 1;
+                    last_error[u] = error.clone();
+                } else {
+                    ok[u].insert(part.clone());
+                }
+            }
+            all_unreadable += unreadable;
+            tasks.push(serde_json::json!({"file": name, "ok_lines": ok_lines, "error_lines": error_lines, "unreadable_lines": unreadable}));
+        }
+        let status = |u: usize| match (ok[u].len() as u64 >= parts[u], errors[u] > 0, ok[u].is_empty()) {
+            (true, _, _) => "ok",
+            (_, true, _) => "failed",
+            (_, _, true) => "pending",
+            _ => "running",
+        };
+        let count = |s: &str| (0..n).filter(|&u| status(u) == s).count();
+        let weight = |u: usize| if sized { self.units[u].2 } else { 1.0 };
+        let (total, done) = (0..n).fold((0.0, 0.0), |(t, d), u| {
+            (t + weight(u), if matches!(status(u), "ok" | "failed") { d + weight(u) } else { d })
+        });
+        let round = |v: f64, f: f64| (v * f).round() / f;
+        let mut slowest: Vec<usize> = (0..n).filter(|&u| secs[u] > 0.0).collect();
+        slowest.sort_by(|&a, &b| secs[b].total_cmp(&secs[a]).then(self.units[a].0.cmp(&self.units[b].0)));
+        let name = |u: usize| self.units[u].0.clone();
+        let want = serde_json::json!({
+            "jobs": n, "ok": count("ok"), "failed": count("failed"), "running": count("running"), "pending": count("pending"),
+            "done_pct": round(100.0 * done / total, 10.0),
+            "work_secs": round(secs.iter().sum(), 1000.0),
+            "slowest": slowest.iter().take(5).map(|&u| serde_json::json!({"job": name(u), "secs": secs[u]})).collect::<Vec<_>>(),
+            "failures": (0..n).filter(|&u| status(u) == "failed").take(20)
+                .map(|u| serde_json::json!({"job": name(u), "error": last_error[u]})).collect::<Vec<_>>(),
+            "other_lines": other, "duplicate_jobs": self.duplicate_jobs, "tasks": tasks,
+            "unreadable_lines": all_unreadable,
+        });
+        let redo = (0..n).filter(|&u| status(u) != "ok").map(|u| self.units[u].1.clone()).collect();
+        let exit = if count("running") + count("pending") > 0 {
+            3
+        } else if count("failed") > 0 {
+            1
+        } else {
+            0
+        };
+        (want, redo, exit)
+    }
+
+    /// Runs `--once` and `--failed` (job list from the file, then from stdin) against the model.
+    fn check(&self, dir: &Path, extra: &[&str], sized: bool) {
+        let (want, redo, exit) = self.expected(sized);
+        assert!(want["failed"].as_u64() > Some(20) && want["running"].as_u64() > Some(0), "every case: {want}");
+        let stdin = self.jobs.join("\n");
+        for jobs in ["jobs.ndjson", "-"] {
+            let run = |mode: &str| {
+                let mut args = vec!["--jobs", jobs, "stage.*.ndjson", mode];
+                args.extend_from_slice(extra);
+                iwp_tests::run_with(Command::new(bin("iwp-progress")).args(&args).current_dir(dir), Some(&stdin))
+            };
+            let once = run("--once");
+            assert_eq!(once.status.code(), Some(exit), "{jobs}: {}", String::from_utf8_lossy(&once.stderr));
+            let s = summary(&once);
+            let mut got: serde_json::Map<String, Value> =
+                want.as_object().unwrap().keys().map(|k| (k.clone(), s[k].clone())).collect();
+            for t in got["tasks"].as_array_mut().unwrap() {
+                t.as_object_mut().unwrap().retain(|k, _| !matches!(k.as_str(), "host" | "span_secs"));
+            }
+            assert_eq!(Value::Object(got), want, "{jobs} {extra:?}");
+            let human = String::from_utf8_lossy(&once.stderr);
+            for f in want["failures"].as_array().unwrap().iter().take(5) {
+                assert!(human.contains(&format!(
+                    "  failed: {}: {}\n",
+                    f["job"].as_str().unwrap(),
+                    f["error"].as_str().unwrap()
+                )));
+            }
+            let failed = run("--failed");
+            assert_eq!(failed.status.code(), Some(0));
+            assert_eq!(String::from_utf8(failed.stdout).unwrap().lines().collect::<Vec<_>>(), redo, "{jobs} {extra:?}");
+        }
+    }
+}
+
+const MODEL_FILES: [&str; 5] = [
+    "stage.host0.0.ndjson",
+    "stage.host0.1.ndjson",
+    "stage.host1.2.ndjson",
+    "stage.host2.3.ndjson",
+    "stage.host2.redo.ndjson",
+];
+
+/// Jobs keyed by path (input files with sizes), with duplicate and malformed job lines, every
+/// case of result lines, against a model of what the summary and --failed must say.
+#[test]
+fn summary_and_redo_lines_match_a_model_of_the_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rand = Rand(23);
+    let mut stage = Stage::new(MODEL_FILES);
+    let path = |u: usize| format!("in/f{u:04}.shp");
+    for i in 0..400 {
+        let line = format!(r#"{{"path":"{}","bytes":{}}}"#, path(i), 1000 + rand.below(9000));
+        stage.jobs.push(if i % 9 == 4 { format!("  {line} \r") } else { line.clone() });
+        stage.units.push((path(i), line, 0.0));
+        stage.units[i].2 = serde_json::from_str::<Value>(&stage.units[i].1).unwrap()["bytes"].as_f64().unwrap();
+        if i % 50 == 20 {
+            stage.jobs.push(format!(r#"{{"path":"{}","bytes":1}}"#, path(i)));
+            stage.duplicate_jobs += 1;
+        }
+    }
+    for i in 0..400 {
+        stage.results(&mut rand, i, &serde_json::json!({"source": path(i)}));
+    }
+    // Job lines that are not JSON: an error line names each by number and text, one is redone.
+    for (k, text) in ["not json", "[1]", "{\"path\":", "\"text\""].iter().enumerate() {
+        let u = stage.bad_job(text);
+        let n = stage.jobs.len();
+        if k < 3 {
+            let v = serde_json::json!({"line": n, "input": text, "status": "error", "error": format!("line {n}: not a job line")});
+            stage.files[k].1.push((v.to_string(), effect(Some(u), &v)));
+        }
+        if k == 2 {
+            let v = serde_json::json!({"line": n, "input": text, "status": "ok"});
+            stage.files[4].1.push((v.to_string(), effect(Some(u), &v)));
+        }
+    }
+    stage.odd_lines(17, 0, |u| serde_json::json!({"path": path(u)}));
+    stage.write(dir.path());
+    stage.check(dir.path(), &[], false);
+    stage.check(dir.path(), &["--size-field", "bytes"], true);
+}
+
+/// A raster level step (--zoom 14 over z15 job tiles) against the same model.
+#[test]
+fn tiles_at_a_zoom_match_a_model_of_the_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rand = Rand(29);
+    let mut stage = Stage::new(MODEL_FILES);
+    // Each unit's tile at z14 (None for the line that is not JSON).
+    let mut tiles: Vec<Option<(u32, u32)>> = Vec::new();
+    for x in 0..48u32 {
+        for y in 0..24u32 {
+            let line = format!(r#"{{"z":15,"x":{x},"y":{y},"path":"g/15/{x}/{y}.tif"}}"#);
+            stage.jobs.push(line.clone());
+            if !tiles.contains(&Some((x / 2, y / 2))) {
+                tiles.push(Some((x / 2, y / 2)));
+                stage.units.push((format!("14/{}/{}", x / 2, y / 2), line, 0.0));
+            }
+        }
+        if x == 20 {
+            stage.bad_job("{broken");
+            tiles.push(None);
+        }
+    }
+    let tile = |u: usize| tiles[u].map(|(x, y)| serde_json::json!({"z": 14, "x": x, "y": y}));
+    for u in 0..tiles.len() {
+        if let Some(id) = tile(u) {
+            stage.results(&mut rand, u, &id);
+        }
+    }
+    stage.odd_lines(17, 0, |u| tile(u).unwrap());
+    stage.write(dir.path());
+    stage.check(dir.path(), &["--zoom", "14"], false);
 }
 
 #[test]

@@ -4,11 +4,13 @@
 use clap::{Parser, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use iwp_common::cli::{self, LogArgs};
-use iwp_common::progress::{hosts, node_hours, slurm_time_left, Counts, Follower, KeyKind, Progress, Weight};
+use iwp_common::progress::{
+    hosts, node_hours, slurm_time_left, ChunkBuf, Counts, Follower, JobListError, KeyKind, LineRef, Progress, Weight,
+};
 use serde_json::{json, Value};
 use std::collections::HashSet;
-use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -26,7 +28,7 @@ const EXIT_INCOMPLETE: u8 = 3;
     after_help = "Examples:\n  iwp-progress --jobs run/files.ndjson 'run/stage.*.ndjson'          (live, until every job has a result)\n  iwp-progress --jobs run/files.ndjson 'run/stage.*.ndjson' --once   (exit 0 done, 1 failures, 3 incomplete)\n  iwp-progress --jobs run/files.ndjson 'run/stage.*.ndjson' --failed | iwp-stage -c c.json >> run/stage.redo.ndjson\n  iwp-progress --jobs run/z15.ndjson --zoom 14 'run/z14.*.ndjson'    (a raster level: tiles of the level above)\n\nExit status: 0 every job ok, 1 every job has a result and some failed, 2 usage error,\n3 jobs without a result yet (--once, --timeout), whether or not some failed."
 )]
 struct Args {
-    /// The stage's job list (NDJSON, one unit of work per line).
+    /// The stage's job list (NDJSON, one unit of work per line); `-` reads it from stdin.
     #[arg(long, value_name = "FILE")]
     jobs: PathBuf,
     /// Result files or glob patterns; quote patterns so files that appear later are picked up.
@@ -79,10 +81,6 @@ enum Key {
 fn main() -> ExitCode {
     let args = Args::parse();
     args.log.init();
-    let text = match std::fs::read_to_string(&args.jobs) {
-        Ok(t) => t,
-        Err(e) => return cli::usage_error(TOOL, &format!("cannot read job list {}: {e}", args.jobs.display())),
-    };
     let kind = match (args.key, args.zoom) {
         (Some(Key::Path), Some(_)) => return cli::usage_error(TOOL, "--zoom counts tiles: not with --key path"),
         (Some(Key::Path), None) => Some(KeyKind::Path),
@@ -95,9 +93,10 @@ fn main() -> ExitCode {
         Some("count") => Weight::Count,
         Some(f) => Weight::Field(f.to_string()),
     };
-    let mut progress = match Progress::from_jobs(&text, kind, &weight) {
+    let mut progress = match Progress::from_path(&args.jobs, kind, &weight) {
         Ok(p) => p,
-        Err(e) => return cli::usage_error(TOOL, &format!("{}: {e:#}", args.jobs.display())),
+        Err(JobListError::Read(e)) => return cannot_read(&args.jobs, "", &e),
+        Err(e) => return cli::usage_error(TOOL, &format!("{}: {e}", args.jobs.display())),
     };
     if progress.duplicate_jobs > 0 {
         tracing::warn!(
@@ -106,10 +105,7 @@ fn main() -> ExitCode {
             progress.duplicate_jobs
         );
     }
-    let name = args.name.clone().unwrap_or_else(|| {
-        let file = args.jobs.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        file.strip_suffix(".ndjson").unwrap_or(&file).to_string()
-    });
+    let name = args.name.clone().unwrap_or_else(|| stage_name(&args.jobs));
     let mut watch = Watch::new(&args.results);
     let started = Instant::now();
     let mut view = View::new(&name, progress.counts().jobs as u64, args.interval);
@@ -129,21 +125,55 @@ fn main() -> ExitCode {
     };
     view.finish();
     if args.failed {
-        let mut out = std::io::stdout().lock();
-        for line in progress.redo_lines() {
-            if writeln!(out, "{line}").is_err() {
-                return ExitCode::from(1);
-            }
-        }
-        return ExitCode::SUCCESS;
+        return print_redo_lines(&progress, &args.jobs);
     }
     let state = State::of(&name, &progress, &watch.followers, clock.left());
-    let summary = summary(&state, &progress, &watch.followers);
+    let named = progress.slowest(5).and_then(|slow| Ok((slow, progress.failures(20, &watch.followers)?)));
+    let (slowest, failures) = match named {
+        Ok(n) => n,
+        Err(e) => return cannot_read(&args.jobs, " again", &e),
+    };
+    let summary = summary(&state, &progress, &watch.followers, &slowest, &failures);
     println!("{summary}");
     if !args.log.quiet {
-        eprint!("{}", human_summary(&state, &progress, &watch.followers));
+        eprint!("{}", human_summary(&state, &watch.followers, &slowest, &failures));
     }
     ExitCode::from(exit_status(&counts))
+}
+
+/// The stage's name from its job file's name (`stdin` for `-`).
+fn stage_name(jobs: &Path) -> String {
+    if jobs == Path::new("-") {
+        return "stdin".into();
+    }
+    let file = jobs.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    file.strip_suffix(".ndjson").unwrap_or(&file).to_string()
+}
+
+/// The usage error for a job list that cannot be read (`again`: when lines are read again).
+fn cannot_read(jobs: &Path, again: &str, e: &std::io::Error) -> ExitCode {
+    cli::usage_error(TOOL, &format!("cannot read job list {}{again}: {e}", jobs.display()))
+}
+
+/// --failed: the job lines to redo on stdout; 1 when they cannot all be written.
+fn print_redo_lines(progress: &Progress, jobs: &Path) -> ExitCode {
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut lines = progress.redo_lines();
+    loop {
+        match lines.next_line() {
+            Ok(Some(line)) => {
+                if writeln!(out, "{line}").is_err() {
+                    return ExitCode::from(1);
+                }
+            }
+            Ok(None) => break,
+            Err(e) => return cannot_read(jobs, " again", &e),
+        }
+    }
+    if out.flush().is_err() {
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
 }
 
 /// 3 while jobs have no result (even if some failed: the stage is not over), else 1 when any
@@ -164,11 +194,19 @@ struct Watch {
     seen: HashSet<PathBuf>,
     followers: Vec<Follower>,
     warned: HashSet<PathBuf>,
+    /// The read buffer every file is read through.
+    chunks: ChunkBuf,
 }
 
 impl Watch {
     fn new(patterns: &[String]) -> Watch {
-        Watch { patterns: patterns.to_vec(), seen: HashSet::new(), followers: Vec::new(), warned: HashSet::new() }
+        Watch {
+            patterns: patterns.to_vec(),
+            seen: HashSet::new(),
+            followers: Vec::new(),
+            warned: HashSet::new(),
+            chunks: ChunkBuf::default(),
+        }
     }
 
     /// Picks up new files and reads what every file gained.
@@ -187,13 +225,13 @@ impl Watch {
                 }
             }
         }
-        for f in &mut self.followers {
-            match f.poll() {
-                Ok(lines) => lines.iter().for_each(|l| progress.add_result(l)),
-                Err(e) => {
-                    if self.warned.insert(f.path.clone()) {
-                        tracing::warn!("cannot read {}: {e}", f.path.display());
-                    }
+        for (file, f) in (0u32..).zip(&mut self.followers) {
+            let read = f.poll(&mut self.chunks, |line, object, offset| {
+                progress.add_result(line, object, LineRef { file, offset })
+            });
+            if let Err(e) = read {
+                if self.warned.insert(f.path.clone()) {
+                    tracing::warn!("cannot read {}: {e}", f.path.display());
                 }
             }
         }
@@ -359,8 +397,14 @@ fn duration(secs: f64) -> String {
     }
 }
 
-/// The final summary line.
-fn summary(s: &State, p: &Progress, followers: &[Follower]) -> Value {
+/// The final summary line, with the slowest jobs and the first failures.
+fn summary(
+    s: &State,
+    p: &Progress,
+    followers: &[Follower],
+    slowest: &[(String, f64)],
+    failures: &[(String, String)],
+) -> Value {
     let mut m = s.line();
     m.insert("summary".into(), true.into());
     m.insert("work_secs".into(), round(p.work_secs(), 3).into());
@@ -379,20 +423,22 @@ fn summary(s: &State, p: &Progress, followers: &[Follower]) -> Value {
     m.insert("hosts".into(), serde_json::to_value(hosts(followers)).unwrap_or_default());
     m.insert(
         "slowest".into(),
-        p.slowest(5).into_iter().map(|(k, secs)| json!({"job": k, "secs": secs})).collect::<Vec<_>>().into(),
+        slowest.iter().map(|(k, secs)| json!({"job": k, "secs": secs})).collect::<Vec<_>>().into(),
     );
-    m.insert(
-        "failures".into(),
-        p.failures(20).into_iter().map(|(k, e)| json!({"job": k, "error": e})).collect::<Vec<_>>().into(),
-    );
+    m.insert("failures".into(), failures.iter().map(|(k, e)| json!({"job": k, "error": e})).collect::<Vec<_>>().into());
     m.insert("other_lines".into(), p.other_lines.into());
     m.insert("unreadable_lines".into(), followers.iter().map(|f| f.unreadable).sum::<usize>().into());
     m.insert("duplicate_jobs".into(), p.duplicate_jobs.into());
     Value::Object(m)
 }
 
-/// The summary for people, on stderr.
-fn human_summary(s: &State, p: &Progress, followers: &[Follower]) -> String {
+/// The summary for people, on stderr: the 3 slowest jobs and the first 5 failures.
+fn human_summary(
+    s: &State,
+    followers: &[Follower],
+    slowest: &[(String, f64)],
+    failures: &[(String, String)],
+) -> String {
     let c = &s.counts;
     let hosts = hosts(followers);
     let mut out = format!(
@@ -409,10 +455,10 @@ fn human_summary(s: &State, p: &Progress, followers: &[Follower]) -> String {
         hosts.len(),
         node_hours(followers)
     );
-    for (k, secs) in p.slowest(3) {
+    for (k, secs) in slowest.iter().take(3) {
         out += &format!("  slow: {k} {secs:.2} s\n");
     }
-    for (k, e) in p.failures(5) {
+    for (k, e) in failures.iter().take(5) {
         out += &format!("  failed: {k}: {e}\n");
     }
     if c.failed > 5 {

@@ -1,0 +1,24 @@
+//! The Slurm job's time limit, to warn when a stage will not finish inside it.
+
+/// Seconds left in the Slurm job this runs in (`squeue %L`), if any.
+pub fn slurm_time_left() -> Option<f64> {
+    let id = std::env::var("SLURM_JOB_ID").ok()?;
+    let out = std::process::Command::new("squeue").args(["-h", "-j", &id, "-o", "%L"]).output().ok()?;
+    parse_slurm_duration(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+/// Seconds in a Slurm duration: `[D-]HH:MM:SS`, `MM:SS` or `SS`; None for `UNLIMITED` etc.
+pub fn parse_slurm_duration(text: &str) -> Option<f64> {
+    let (days, rest) = match text.split_once('-') {
+        Some((d, r)) => (d.parse::<f64>().ok()?, r),
+        None => (0.0, text),
+    };
+    let fields: Vec<f64> = rest.split(':').map(|f| f.parse::<f64>().ok()).collect::<Option<_>>()?;
+    let secs = match fields.as_slice() {
+        [s] => *s,
+        [m, s] => m * 60.0 + s,
+        [h, m, s] => h * 3600.0 + m * 60.0 + s,
+        _ => return None,
+    };
+    Some(days * 86400.0 + secs)
+}
