@@ -3,18 +3,28 @@
 # Source it from a batch script (after `iwp_setup CONFIG`); srun runs its task_* functions as
 # `bash lib.sh task_NAME` on every task or node.
 #
-# Environment (all optional):
-#   IWP_RUN       run folder on the shared filesystem (default: $SLURM_SUBMIT_DIR/iwp-run)
-#   IWP_LOCAL     node-local scratch (default: $TMPDIR or /tmp); each job uses IWP_LOCAL/iwp-JOBID-NODE
-#   IWP_PREVIEW_Z zoom level of the preview mosaic (default: the config's lowest level)
-#   IWP_FORCE=1   the one-stage scripts rewrite outputs that exist (the tools' --force)
-#   IWP_BIN       folder of the iwp-* binaries, if they are not on PATH
+# Environment the scripts read (all optional; docs/slurm.md has the whole list):
+#   IWP_RUN        run folder on the shared filesystem (default: $SLURM_SUBMIT_DIR/iwp-run)
+#   IWP_LOCAL      node-local scratch (default: $TMPDIR or /tmp); each job uses IWP_LOCAL/iwp-JOBID-NODE
+#   IWP_SHIP_SECS  seconds between shipments of staged tiles to the run folder while staging runs
+#                  (default 300): a job killed at its time limit loses at most that much staging
+#   IWP_PREVIEW_Z  zoom level of the preview mosaic (default: the config's lowest level)
+#   IWP_FORCE=1    the one-stage scripts rewrite outputs that exist (the tools' --force)
+#   IWP_KEEP_LOCAL=1  keep this job's node-local folders at its end (for a look at them)
+#   IWP_BIN        folder of the iwp-* binaries, if they are not on PATH
+#   IWP_SLURM_DIR  folder of these scripts, when Slurm's copy of the batch script hides it
+#   IWP_LEASE_SECS read by the tools: another host's temporaries count as abandoned once its
+#                  journal is older than this (default 600)
+#   and Slurm's own: SLURM_JOB_ID, SLURM_JOB_NUM_NODES, SLURM_NTASKS, SLURM_PROCID, SLURMD_NODENAME,
+#   SLURM_SUBMIT_DIR (and TMPDIR).
 #
 # The run folder (RUN):
 #   stage/jobs.ndjson             one line per input file (written once)
 #   stage/live/*.ndjson           staging results of the running job, per task (followed live)
-#   stage/done/*.ndjson           staging results whose tiles reached the shared filesystem
-#   ship/NODE-JOB/, nodes/NODE-JOB/   each node's staged tiles: archives, and unpacked
+#   stage/done/*.ndjson           staging results whose tiles reached the shared filesystem,
+#                                 appended at every shipment
+#   ship/NODE-JOB/, nodes/NODE-JOB/   each node's staged tiles: archives (one pack run per
+#                                 shipment, only tiles new or changed since), and unpacked
 #   merge/, raster/, webtile/     result lines per task (STEP.NODE.TASK.ndjson) and job lists
 #   logs/                         stderr of every task
 #   STEP.done                     a finished step; iwp-run.sbatch skips it when resubmitted
@@ -45,7 +55,10 @@ iwp_setup() {
   done
   RUN=$(mkdir -p "${IWP_RUN:-${SLURM_SUBMIT_DIR:-$PWD}/iwp-run}" && cd "${IWP_RUN:-${SLURM_SUBMIT_DIR:-$PWD}/iwp-run}" && pwd)
   LOCAL_BASE=${IWP_LOCAL:-${TMPDIR:-/tmp}}
+  # A job requeued by Slurm (e.g. after a node failure) keeps its id: each run of it is told
+  # apart by its restart count, so it never takes an earlier run's node folders or shipments.
   JOB=${SLURM_JOB_ID:-local}
+  if [ "${SLURM_RESTART_COUNT:-0}" != 0 ]; then JOB=$JOB.r$SLURM_RESTART_COUNT; fi
   mkdir -p "$RUN/logs"
   export CONFIG RUN LOCAL_BASE JOB PATH IWP_SLURM_LIB
   say "run folder $RUN, config $CONFIG, job $JOB on ${SLURM_JOB_NUM_NODES:-1} nodes, ${SLURM_NTASKS:-1} tasks"
@@ -85,6 +98,14 @@ on_nodes() {
     bash "$IWP_SLURM_LIB" task_run logs "$name" "$@"
 }
 
+# on_nodes beside a step that holds every CPU (srun --overlap): on_nodes_beside NAME CMD...
+on_nodes_beside() {
+  local name=$1
+  shift
+  srun --overlap --ntasks="${SLURM_JOB_NUM_NODES:-1}" --ntasks-per-node=1 --kill-on-bad-exit=0 \
+    bash "$IWP_SLURM_LIB" task_run logs "$name" "$@"
+}
+
 # Runs a step's srun, tolerating tasks that exit 1 (some units failed: their error lines say
 # which) but not usage errors (2) or a killed step: tolerant CMD...
 tolerant() {
@@ -96,81 +117,136 @@ tolerant() {
   esac
 }
 
-# Footprints to every node's local disk as a few verified archives (when dedup uses them).
-iwp_footprints() {
+# The footprint index (every footprint with its box), checked file by file and built when missing
+# or stale, once, before the tasks start: each task then reads only the footprints near its files.
+iwp_footprint_index() {
   [ "$(cfg deduplicate_method)" = footprints ] || return 0
-  if ! ls "$RUN"/footprints/manifest-*.ndjson >/dev/null 2>&1; then
-    say "packing footprints from $(cfg dir_footprints)"
-    iwp-pack pack "$(cfg dir_footprints)" --into "$RUN/footprints" -q >"$RUN/logs/footprints-pack.ndjson"
-  fi
-  say "unpacking footprints on every node"
-  on_nodes footprints task_footprints
+  say "footprint index: checking $(cfg footprint_index)"
+  iwp-stage -c "$CONFIG" --index-footprints -q >>"$RUN/logs/footprint-index.ndjson" 2>>"$RUN/logs/footprint-index.log" ||
+    die "footprint index: see $RUN/logs/footprint-index.log"
 }
 
-task_footprints() { iwp-pack unpack "$RUN/footprints" --to "$(local_dir)/footprints" -q; }
+# On every node of the job, the node-local folders of jobs no longer running removed.
+iwp_clean_nodes() { on_nodes clean task_clean_local; }
 
-# The config overrides of a staging task: footprints from the node-local copy.
-stage_sets() {
-  if [ "$(cfg deduplicate_method)" = footprints ]; then
-    echo "--set" "dir_footprints=$(local_dir)/footprints"
-  fi
+# Removes node-local folders (IWP_LOCAL/iwp-JOB-NODE) that jobs no longer running left on this
+# node: a cancelled or failed job never reaches its own clean-up.
+task_clean_local() {
+  local node d tag id
+  node=$(node_name)
+  for d in "$LOCAL_BASE"/iwp-*-"$node"; do
+    [ -d "$d" ] || continue
+    tag=${d#"$LOCAL_BASE"/iwp-}
+    tag=${tag%-"$node"}
+    id=${tag%%.*}
+    [[ $id =~ ^[0-9]+$ ]] && [ "$tag" != "$JOB" ] || continue
+    # An earlier run of this job (requeued), or a job that is not running.
+    if [ "$id" = "${SLURM_JOB_ID:-}" ] || [ -z "$(squeue -h -j "$id" -o %i 2>/dev/null)" ]; then
+      say "$node: removing $d (job $tag is not running)"
+      rm -rf "$d"
+    fi
+  done
 }
 
-# Staging: the files no earlier job shipped, staged by every task into node-local folders,
-# then every node's tiles shipped to the shared filesystem (and only then their result lines
-# count as done).
+# Finishes unpacking every shipment of earlier jobs (resumable, verified; their temporaries
+# removed): a job killed while unpacking leaves a node folder with part of its last shipment.
+iwp_finish_shipments() {
+  local d
+  for d in "$RUN"/ship/*/; do
+    [ -d "$d" ] || continue
+    d=${d%/}
+    iwp-pack unpack "$d" --to "$RUN/nodes/$(basename "$d")" -q >/dev/null ||
+      say "warning: unpacking $d again failed (see above); its tiles' files will be staged again"
+  done
+}
+
+# Staging: the files no earlier job shipped, staged by every task into node-local folders, their
+# tiles shipped from every node to the shared filesystem every IWP_SHIP_SECS while staging runs
+# and once at its end (a result line counts as done once its tiles are shipped).
 iwp_stage() {
-  local dir=$RUN/stage
+  local dir=$RUN/stage ship_secs=${IWP_SHIP_SECS:-300} pid rc=0 next
   mkdir -p "$dir/live" "$dir/done" "$dir/lost"
+  iwp_footprint_index
   if [ ! -s "$dir/jobs.ndjson" ]; then
     iwp-stage -c "$CONFIG" --list >"$dir/jobs.ndjson.tmp"
     mv "$dir/jobs.ndjson.tmp" "$dir/jobs.ndjson"
   fi
-  # Results of a job that ended before shipping: their tiles are not on the shared filesystem.
+  iwp_finish_shipments
+  # Results of a job that ended between shipments: what it shipped is in done/, the rest is lost.
   if ls "$dir"/live/*.ndjson >/dev/null 2>&1; then
-    say "a previous job stopped during staging: its unshipped results moved to $dir/lost"
+    say "a previous job stopped during staging: its result files moved to $dir/lost (the lines it shipped are in $dir/done)"
     mv "$dir"/live/*.ndjson "$dir/lost/"
   fi
   iwp-progress --jobs "$dir/jobs.ndjson" "$dir/done/*.ndjson" --failed >"$dir/todo.ndjson"
   say "staging $(wc -l <"$dir/todo.ndjson") of $(wc -l <"$dir/jobs.ndjson") files"
   if [ -s "$dir/todo.ndjson" ]; then
-    tolerant on_tasks stage/live stage task_stage
+    on_tasks stage/live stage task_stage &
+    pid=$!
+    next=$((SECONDS + ship_secs))
+    while kill -0 "$pid" 2>/dev/null; do
+      sleep 1
+      if [ "$SECONDS" -ge "$next" ] && kill -0 "$pid" 2>/dev/null; then
+        say "shipping staged tiles from every node (staging goes on)"
+        on_nodes_beside ship task_ship || say "warning: a shipment failed; the next one ships its tiles"
+        next=$((SECONDS + ship_secs))
+      fi
+    done
+    wait "$pid" || rc=$?
+    case $rc in 0 | 1) ;; *) die "staging step failed (exit $rc) — see $RUN/logs/" ;; esac
     say "shipping staged tiles from every node"
-    on_nodes ship task_ship
+    on_nodes ship task_ship_last
   fi
-  local rc=0
+  rc=0
   iwp-progress --jobs "$dir/jobs.ndjson" "$dir/done/*.ndjson" --once -q >/dev/null || rc=$?
   [ "$rc" = 3 ] && die "staging incomplete: see iwp-progress --jobs $dir/jobs.ndjson '$dir/done/*.ndjson' --once"
   return 0
 }
 
 task_stage() {
-  # shellcheck disable=SC2046
-  iwp-stage -c "$CONFIG" --input "$RUN/stage/todo.ndjson" --shard auto --out "$(local_dir)/staged" $(stage_sets)
+  iwp-stage -c "$CONFIG" --input "$RUN/stage/todo.ndjson" --shard auto --out "$(local_dir)/staged"
 }
 
-# One node's staged tiles to RUN/nodes/NODE-JOB (verified archives), then its result lines to done.
+# One shipment of a node: the result lines its tasks have written so far (counted first), then its
+# tiles new or changed since the last shipment packed into RUN/ship/NODE-JOB and unpacked
+# (verified) into RUN/nodes/NODE-JOB, then those lines appended to stage/done/. A line is written
+# after its tile, so every tile a counted line names is in the shipment.
 task_ship() {
-  local node local ship
+  local node staged ship state f n before done_file
   node=$(node_name)
-  local=$(local_dir)/staged
+  staged=$(local_dir)/staged
   ship=$RUN/ship/$node-$JOB
-  if [ -d "$local" ]; then
-    iwp-pack pack "$local" --into "$ship" -q >/dev/null
-    # Unpacked beside its final name, renamed when every file is verified: merge reads only
-    # complete node folders (a job cancelled here leaves a hidden .part folder).
-    rm -rf "$RUN/nodes/.$node-$JOB.part"
-    iwp-pack unpack "$ship" --to "$RUN/nodes/.$node-$JOB.part" -q >/dev/null
-    mv "$RUN/nodes/.$node-$JOB.part" "$RUN/nodes/$node-$JOB"
-  fi
+  state=$(local_dir)/shipped
+  mkdir -p "$state"
+  declare -A count=()
   for f in "$RUN"/stage/live/stage."$node".*.ndjson; do
     [ -e "$f" ] || continue
-    mv "$f" "$RUN/stage/done/$(basename "$f" .ndjson).$JOB.ndjson"
+    count[$f]=$(head -c "$(stat -c %s "$f")" "$f" | wc -l)
   done
+  if [ -d "$staged" ]; then
+    local since=()
+    ls "$ship"/manifest-*.ndjson >/dev/null 2>&1 && since=(--since "$ship")
+    iwp-pack pack "$staged" --into "$ship" "${since[@]}" -q >/dev/null
+    iwp-pack unpack "$ship" --to "$RUN/nodes/$node-$JOB" -q >/dev/null
+  fi
+  for f in "${!count[@]}"; do
+    n=${count[$f]}
+    before=$(cat "$state/$(basename "$f").lines" 2>/dev/null || echo 0)
+    [ "$n" -gt "$before" ] || continue
+    done_file=$RUN/stage/done/$(basename "$f" .ndjson).$JOB.ndjson
+    sed -n "$((before + 1)),${n}p;${n}q" "$f" >>"$done_file"
+    echo "$n" >"$state/$(basename "$f").lines"
+  done
+}
+
+# After the last shipment: the live result files, every line of which is in done/, are removed.
+task_ship_last() {
+  task_ship
+  rm -f "$RUN"/stage/live/stage."$(node_name)".*.ndjson
 }
 
 # Merging every node's tiles into dir_staged (tiles in one source linked, others combined).
 iwp_merge() {
+  iwp_finish_shipments
   local sources=("$RUN"/nodes/*)
   [ -e "${sources[0]}" ] || { say "merge: nothing staged"; return 0; }
   rm -f "$RUN"/merge/merge.*.ndjson
@@ -250,6 +326,7 @@ task_cleanup() { rm -rf "$(local_dir)"; }
 # Redoes one stage (the one-stage scripts): its markers removed, outputs that exist skipped
 # unless IWP_FORCE=1, then the summary: redo NAME
 redo() {
+  iwp_clean_nodes
   rm -f "$RUN/$1.done" "$RUN/$1"-z*.done
   export IWP_REDO=1
   if [ "$1" = stage ] && [ "${IWP_FORCE:-0}" = 1 ]; then
@@ -257,7 +334,6 @@ redo() {
     mkdir -p "$RUN/stage/lost"
     mv "$RUN"/stage/done/*.ndjson "$RUN/stage/lost/" 2>/dev/null || true
   fi
-  [ "$1" = stage ] && iwp_footprints
   step "$1"
   [ "$1" = stage ] && iwp_cleanup
   iwp_summary
@@ -277,6 +353,9 @@ step() {
 
 # `bash lib.sh task_NAME` (from srun) runs that task function.
 if [ "${BASH_SOURCE[0]}" = "$0" ] && [ $# -gt 0 ]; then
+  # Run by hand (e.g. `srun --ntasks-per-node=1 bash slurm/lib.sh task_clean_local`), not by a job
+  # that set these up.
+  : "${LOCAL_BASE:=${IWP_LOCAL:-${TMPDIR:-/tmp}}}" "${JOB:=${SLURM_JOB_ID:-local}}"
   case $1 in
   task_*) "$@" ;;
   *) die "unknown task $1" ;;

@@ -164,6 +164,21 @@ pub fn read_manifest(path: &Path) -> anyhow::Result<Vec<Entry>> {
         .collect()
 }
 
+/// What a manifest file lists, or, for a pack folder, every file its manifests list, each as
+/// the latest manifest lists it (the state of a chain of `--since` packs).
+pub fn packed_before(path: &Path) -> anyhow::Result<Vec<Entry>> {
+    if !path.is_dir() {
+        return read_manifest(path);
+    }
+    let mut latest: std::collections::BTreeMap<String, Entry> = std::collections::BTreeMap::new();
+    for m in manifests(path)? {
+        for e in read_manifest(&m)? {
+            latest.insert(e.path.clone(), e);
+        }
+    }
+    Ok(latest.into_values().collect())
+}
+
 /// Writes a manifest atomically.
 pub fn write_manifest(path: &Path, entries: &[Entry]) -> anyhow::Result<()> {
     let mut text = String::new();

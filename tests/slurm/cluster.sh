@@ -42,6 +42,9 @@ MpiDefault=none
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 KillWait=5
+# A node whose slurmd stops answering is DOWN after 15 s (its jobs end with NODE_FAIL), so a test
+# of a dead node does not wait the default 5 minutes.
+SlurmdTimeout=15
 EOF
   for i in $(seq "$nodes"); do
     echo "NodeName=node$i NodeHostname=localhost NodeAddr=127.0.0.1 Port=$((base + i)) CPUs=$(nproc) State=UNKNOWN" >>"$conf"

@@ -49,9 +49,24 @@ impl Cluster {
     /// Submits a script of slurm/ on 2 nodes x 1 task for CONFIG with run folder RUN; with
     /// `wait`, waits for it and returns its exit code and log; else its job id.
     fn submit(&self, script: &str, config: &str, run: &Path, wait: bool) -> (Option<i32>, String) {
-        let log = run.with_extension(format!("{script}.log"));
+        let (code, text, _) = self.submit_with(script, config, run, wait, &[]);
+        (code, text)
+    }
+
+    /// [`Cluster::submit`] with more environment for the job; also returns the job's log file.
+    fn submit_with(
+        &self,
+        script: &str,
+        config: &str,
+        run: &Path,
+        wait: bool,
+        env: &[(&str, &str)],
+    ) -> (Option<i32>, String, PathBuf) {
+        let log =
+            run.with_extension(format!("{script}.{}.log", LOGS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
         let mut c = self.command("sbatch");
-        c.env("IWP_RUN", run).env("IWP_LOCAL", self.dir.path().join("local"));
+        c.env("IWP_RUN", run).env("IWP_LOCAL", self.local());
+        c.envs(env.iter().copied());
         // A time limit, so a stalled job ends the test instead of hanging it.
         c.args(["-N", "2", "--ntasks-per-node", "1", "-t", "15", "-o", log.to_str().unwrap(), "--parsable"]);
         if wait {
@@ -64,7 +79,65 @@ impl Cluster {
         } else {
             String::from_utf8(out.stdout).unwrap()
         };
-        (out.status.code(), text)
+        (out.status.code(), text, log)
+    }
+}
+
+/// Numbers the jobs' log files.
+static LOGS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl Cluster {
+    /// The node-local scratch folder every job of this cluster uses (IWP_LOCAL).
+    fn local(&self) -> PathBuf {
+        self.dir.path().join("local")
+    }
+
+    /// Cancels a job and waits until Slurm has ended it.
+    fn cancel(&self, id: &str) {
+        assert!(self.command("scancel").arg(id).status().unwrap().success());
+        self.wait_gone(id, 120);
+    }
+
+    /// Waits until a job is no longer in the queue.
+    fn wait_gone(&self, id: &str, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while !String::from_utf8(self.command("squeue").args(["-h", "-j", id]).output().unwrap().stdout)
+            .unwrap()
+            .trim()
+            .is_empty()
+        {
+            assert!(Instant::now() < deadline, "job {id} did not end");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// A node dies: SIGKILL of its slurmd, then of every process of its job steps (the tasks,
+    /// which carry SLURMD_NODENAME, and the slurmstepd above each).
+    fn kill_node(&self, node: &str) {
+        let pid = std::fs::read_to_string(self.dir.path().join(format!("slurmd-{node}.pid"))).unwrap();
+        let mut doomed = vec![pid.trim().to_string()];
+        let mark = format!("SLURMD_NODENAME={node}\0");
+        for e in std::fs::read_dir("/proc").unwrap().filter_map(Result::ok) {
+            let p = e.file_name().to_string_lossy().into_owned();
+            let Ok(env) = std::fs::read(e.path().join("environ")) else { continue };
+            if !p.bytes().all(|b| b.is_ascii_digit()) || !String::from_utf8_lossy(&env).contains(&mark) {
+                continue;
+            }
+            let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+            let parent = stat.rsplit(')').next().unwrap_or("").split_whitespace().nth(1).unwrap_or("").to_string();
+            let cmd = std::fs::read(format!("/proc/{parent}/cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmd).starts_with("slurmstepd") {
+                doomed.push(parent);
+            }
+            doomed.push(p);
+        }
+        assert!(doomed.len() > 1, "{node} runs no job step");
+        let _ = Command::new("kill").arg("-9").args(&doomed).status();
+    }
+
+    /// Starts a node's slurmd again.
+    fn restart_slurmd(&self, node: &str) {
+        assert!(self.command("slurmd").args(["-N", node]).status().unwrap().success());
     }
 }
 
@@ -172,11 +245,16 @@ fn golden_cases_on_slurm_equal_run_local_and_the_reference() {
     }
 }
 
-/// Generated data (EPSG:3413, footprints): POLYGONS in FILES, the same seed for every copy.
+/// Generated data (EPSG:3413, footprints): POLYGONS in 8 files, the same seed for every copy.
 fn generated_copy(polygons: &str) -> (PathBuf, tempfile::TempDir) {
+    generated_files(polygons, "8")
+}
+
+/// Generated data: POLYGONS in FILES, the same seed for every copy.
+fn generated_files(polygons: &str, files: &str) -> (PathBuf, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let case = dir.path().join("data");
-    iwp_tests::synth(&case, polygons, "8", &[]);
+    iwp_tests::synth(&case, polygons, files, &[]);
     (case, dir)
 }
 
@@ -220,16 +298,7 @@ fn generated_data_a_cancelled_job_resubmitted_and_the_raster_script_alone() {
         assert!(Instant::now() < deadline, "staging never started");
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(cluster.command("scancel").arg(&id).status().unwrap().success());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !String::from_utf8(cluster.command("squeue").args(["-h", "-j", &id]).output().unwrap().stdout)
-        .unwrap()
-        .trim()
-        .is_empty()
-    {
-        assert!(Instant::now() < deadline, "job {id} did not end");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    cluster.cancel(&id);
     assert!(!run.join("stage.done").exists(), "cancelled before staging finished");
     let (code, log) = cluster.submit("iwp-run.sbatch", &config(&again), &run, true);
     assert_eq!(code, Some(0), "resubmitted run failed:\n{log}");
@@ -252,4 +321,112 @@ fn generated_data_a_cancelled_job_resubmitted_and_the_raster_script_alone() {
     let after: Vec<_> = untouched.iter().map(|d| mtimes(d)).collect();
     assert!(before == after, "only the rasters were written");
     assert_eq!(outputs(&slurm, dirs.0, dirs.1, dirs.2), first, "the same GeoTIFFs again");
+}
+
+/// Waits (up to 3 minutes) until `ready` holds; fails naming `what`.
+fn wait_until(what: &str, ready: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while !ready() {
+        assert!(Instant::now() < deadline, "{what} never happened");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// True when some file matching `dir/prefix*.ndjson` has a line.
+fn has_lines(dir: &Path, prefix: &str) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|d| {
+        d.filter_map(Result::ok).any(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with(prefix) && name.ends_with(".ndjson") && e.metadata().is_ok_and(|m| m.len() > 0)
+        })
+    })
+}
+
+/// What a finished run left that it should not have: temporaries under the data and the run
+/// folder, half-made files (`*.tmp`, `.part`), result files of a running stage, node-local
+/// folders of any job.
+fn leftovers(case: &Path, run: &Path, local: &Path) -> Vec<PathBuf> {
+    let mut left = iwp_tests::temp_files(case.parent().unwrap());
+    left.extend(iwp_tests::files_under(run).into_iter().filter(|p| {
+        let name = p.file_name().unwrap().to_string_lossy();
+        name.ends_with(".tmp") || name.contains(".part") || p.starts_with(run.join("stage/live"))
+    }));
+    if let Ok(d) = std::fs::read_dir(local) {
+        left.extend(
+            d.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("iwp-")),
+        );
+    }
+    left
+}
+
+#[test]
+fn faults_on_slurm_leave_nothing_behind_and_resubmitted_runs_equal_an_uninterrupted_one() {
+    let Some(cluster) = Cluster::start() else { return };
+    let dirs = ("staged", "geotiff", "web_tiles");
+    let (polygons, files) = ("400000", "48");
+    let (reference, _r) = generated_files(polygons, files);
+    run_local(&cluster, &config(&reference), &reference.join("../run"));
+    let expected = outputs(&reference, dirs.0, dirs.1, dirs.2);
+    assert!(!expected.pngs.is_empty());
+    // Shipments every second: a cancel during staging falls between two of them.
+    let ship = [("IWP_SHIP_SECS", "1")];
+    let total: usize = files.parse().unwrap();
+
+    // (stage, raster, webtile): a job cancelled once that stage has written result lines, then
+    // submitted again; (node): node2 dies during staging (its slurmd and job processes
+    // SIGKILLed), Slurm requeues the job, the node comes back and the job runs again.
+    for fault in ["stage", "raster", "webtile", "node"] {
+        let (case, _c) = generated_files(polygons, files);
+        let run = case.join("../run");
+        let (_, id, job_log) = cluster.submit_with("iwp-run.sbatch", &config(&case), &run, false, &ship);
+        let id = id.trim().to_string();
+        let (dir, prefix, stage) = match fault {
+            "raster" => ("raster", "z", "raster"),
+            "webtile" => ("webtile", "webtile.", "webtile"),
+            _ => ("stage/done", "stage.", "stage"),
+        };
+        wait_until(&format!("{fault}: result lines of {stage}"), || has_lines(&run.join(dir), prefix));
+        let log = if fault == "node" {
+            cluster.kill_node("node2");
+            wait_until("the job requeued after node2 is found dead", || {
+                let state = cluster.command("squeue").args(["-h", "-j", &id, "-o", "%T"]).output().unwrap().stdout;
+                String::from_utf8_lossy(&state).trim() == "PENDING"
+            });
+            assert!(!run.join("stage.done").exists(), "node2 died after staging");
+            cluster.restart_slurmd("node2");
+            // Once node2 is back and Slurm has ended the old steps on it (the requeued job keeps
+            // its id), the job may start: a requeued job waits two minutes; no need here.
+            wait_until("node2 idle again", || {
+                let state = cluster.command("sinfo").args(["-h", "-n", "node2", "-o", "%t"]).output().unwrap().stdout;
+                String::from_utf8_lossy(&state).trim() == "idle"
+            });
+            std::thread::sleep(Duration::from_secs(3));
+            cluster.command("scontrol").args(["update", &format!("JobId={id}"), "StartTime=now"]).status().unwrap();
+            cluster.wait_gone(&id, 300);
+            let log = std::fs::read_to_string(&job_log).unwrap();
+            assert!(run.join("webtile.done").exists(), "the requeued job finished:\n{log}");
+            log
+        } else {
+            cluster.cancel(&id);
+            assert!(!run.join(format!("{stage}.done")).exists(), "{fault}: cancelled after the stage ended");
+            let (code, log, _) = cluster.submit_with("iwp-run.sbatch", &config(&case), &run, true, &ship);
+            assert_eq!(code, Some(0), "{fault}: the resubmitted run failed:\n{log}");
+            log
+        };
+        if stage == "stage" {
+            // What was shipped before the fault is not staged again.
+            let staged: usize = log
+                .lines()
+                .rev()
+                .find_map(|l| l.split("] staging ").nth(1)?.split(' ').next()?.parse().ok())
+                .unwrap();
+            assert!(staged < total, "{fault}: {staged} of {total} files staged again:\n{log}");
+        }
+        let got = outputs(&case, dirs.0, dirs.1, dirs.2);
+        assert!(got == expected, "{fault}: the resubmitted run's outputs differ from an uninterrupted run's");
+        let left = leftovers(&case, &run, &cluster.local());
+        assert!(left.is_empty(), "{fault}: left behind: {left:?}\n{log}");
+    }
 }

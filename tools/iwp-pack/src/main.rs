@@ -15,11 +15,11 @@ const TOOL: &str = "iwp-pack";
 
 /// Pack many small files (footprints, staged tiles, GeoTIFFs) into a few large tar archives
 /// (optionally zstd) with a manifest of every file's path, size, mode and checksum; unpack them in
-/// parallel with every file verified; ship only what changed since an earlier manifest.
+/// parallel with every file verified; ship only what changed since an earlier manifest or pack.
 #[derive(Parser, Debug)]
 #[command(
     version,
-    after_help = "Examples:\n  iwp-pack pack /scratch/footprints --into /scratch/fp-pack --size 1GiB\n  srun --ntasks-per-node=1 iwp-pack unpack /scratch/fp-pack --to /tmp/footprints\n  iwp-pack pack /tmp/staged --into /scratch/staged-pack --since /scratch/staged-pack/manifest-1.ndjson"
+    after_help = "Examples:\n  iwp-pack pack /scratch/footprints --into /scratch/fp-pack --size 1GiB\n  srun --ntasks-per-node=1 iwp-pack unpack /scratch/fp-pack --to /tmp/footprints\n  iwp-pack pack /tmp/staged --into /scratch/staged-pack --since /scratch/staged-pack"
 )]
 struct Args {
     #[command(subcommand)]
@@ -45,7 +45,8 @@ enum Command {
         /// Compress with zstd at this level (e.g. 3); uncompressed tar without it.
         #[arg(long, value_name = "LEVEL")]
         zstd: Option<i32>,
-        /// Only files new or changed (size, mode, mtime) since this earlier manifest.
+        /// Only files new or changed (size, mode, mtime) since this earlier manifest, or, given a
+        /// pack folder, since its packs (each file as its latest manifest lists it).
         #[arg(long, value_name = "MANIFEST")]
         since: Option<PathBuf>,
     },
@@ -138,7 +139,7 @@ fn run_pack(
     let mut files = sources(src, results)?;
     if let Some(m) = since {
         let before = files.len();
-        files = pack::changed_since(files, &pack::read_manifest(m)?);
+        files = pack::changed_since(files, &pack::packed_before(m)?);
         tracing::info!("{} of {before} files new or changed since {}", files.len(), m.display());
     }
     if since.is_none() {
@@ -198,7 +199,7 @@ fn per_archive(results: &Results, dir: &Path, dest: Option<&Path>) -> anyhow::Re
             by_archive.entry(e.archive.clone()).or_default().push(e);
         }
     }
-    anyhow::ensure!(!by_archive.is_empty(), "no manifest-N.ndjson in {}", dir.display());
+    anyhow::ensure!(!pack::manifests(dir)?.is_empty(), "no manifest-N.ndjson in {}", dir.display());
     // A path packed again later (pack --since) is written from its latest archive only.
     let mut latest: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
     for (name, entries) in &by_archive {
