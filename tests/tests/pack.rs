@@ -85,6 +85,19 @@ fn a_staged_tree_round_trips_and_changes_ship_as_increments() {
     let out = unpack(&d.join("pack"), &d.join("out"));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(tree(&d.join("out")), tree(&staged), "the latest version of every file");
+    // --since the pack folder: changes since any earlier pack of the chain (the shipments of a
+    // staging node); nothing changed packs nothing, and unpacking it is a no-op.
+    let pack_dir = d.join("pack");
+    let since = ["--since", pack_dir.to_str().unwrap()];
+    let none = pack(&staged, &d.join("pack"), &since);
+    assert_eq!(none.iter().map(|a| a["files"].as_u64().unwrap()).sum::<u64>(), 0, "nothing changed since the chain");
+    assert!(unpack(&d.join("pack"), &d.join("out")).status.success(), "a pack of nothing unpacks");
+    let second = files_under(&staged).into_iter().nth(1).unwrap();
+    std::fs::write(&second, b"changed too").unwrap();
+    let inc = pack(&staged, &d.join("pack"), &since);
+    assert_eq!(inc.iter().map(|a| a["files"].as_u64().unwrap()).sum::<u64>(), 1, "only the file changed since");
+    assert!(unpack(&d.join("pack"), &d.join("out")).status.success());
+    assert_eq!(tree(&d.join("out")), tree(&staged), "the chain unpacked: the latest version of every file");
 }
 
 #[test]

@@ -417,11 +417,8 @@ fn faults_on_slurm_leave_nothing_behind_and_resubmitted_runs_equal_an_uninterrup
         };
         if stage == "stage" {
             // What was shipped before the fault is not staged again.
-            let staged: usize = log
-                .lines()
-                .rev()
-                .find_map(|l| l.split("] staging ").nth(1)?.split(' ').next()?.parse().ok())
-                .unwrap();
+            let staged: usize =
+                log.lines().rev().find_map(|l| l.split("] staging ").nth(1)?.split(' ').next()?.parse().ok()).unwrap();
             assert!(staged < total, "{fault}: {staged} of {total} files staged again:\n{log}");
         }
         let got = outputs(&case, dirs.0, dirs.1, dirs.2);
