@@ -82,7 +82,7 @@ pub fn read_gpkg_footprint(path: &Path, filename: &str, rules: &[KeepRule]) -> a
             let mut ranks = Vec::with_capacity(rules.len());
             for (k, (rule, column)) in rules.iter().zip(&found).enumerate() {
                 let Some((_, datetime)) = column else {
-                    bail!("footprint {} has no field `{}` for deduplicate_keep_rules", path.display(), rule.property);
+                    return Err(no_field(path, &rule.property));
                 };
                 ranks.push(sql_rank_value(values.get(k)?, *datetime));
             }
@@ -91,6 +91,17 @@ pub fn read_gpkg_footprint(path: &Path, filename: &str, rules: &[KeepRule]) -> a
         shape.extend((0..polygons.len()).map(|i| polygons.polygon(i).to_geo()));
         Ok(())
     })?;
+    footprint(path, filename, shape, srs_wkt, rank)
+}
+
+/// A footprint read from `path`: refused when it had no feature (so no keep-rule values).
+fn footprint(
+    path: &Path,
+    filename: &str,
+    shape: Vec<geo::Polygon<f64>>,
+    srs_wkt: String,
+    rank: Option<Vec<RankValue>>,
+) -> anyhow::Result<Footprint> {
     let Some(rank) = rank else { bail!("footprint {} has no features", path.display()) };
     Ok(Footprint {
         filename: filename.to_string(),
@@ -99,6 +110,11 @@ pub fn read_gpkg_footprint(path: &Path, filename: &str, rules: &[KeepRule]) -> a
         srs_wkt,
         rank,
     })
+}
+
+/// The error for a footprint without a keep rule's field.
+fn no_field(path: &Path, property: &str) -> anyhow::Error {
+    anyhow!("footprint {} has no field `{property}` for deduplicate_keep_rules", path.display())
 }
 
 /// A keep-rule value of an SQLite column value, as [`rank_value`] gives for GDAL's reading of it.
@@ -138,9 +154,7 @@ pub fn read_footprint_with_gdal(path: &Path, filename: &str, rules: &[KeepRule])
             let values = rules
                 .iter()
                 .map(|r| {
-                    let idx = f.field_index(&r.property).map_err(|_| {
-                        anyhow!("footprint {} has no field `{}` for deduplicate_keep_rules", path.display(), r.property)
-                    })?;
+                    let idx = f.field_index(&r.property).map_err(|_| no_field(path, &r.property))?;
                     Ok(rank_value(f.field(idx)?))
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
@@ -150,14 +164,7 @@ pub fn read_footprint_with_gdal(path: &Path, filename: &str, rules: &[KeepRule])
             shape.extend(crate::geom::polygons_of(g).iter().map(Polygon::to_geo));
         }
     }
-    let Some(rank) = rank else { bail!("footprint {} has no features", path.display()) };
-    Ok(Footprint {
-        filename: filename.to_string(),
-        path: path.to_path_buf(),
-        shape: MultiPolygon(shape),
-        srs_wkt,
-        rank,
-    })
+    footprint(path, filename, shape, srs_wkt, rank)
 }
 
 /// Orders footprints by the keep rules: Less means `a` is preferred (kept) over `b`.

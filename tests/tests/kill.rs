@@ -308,61 +308,28 @@ fn left_by_a_killed_process(root: &Path) -> Vec<PathBuf> {
 fn every_tool_removes_what_killed_processes_left_in_folders_it_does_not_write() {
     let d = tempfile::tempdir().unwrap();
     let b = base();
-    let cases: Vec<(&str, Vec<String>, PathBuf)> = vec![
-        (
-            "iwp-stage",
-            vec!["-c".into(), b.cfg.clone(), "--out".into(), d.path().join("s").display().to_string()],
-            d.path().join("s"),
-        ),
-        (
-            "iwp-merge",
-            vec!["-c".into(), b.cfg.clone(), "--into".into(), d.path().join("m").display().to_string()],
-            d.path().join("m"),
-        ),
-        (
-            "iwp-raster",
-            vec!["-c".into(), b.cfg.clone(), "--set".into(), set("dir_geotiff", &d.path().join("g"))],
-            d.path().join("g"),
-        ),
-        (
-            "iwp-webtile",
-            vec!["-c".into(), b.cfg.clone(), "--set".into(), set("dir_web_tiles", &d.path().join("w"))],
-            d.path().join("w"),
-        ),
-        (
-            "iwp-pack",
-            vec![
-                "pack".into(),
-                b.pack.with_file_name("small").display().to_string(),
-                "--into".into(),
-                d.path().join("p").display().to_string(),
-            ],
-            d.path().join("p"),
-        ),
-        (
-            "iwp-pack",
-            vec![
-                "unpack".into(),
-                b.pack.display().to_string(),
-                "--to".into(),
-                d.path().join("u").display().to_string(),
-            ],
-            d.path().join("u"),
-        ),
-        (
-            "iwp-synth",
-            vec![
-                "--out".into(),
-                d.path().join("y").display().to_string(),
-                "--polygons".into(),
-                "10".into(),
-                "--files".into(),
-                "1".into(),
-            ],
-            d.path().join("y"),
-        ),
+    let (small, pack) = (b.pack.with_file_name("small"), b.pack.clone());
+    // Each tool with its arguments (CFG, ROOT: the config and the output root it claims).
+    let cases: [(&str, &[&str]); 7] = [
+        ("iwp-stage", &["-c", "CFG", "--out", "ROOT"]),
+        ("iwp-merge", &["-c", "CFG", "--into", "ROOT"]),
+        ("iwp-raster", &["-c", "CFG", "--set", "dir_geotiff=ROOT"]),
+        ("iwp-webtile", &["-c", "CFG", "--set", "dir_web_tiles=ROOT"]),
+        ("iwp-pack", &["pack", "SMALL", "--into", "ROOT"]),
+        ("iwp-pack", &["unpack", "PACK", "--to", "ROOT"]),
+        ("iwp-synth", &["--out", "ROOT", "--polygons", "10", "--files", "1"]),
     ];
-    for (name, args, root) in cases {
+    for (k, (name, args)) in cases.into_iter().enumerate() {
+        let root = d.path().join(format!("root{k}"));
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| {
+                a.replace("CFG", &b.cfg)
+                    .replace("ROOT", root.to_str().unwrap())
+                    .replace("SMALL", small.to_str().unwrap())
+                    .replace("PACK", pack.to_str().unwrap())
+            })
+            .collect();
         let temps = left_by_a_killed_process(&root);
         let o = iwp_tests::run_with(tool(name).args(&args).arg("-q"), Some(""));
         assert!(o.status.code().is_some_and(|c| c < 2), "{name}: {}", String::from_utf8_lossy(&o.stderr));
