@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Scale benchmark: FILES generated input files (default 17,000, the 2023 production run's count),
 # one footprint each, at the real density (about 223 polygons per z-max tile: iwp-synth
-# --spacing 23), footprint dedup on, z 11..15. Reports, each from a command run here:
+# --spacing 21), footprint dedup on, z 11..15. Reports, each from a command run here:
 #   - the footprint index: build time on 1 thread (fastest/slowest of REPEAT) and its size;
 #   - footprint work per task: staging one file with the 17,000-footprint index against staging
 #     it with an index of its own footprint only (median of RUNS process runs each, the ratio);
@@ -29,9 +29,9 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 count_bytes() { find "$1" -type f ${2:+-name "*.$2"} -printf '%s\n' 2>/dev/null | awk '{ n++; b += $1 } END { printf "%d %d\n", n, b }'; }
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 
-echo "== scale: $polygons polygons in $files files (one footprint each), --spacing 23, z 11..15, dedup on"
+echo "== scale: $polygons polygons in $files files (one footprint each), --spacing 21, z 11..15, dedup on"
 t0=$(date +%s.%N)
-"$bin/iwp-synth" --out "$work/data" --polygons "$polygons" --files "$files" --spacing 23 --z-range 11 15 -q >/dev/null
+"$bin/iwp-synth" --out "$work/data" --polygons "$polygons" --files "$files" --spacing 21 --z-range 11 15 -q >/dev/null
 cfg=$work/data/config.json
 echo "generated in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s: $(count_bytes "$work/data/input" shp | cut -d' ' -f1) shapefiles, $(find "$work/data/footprints" -type f | wc -l) footprint files"
 
@@ -61,8 +61,10 @@ for kind in all own; do
   [ "$kind" = own ] && args=("${own_args[@]}")
   for r in $(seq "$runs"); do
     rm -rf "$work/one-$kind"
-    timed "$bin/iwp-stage" -c "$cfg" "${args[@]}" --input "$work/one.ndjson" --out "$work/one-$kind" --threads 1 -q
-  done | cut -d' ' -f1 >"$work/one-$kind.times"
+    t=$(date +%s%N)
+    "$bin/iwp-stage" -c "$cfg" "${args[@]}" --input "$work/one.ndjson" --out "$work/one-$kind" --threads 1 -q >/dev/null
+    awk -v ns="$(($(date +%s%N) - t))" 'BEGIN { printf "%.4f\n", ns / 1e9 }'
+  done >"$work/one-$kind.times"
 done
 all=$(median <"$work/one-all.times")
 own=$(median <"$work/one-own.times")
@@ -71,7 +73,7 @@ awk -v a="$all" -v o="$own" -v n="$runs" -v f="$files" 'BEGIN {
 
 # The staging rate on large files (per-polygon cost without the per-file cost): 400,000
 # polygons in 8 files, 2 threads.
-"$bin/iwp-synth" --out "$work/big" --polygons 400000 --files 8 --spacing 23 --z-range 11 15 -q >/dev/null
+"$bin/iwp-synth" --out "$work/big" --polygons 400000 --files 8 --spacing 21 --z-range 11 15 -q >/dev/null
 "$bin/iwp-stage" -c "$work/big/config.json" --index-footprints -q >/dev/null
 "$bin/iwp-stage" -c "$work/big/config.json" --list >"$work/big.ndjson"
 read -r big_secs _ < <(timed "$bin/iwp-stage" -c "$work/big/config.json" --input "$work/big.ndjson" --threads 2 -q)
@@ -121,9 +123,9 @@ bash "$here/bench/progress.sh" 1000000 | sed 's/^/  /'
 # (2 threads measured, so twice the wall time): staging = a per-file cost (this run's time less
 # its polygons at the large-file rate) for 17,039 files + 1.2e9 polygons at the large-file rate;
 # rasters and web tiles scale with the polygons (the density per tile is the real one). I/O:
-# the inputs read (shapefile bytes), the staged tiles written twice (shipped from node-local disk,
-# unpacked on the shared filesystem; the merge links them), GeoTIFFs and PNGs written once, each
-# file a creation. A stage is bound by the slower of its CPU and its I/O.
+# the inputs read (shapefile bytes); the staged tiles' bytes written twice (shipment archives,
+# then unpacked on the shared filesystem, one creation each; the merge links them); GeoTIFFs and
+# PNGs written once, a creation each. A stage is bound by the slower of its CPU and its I/O.
 read -r _ in_bytes < <(count_bytes "$work/data/input")
 read -r staged_files staged_bytes < <(count_bytes "$staged" gpkg)
 echo "== projection to 1,200,000,000 polygons in 17,039 files (filesystem: $fs_creates creations/s, $fs_mbps MB/s: assumptions)"
@@ -135,7 +137,7 @@ for nodes in 10 20; do
     per_poly = bs * 2 / 400000
     per_file = (ss * 2 - p * per_poly) / nf; if (per_file < 0) per_file = 0
     stage_cpu = (17039 * per_file + 1.2e9 * per_poly) / cores
-    stage_io = sf * scale / fc + (sb * scale + ib * scale) / 1048576 / fm
+    stage_io = sf * scale / fc + (2 * sb * scale + ib * scale) / 1048576 / fm
     rest_cpu = (rs + ws) * 2 * scale / cores
     rest_io = (f - sf) * scale / fc + (b - sb) * scale / 1048576 / fm
     stage = (stage_cpu > stage_io ? stage_cpu : stage_io); rest = (rest_cpu > rest_io ? rest_cpu : rest_io)
