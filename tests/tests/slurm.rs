@@ -14,14 +14,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
-/// A cluster started for one test, stopped when dropped.
+/// A cluster started for one test, stopped when dropped. One at a time: on a 2-core machine
+/// three clusters' jobs at once slow each other past the tests' time limits.
 struct Cluster {
     dir: tempfile::TempDir,
     conf: String,
+    _one: std::sync::MutexGuard<'static, ()>,
 }
 
 impl Cluster {
     fn start() -> Option<Cluster> {
+        static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let one = ONE.lock().unwrap_or_else(|p| p.into_inner());
         let required = std::env::var("IWP_REQUIRE_SLURM").as_deref() == Ok("1");
         let root_user = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
         let have = iwp_tests::have("slurmctld") && iwp_tests::have("slurmd") && iwp_tests::have("sbatch");
@@ -35,7 +39,7 @@ impl Cluster {
             Command::new(root().join("tests/slurm/cluster.sh")).arg("start").arg(dir.path()).arg("2").output().unwrap();
         assert!(out.status.success(), "cluster start: {}", String::from_utf8_lossy(&out.stderr));
         let conf = String::from_utf8(out.stdout).unwrap().trim().to_string();
-        Some(Cluster { dir, conf })
+        Some(Cluster { dir, conf, _one: one })
     }
 
     /// A Slurm command with this cluster's config and the iwp binaries on PATH.
@@ -106,9 +110,25 @@ impl Cluster {
             .trim()
             .is_empty()
         {
-            assert!(Instant::now() < deadline, "job {id} did not end");
+            assert!(Instant::now() < deadline, "job {id} did not end:\n{}", self.diagnosis(id));
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// The job's and nodes' states and the controller's last log lines, for a failure message.
+    fn diagnosis(&self, id: &str) -> String {
+        let out = |program: &str, args: &[&str]| {
+            let o = self.command(program).args(args).output().map(|o| o.stdout).unwrap_or_default();
+            String::from_utf8_lossy(&o).into_owned()
+        };
+        let log = std::fs::read_to_string(self.dir.path().join("log/slurmctld.log")).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(30).collect();
+        format!(
+            "{}{}{}",
+            out("squeue", &["-j", id, "-o", "%i %T %r %S %M"]),
+            out("sinfo", &["-N"]),
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        )
     }
 
     /// A node dies: SIGKILL of its slurmd, then of every process of its job steps (the tasks,
