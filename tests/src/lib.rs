@@ -178,7 +178,7 @@ pub fn raster_bits(dir: &Path) -> BTreeMap<String, Vec<Vec<u64>>> {
     relative_files(dir, "tif")
         .into_iter()
         .map(|rel| {
-            let r = iwp_common::geotiff::read(&dir.join(&rel)).expect("read GeoTIFF");
+            let r = iwp_rasters::geotiff::read(&dir.join(&rel)).expect("read GeoTIFF");
             let bits = r.bands.iter().map(|b| b.iter().map(|v| v.to_bits()).collect()).collect();
             (rel, bits)
         })
@@ -207,9 +207,9 @@ pub fn temp_files(dir: &Path) -> Vec<PathBuf> {
     }
     files_under(dir)
         .into_iter()
-        .filter(|p| p.file_name().is_some_and(|n| iwp_common::files::is_temp_name(&n.to_string_lossy())))
+        .filter(|p| p.file_name().is_some_and(|n| iwp_core::files::is_temp_name(&n.to_string_lossy())))
         .collect()
 }
 
 /// The tests' deterministic generator (SplitMix64), the one the sample-data generator uses.
-pub use iwp_common::synth::Rand;
+pub use iwp_vector::synth::Rand;

@@ -1,6 +1,6 @@
 //! Config loading: golden and production configs, defaults, paths, overrides, clear errors.
 
-use iwp_common::config::{parse_override, Config, ConfigError, DedupMethod, PaletteSpec, WeightBy};
+use iwp_core::config::{parse_override, Config, ConfigError, DedupAt, DedupMethod, PaletteSpec, Resampling, WeightBy};
 use iwp_tests::{golden, root};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -37,7 +37,7 @@ fn loads_both_golden_configs() {
         let names: Vec<&str> = c.statistics.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["iwp_count", "iwp_coverage"]);
         assert_eq!(c.statistics[0].weight_by, WeightBy::Count);
-        assert_eq!(c.statistics[1].resampling_method, "average");
+        assert_eq!(c.statistics[1].resampling_method, Resampling::Average);
         assert_eq!(c.statistics[0].val_range, [Some(0.0), None]);
         assert_eq!(c.statistics[0].nodata_val, None);
         assert_eq!(c.statistics[0].nodata_color, "#ffffff00");
@@ -47,12 +47,12 @@ fn loads_both_golden_configs() {
             assert_eq!(c.deduplicate_method, Some(DedupMethod::Footprints));
             assert_eq!(c.dir_footprints, dir.join("footprints"));
             assert_eq!(c.ext_footprints, ".shp");
-            assert!(c.drops_duplicates_at("raster") && !c.drops_duplicates_at("staging"));
+            assert!(c.drops_duplicates_at(DedupAt::Raster) && !c.drops_duplicates_at(DedupAt::Staging));
             assert_eq!(c.deduplicate_keep_rules[0].property, "Date");
             assert!(c.deduplicate_keep_rules[0].larger && c.deduplicate_clip_to_footprint);
         } else {
             assert_eq!(c.deduplicate_method, None);
-            assert!(!c.drops_duplicates_at("raster"));
+            assert!(!c.drops_duplicates_at(DedupAt::Raster));
         }
     }
 }
@@ -67,7 +67,7 @@ fn loads_the_production_iwp_config() {
     assert_eq!(c.tile_size, [256, 256]);
     assert_eq!(c.ext_footprints, ".gpkg", "reference default");
     assert_eq!(c.geometric_error, Some(57.0));
-    assert_eq!(c.deduplicate_at, ["raster", "3dtiles"]);
+    assert_eq!(c.deduplicate_at, [DedupAt::Raster, DedupAt::Tiles3d]);
     assert_eq!(c.statistics[0].nodata_val, Some(0.0));
     assert_eq!(c.filename_rasters_summary, root().join("examples/records/raster_summary.csv"));
 }
@@ -126,6 +126,7 @@ fn errors_name_the_key_and_the_problem() {
         s.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
         json!({ "statistics": [s] })
     };
+    // An unknown choice is refused with the allowed ones listed (`expected one of ...`).
     let cases: Vec<(Value, &[&str])> = vec![
         (json!({"z_range": "0-13"}), &["`z_range`", "invalid type"]),
         (json!({"z_range": [13, 6]}), &["`z_range`", "out of order"]),
@@ -142,13 +143,22 @@ fn errors_name_the_key_and_the_problem() {
         (stat(json!({"val_range": [1, 0]})), &["`statistics[0].val_range`"]),
         (stat(json!({"val_range": [0, "max"]})), &["`statistics[0].val_range[1]`", "invalid type"]),
         (stat(json!({"weight_by": "area"})), &["`statistics[0].property`"]),
-        (stat(json!({"aggregation_method": "total"})), &["aggregation_method", "total"]),
-        (stat(json!({"resampling_method": "bogus"})), &["resampling_method", "bogus"]),
-        (json!({"deduplicate_method": "neighbors"}), &["`deduplicate_method`", "neighbors"]),
+        (stat(json!({"aggregation_method": "total"})), &["`statistics[0].aggregation_method`", "`total`", "`nunique`"]),
+        (
+            stat(json!({"resampling_method": "bogus"})),
+            &["`statistics[0].resampling_method`", "`bogus`", "`cubic_spline`"],
+        ),
+        (
+            json!({"deduplicate_method": "neighbors"}),
+            &["`deduplicate_method`", "`neighbors`", "`neighbor`", "`footprints`"],
+        ),
         (json!({"deduplicate_method": "footprints"}), &["`deduplicate_keep_rules`"]),
-        (json!({"deduplicate_keep_rules": [["Date", "newer"]]}), &["`deduplicate_keep_rules`", "newer"]),
+        (
+            json!({"deduplicate_keep_rules": [["Date", "newer"]]}),
+            &["`deduplicate_keep_rules[0][1]`", "`newer`", "`larger`"],
+        ),
         (json!({"deduplicate_at": "raster"}), &["`deduplicate_at`", "invalid type"]),
-        (json!({"deduplicate_at": ["rasters"]}), &["`deduplicate_at`", "rasters"]),
+        (json!({"deduplicate_at": ["rasters"]}), &["`deduplicate_at[0]`", "`rasters`", "`3dtiles`"]),
         (json!({"tile_path_structure": ["z", "x"]}), &["`tile_path_structure`"]),
         (json!({"overwrite": "yes"}), &["`overwrite`"]),
         (json!([1, 2]), &["top level"]),

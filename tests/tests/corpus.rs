@@ -112,7 +112,7 @@ fn staging_corpus() {
         let geometry = src_layer.features().next().unwrap().geometry().unwrap().clone();
         std::fs::remove_file(&fp).unwrap();
         let srs = src_layer.spatial_ref().unwrap();
-        let ds = iwp_common::vector::create_polygon_file(&fp, "footprint", &srs, &[]).unwrap();
+        let ds = iwp_vector::vector::create_polygon_file(&fp, "footprint", &srs, &[]).unwrap();
         ds.layer(0).unwrap().create_feature(geometry).unwrap();
     }
     // Handled, not errors: a self-intersecting ring is repaired, a polygon across the
@@ -285,7 +285,7 @@ fn output_folder_problems_and_bad_configs() {
         );
         // What was written is whole: every tile opens; no temporaries stay.
         for f in files_under(out).into_iter().filter(|p| p.extension().is_some_and(|e| e == "gpkg")) {
-            assert!(iwp_common::vector::feature_count(&f).is_ok(), "{} is corrupt", f.display());
+            assert!(iwp_vector::vector::feature_count(&f).is_ok(), "{} is corrupt", f.display());
         }
         assert!(temp_files(out).is_empty(), "{what}: temporaries left");
     }

@@ -7,8 +7,8 @@
 
 use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
 use gdal::vector::{Feature, Geometry, LayerAccess, OGRFieldType};
-use iwp_common::vector::FieldSpec;
 use iwp_tests::{bin, lines, run_with, staged_rows, synth};
+use iwp_vector::vector::FieldSpec;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -181,7 +181,7 @@ fn paths_spelled_any_way_give_the_same_rows_and_a_job_footprint_wins() {
     let far = d.path().join("far.gpkg");
     {
         let date = FieldSpec { name: "Date", kind: OGRFieldType::OFTString, width: 80 };
-        let ds = iwp_common::vector::create_polygon_file(&far, "far", &srs(3413), &[date]).unwrap();
+        let ds = iwp_vector::vector::create_polygon_file(&far, "far", &srs(3413), &[date]).unwrap();
         let layer = ds.layer(0).unwrap();
         let mut f = Feature::new(layer.defn()).unwrap();
         f.set_field_string(0, "2030-01-01").unwrap();

@@ -289,18 +289,18 @@ fn left_by_a_killed_process(root: &Path) -> Vec<PathBuf> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     let start: u64 = stat[stat.rfind(')').unwrap() + 1..].split_whitespace().nth(19).unwrap().parse().unwrap();
     gone.wait().unwrap();
-    let host = iwp_common::files::host_name();
+    let host = iwp_core::files::host_name();
     let mut journal = String::new();
     let mut temps = Vec::new();
     for folder in ["old/15/3", "old/14/1/2", "x"] {
         let dir = root.join(folder);
         std::fs::create_dir_all(&dir).unwrap();
         journal += &format!("{}\n", dir.display());
-        let t = dir.join(format!("{}{pid}@{host}@4-9.png", iwp_common::files::TEMP_PREFIX));
+        let t = dir.join(format!("{}{pid}@{host}@4-9.png", iwp_core::files::TEMP_PREFIX));
         std::fs::write(&t, b"half").unwrap();
         temps.push(t);
     }
-    std::fs::write(root.join(format!("{}{host}@{pid}@{start}", iwp_common::temps::JOURNAL_PREFIX)), journal).unwrap();
+    std::fs::write(root.join(format!("{}{host}@{pid}@{start}", iwp_core::temps::JOURNAL_PREFIX)), journal).unwrap();
     temps
 }
 

@@ -2,8 +2,8 @@
 //! within 1 per channel, for every palette there: hex with and without alpha, rgb() with
 //! `/ alpha`, lch(), named colours.
 
-use iwp_common::palette::Palette;
 use iwp_tests::golden;
+use iwp_web::palette::Palette;
 
 #[test]
 fn palettes_match_the_reference_tables() {
@@ -65,8 +65,10 @@ fn every_colour_syntax_gives_its_known_rgba() {
 
 #[test]
 fn named_colormaps_give_their_tables() {
-    use iwp_common::config::PaletteSpec;
-    let named = |n: &str| Palette::of(&PaletteSpec::Named(n.into()), "#ffffff00").unwrap();
+    use iwp_core::config::PaletteSpec;
+    // As a config writes it: one string, a colormap's name or a colour.
+    let spec = |n: &str| serde_json::from_value::<PaletteSpec>(n.into()).unwrap();
+    let named = |n: &str| Palette::of(&spec(n), "#ffffff00").unwrap();
     let viridis = named("viridis");
     assert_eq!(viridis.rgba[0], [68, 1, 84, 255]);
     assert_eq!(viridis.rgba[255], [253, 231, 37, 255]);
@@ -78,5 +80,5 @@ fn named_colormaps_give_their_tables() {
     assert_eq!(viridis.rgba[256], [255, 255, 255, 0], "nodata");
     // A single string that is a colour is a one-colour palette; anything else is an error.
     assert_eq!(named("red").rgba[100], [255, 0, 0, 255]);
-    assert!(Palette::of(&PaletteSpec::Named("no-such-map".into()), "#fff").is_err());
+    assert!(Palette::of(&spec("no-such-map"), "#fff").is_err());
 }

@@ -529,7 +529,7 @@ fn tiles_at_a_zoom_match_a_model_of_the_lines() {
 
 #[test]
 fn slurm_durations() {
-    use iwp_common::progress::parse_slurm_duration;
+    use iwp_core::progress::parse_slurm_duration;
     assert_eq!(parse_slurm_duration("45"), Some(45.0));
     assert_eq!(parse_slurm_duration("12:03"), Some(723.0));
     assert_eq!(parse_slurm_duration("3:00:01"), Some(10801.0));
@@ -542,7 +542,7 @@ fn staged_counts(dir: &Path) -> Vec<(String, u64)> {
     iwp_tests::relative_files(dir, "gpkg")
         .into_iter()
         .map(|rel| {
-            let n = iwp_common::vector::feature_count(&dir.join(&rel)).unwrap();
+            let n = iwp_vector::vector::feature_count(&dir.join(&rel)).unwrap();
             (rel, n)
         })
         .collect()

@@ -4,10 +4,10 @@
 //! stored in another order gives the same bits.
 
 use geo::{Area, BooleanOps, BoundingRect, Intersects};
-use iwp_common::config::Config;
-use iwp_common::geotiff;
-use iwp_common::rasterize::{read_staged_tile, tile_grid};
-use iwp_common::tms::Tile;
+use iwp_core::config::Config;
+use iwp_core::tms::Tile;
+use iwp_rasters::geotiff;
+use iwp_rasters::rasterize::{read_staged_tile, tile_grid};
 use iwp_tests::{files_under, lines, relative_contents, run, synth};
 use std::path::Path;
 
@@ -41,7 +41,7 @@ fn coverage_matches_geo_on_sampled_pixels_and_every_polygon_counts_once() {
         let tile = Tile::new(r["x"].as_u64().unwrap() as u32, r["y"].as_u64().unwrap() as u32, 15);
         let tif = geotiff::read(Path::new(r["path"].as_str().unwrap())).unwrap();
         counted += tif.bands[0].iter().sum::<f64>();
-        let staged = iwp_common::tilestore::tile_path(&config, &config.dir_staged, tile);
+        let staged = iwp_vector::tilestore::tile_path(&config, &config.dir_staged, tile);
         let polygons = read_staged_tile(&config, &staged).unwrap();
         kept += polygons.polygons.len();
         let grid = tile_grid(&config, tile);
@@ -52,7 +52,7 @@ fn coverage_matches_geo_on_sampled_pixels_and_every_polygon_counts_once() {
             .map(|i| {
                 let rings = polygons.polygons.rings(i);
                 let rings = rings.map(|r| r.iter().map(|q| (q.0 - b.left, q.1 - b.bottom)).collect()).collect();
-                iwp_common::geom::Polygon { rings }.to_geo()
+                iwp_vector::geom::Polygon { rings }.to_geo()
             })
             .collect();
         for pixel in (0..grid.width * grid.height).step_by(7) {
@@ -178,7 +178,7 @@ fn bad_input_gives_error_lines_or_usage_errors() {
 
 #[test]
 fn a_tile_with_its_rows_stored_in_another_order_gives_the_same_bits() {
-    use iwp_common::rasterize::tile_bands;
+    use iwp_rasters::rasterize::tile_bands;
     let dir = tempfile::tempdir().unwrap();
     let (cfg, staged_lines) = staged(dir.path(), "3000");
     let config = Config::load(Some(Path::new(&cfg)), &[]).unwrap();
@@ -186,7 +186,7 @@ fn a_tile_with_its_rows_stored_in_another_order_gives_the_same_bits() {
     let line = lines(staged_lines.as_bytes()).into_iter().max_by_key(|l| l["features"].as_u64().unwrap()).unwrap();
     let path = Path::new(line["path"].as_str().unwrap()).to_path_buf();
     let tile = Tile::new(line["x"].as_u64().unwrap() as u32, line["y"].as_u64().unwrap() as u32, 15);
-    let table = iwp_common::gpkg::FeatureTable::open(&path).unwrap().name;
+    let table = iwp_vector::gpkg::FeatureTable::open(&path).unwrap().name;
     let reversed = dir.path().join("reversed.gpkg");
     let sql = format!("SELECT * FROM \"{table}\" ORDER BY fid DESC");
     let copy = std::process::Command::new("ogr2ogr")
@@ -201,11 +201,11 @@ fn a_tile_with_its_rows_stored_in_another_order_gives_the_same_bits() {
     let grid = tile_grid(&config, tile);
     let (a, b) = (read_staged_tile(&config, &path).unwrap(), read_staged_tile(&config, &reversed).unwrap());
     assert!(a.polygons.len() > 100, "{} polygons", a.polygons.len());
-    let polygons = |t: &iwp_common::rasterize::TilePolygons| {
+    let polygons = |t: &iwp_rasters::rasterize::TilePolygons| {
         (0..t.polygons.len()).map(|i| t.polygons.polygon(i)).collect::<Vec<_>>()
     };
     assert!(polygons(&a) == polygons(&b), "the same polygons in the same order");
-    let bits = |t: &iwp_common::rasterize::TilePolygons| -> Vec<Vec<u64>> {
+    let bits = |t: &iwp_rasters::rasterize::TilePolygons| -> Vec<Vec<u64>> {
         tile_bands(&config, &grid, t).unwrap().iter().map(|band| band.iter().map(|v| v.to_bits()).collect()).collect()
     };
     assert!(bits(&a) == bits(&b), "the same bands to the last bit");

@@ -2,7 +2,7 @@
 //! band identical at z13 and within 1e-6 below, coverage within 1e-7 everywhere, files readable
 //! by `gdalinfo -stats` and on average at most a quarter of the reference's bytes.
 
-use iwp_common::{bandstats, geotiff};
+use iwp_rasters::{bandstats, geotiff};
 use iwp_tests::{golden, have, lines, relative_files, run, GoldenCase};
 use std::process::Command;
 

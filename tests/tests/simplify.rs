@@ -2,8 +2,8 @@
 
 use gdal::vector::{Geometry, LayerAccess};
 use gdal::Dataset;
-use iwp_common::simplify::simplify_polygon;
 use iwp_tests::golden;
+use iwp_vector::simplify::simplify_polygon;
 use std::collections::HashSet;
 
 fn rings(g: &Geometry) -> Vec<Vec<(f64, f64)>> {

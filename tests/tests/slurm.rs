@@ -7,7 +7,7 @@
 //! Needs root and Slurm's daemons (make deps installs them); skipped without them unless
 //! IWP_REQUIRE_SLURM=1.
 
-use iwp_common::geotiff;
+use iwp_rasters::geotiff;
 use iwp_tests::{bin, golden, png_pixels, raster_bits, relative_files, root, run_with, staged_rows, GoldenCase};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -241,7 +241,7 @@ fn golden_cases_on_slurm_equal_run_local_and_the_reference() {
             relative_files(&expected.join("staged-vectors"), "gpkg")
         );
         for rel in ours.staged.keys() {
-            let n = iwp_common::vector::feature_count(&expected.join("staged-vectors").join(rel)).unwrap();
+            let n = iwp_vector::vector::feature_count(&expected.join("staged-vectors").join(rel)).unwrap();
             assert_eq!(ours.staged[rel].len() as u64, n, "{name} {rel}: the reference's row count");
         }
         assert_eq!(ours.rasters.keys().cloned().collect::<Vec<_>>(), relative_files(&expected.join("geotiffs"), "tif"));

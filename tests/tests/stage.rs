@@ -59,7 +59,7 @@ fn reprojected_polygons_land_in_the_tiles_gdaltransform_says() {
         })
         .collect();
     assert_eq!(lonlat.len(), ids.len());
-    let tms = iwp_common::tms::Tms::by_id("WorldCRS84Quad").unwrap();
+    let tms = iwp_core::tms::Tms::by_id("WorldCRS84Quad").unwrap();
     for (id, (lon, lat)) in ids.iter().zip(lonlat) {
         let t = tms.tile_at_lonlat(lon, lat, 15).unwrap();
         assert!(tiles[*id].contains(&(t.x, t.y)), "{id}: centroid tile {t} not among {:?}", tiles[*id]);

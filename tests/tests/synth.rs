@@ -2,7 +2,7 @@
 
 use gdal::vector::LayerAccess;
 use gdal::Dataset;
-use iwp_common::config::Config;
+use iwp_core::config::Config;
 use iwp_tests::{files_under, lines, run};
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,7 +1,7 @@
 //! Tile matrix set maths against the golden summaries and independent formulas.
 
-use iwp_common::config::Config;
-use iwp_common::tms::{Bounds, Tile, TilePaths, Tms};
+use iwp_core::config::Config;
+use iwp_core::tms::{Bounds, Tile, TilePaths, Tms};
 use iwp_tests::golden;
 use std::path::Path;
 

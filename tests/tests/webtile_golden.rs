@@ -66,8 +66,8 @@ fn webtiles_and_compare(name: &str) {
         let (stat, tif) = rel.split_once('/').unwrap();
         let band = if stat == "iwp_count" { 0 } else { 1 };
         let tif = Path::new(tif).with_extension("tif");
-        let ours_tif = iwp_common::geotiff::read(&case.dir.path().join("geotiffs").join(&tif)).unwrap();
-        let theirs_tif = iwp_common::geotiff::read(&theirs_tifs.join(&tif)).unwrap();
+        let ours_tif = iwp_rasters::geotiff::read(&case.dir.path().join("geotiffs").join(&tif)).unwrap();
+        let theirs_tif = iwp_rasters::geotiff::read(&theirs_tifs.join(&tif)).unwrap();
         for (i, d) in pixel_differences(&a.2, &b.2).into_iter().enumerate() {
             pixels += 1;
             if d > 1 {

@@ -1,13 +1,13 @@
 //! iwp-merge: combine staged tiles from several node folders into one tree.
 
 use clap::Parser;
-use iwp_common::cli::{self, ConfigArgs, JobArgs, LogArgs, ThreadArgs};
-use iwp_common::jobs::Results;
-use iwp_common::logging::progress_bar;
-use iwp_common::merge::{merge_tile, Transfer};
-use iwp_common::shard::Shard;
-use iwp_common::tilejobs;
-use iwp_common::tms::Tile;
+use iwp_core::cli::{self, ConfigArgs, JobArgs, LogArgs, ThreadArgs};
+use iwp_core::jobs::Results;
+use iwp_core::logging::progress_bar;
+use iwp_core::shard::Shard;
+use iwp_core::tilejobs;
+use iwp_core::tms::Tile;
+use iwp_vector::merge::{merge_tile, Transfer};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -49,12 +49,13 @@ struct Args {
 
 fn main() -> ExitCode {
     let mut args = Args::parse();
+    iwp_vector::vector::tune_gdal();
     let config = match cli::start(TOOL, &args.log, &args.threads, &args.config) {
         Ok(c) => c,
         Err(code) => return code,
     };
     let into = args.into.clone().unwrap_or_else(|| config.dir_staged.clone());
-    iwp_common::temps::claim(&[&into]);
+    iwp_core::temps::claim(&[&into]);
     let shard = args.jobs.shard.take().unwrap_or(Shard::All);
     let results = Results::stdout();
     let mut tiles: BTreeMap<Tile, Vec<PathBuf>> = BTreeMap::new();
@@ -89,7 +90,7 @@ fn main() -> ExitCode {
     let bar = progress_bar(mine.len() as u64, "tiles");
     mine.par_iter().for_each(|(tile, sources)| {
         let t0 = Instant::now();
-        let target = iwp_common::tilestore::tile_path(&config, &into, *tile);
+        let target = iwp_vector::tilestore::tile_path(&config, &into, *tile);
         let mut f = tilejobs::tile_fields(&config, *tile);
         f.insert("path".into(), target.display().to_string().into());
         f.insert("sources".into(), sources.len().into());

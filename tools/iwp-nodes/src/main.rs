@@ -1,10 +1,10 @@
 //! iwp-nodes: the nodes of a Slurm allocation, one job line per node.
 
 use clap::Parser;
-use iwp_common::cli::{self, LogArgs};
-use iwp_common::files::write_atomic;
-use iwp_common::hostlist;
-use iwp_common::jobs::{Fields, Results};
+use iwp_core::cli::{self, LogArgs};
+use iwp_core::files::write_atomic;
+use iwp_core::hostlist;
+use iwp_core::jobs::{Fields, Results};
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -1,9 +1,9 @@
 //! iwp-pack: move many small files as a few large verified archives.
 
 use clap::{Parser, Subcommand};
-use iwp_common::cli::{self, LogArgs, ThreadArgs};
-use iwp_common::jobs::{Fields, Results};
-use iwp_common::pack::{self, Entry, Source};
+use iwp_core::cli::{self, LogArgs, ThreadArgs};
+use iwp_core::jobs::{Fields, Results};
+use iwp_core::pack::{self, Entry, Source};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -84,12 +84,12 @@ fn main() -> ExitCode {
     let results = Results::stdout();
     let outcome = match &args.command {
         Command::Pack { src, into, size, zstd, since } => {
-            iwp_common::temps::claim(&[into]);
+            iwp_core::temps::claim(&[into]);
             run_pack(&results, src, into, *size, *zstd, since.as_deref())
         }
         Command::Unpack { dir, to } => {
             // The pack folder too: a job killed while packing left its temporaries there.
-            iwp_common::temps::claim(&[dir, to]);
+            iwp_core::temps::claim(&[dir, to]);
             per_archive(&results, dir, Some(to))
         }
         Command::Verify { dir } => per_archive(&results, dir, None),
@@ -112,7 +112,7 @@ fn sources(src: &[PathBuf], results: &Results) -> anyhow::Result<Vec<Source>> {
         return Ok(all);
     }
     let mut all = Vec::new();
-    for item in iwp_common::jobs::read_jobs(iwp_common::jobs::open_input(None)?) {
+    for item in iwp_core::jobs::read_jobs(iwp_core::jobs::open_input(None)?) {
         match item? {
             Ok(job) => match job.str("path") {
                 Some(p) => match Source::new(PathBuf::from(p), p.trim_start_matches('/').to_string()) {

@@ -3,8 +3,8 @@
 
 use clap::{Parser, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use iwp_common::cli::{self, LogArgs};
-use iwp_common::progress::{
+use iwp_core::cli::{self, LogArgs};
+use iwp_core::progress::{
     hosts, node_hours, slurm_time_left, ChunkBuf, Counts, Follower, JobListError, KeyKind, LineRef, Progress, Weight,
 };
 use serde_json::{json, Value};
@@ -182,9 +182,9 @@ fn exit_status(c: &Counts) -> u8 {
     if !c.complete() {
         EXIT_INCOMPLETE
     } else if c.failed > 0 {
-        iwp_common::jobs::EXIT_FAILED
+        iwp_core::jobs::EXIT_FAILED
     } else {
-        iwp_common::jobs::EXIT_OK
+        iwp_core::jobs::EXIT_OK
     }
 }
 

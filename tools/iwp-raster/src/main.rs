@@ -1,16 +1,16 @@
 //! iwp-raster: statistics GeoTIFFs at z-max from staged tiles, then every lower level.
 
 use clap::Parser;
-use iwp_common::cli::{self, ConfigArgs, JobArgs, LogArgs, ThreadArgs};
-use iwp_common::config::Config;
-use iwp_common::geotiff::{self, Compression, Written};
-use iwp_common::jobs::{Job, Results};
-use iwp_common::logging::progress_bar;
-use iwp_common::pyramid::{build_down, parent_raster};
-use iwp_common::rasterize::rasterize_tile;
-use iwp_common::shard::Shard;
-use iwp_common::tilejobs;
-use iwp_common::tms::Tile;
+use iwp_core::cli::{self, ConfigArgs, JobArgs, LogArgs, ThreadArgs};
+use iwp_core::config::{Config, Resampling};
+use iwp_core::jobs::{Job, Results};
+use iwp_core::logging::progress_bar;
+use iwp_core::shard::Shard;
+use iwp_core::tilejobs;
+use iwp_core::tms::Tile;
+use iwp_rasters::geotiff::{self, Compression, Written};
+use iwp_rasters::pyramid::{build_down, parent_raster};
+use iwp_rasters::rasterize::rasterize_tile;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
@@ -55,6 +55,7 @@ struct Args {
 
 fn main() -> ExitCode {
     let mut args = Args::parse();
+    iwp_vector::vector::tune_gdal();
     let config = match cli::start(TOOL, &args.log, &args.threads, &args.config) {
         Ok(c) => c,
         Err(code) => return code,
@@ -68,13 +69,15 @@ fn main() -> ExitCode {
         return list(&config, first);
     }
     let lowest = if args.z.is_some() { first } else { z_min };
-    if let Some(s) = config.statistics.iter().find(|s| s.resampling_method == "gauss").filter(|_| lowest < z_max) {
+    if let Some(s) =
+        config.statistics.iter().find(|s| s.resampling_method == Resampling::Gauss).filter(|_| lowest < z_max)
+    {
         return usage(&format!(
             "statistic {}: resampling `gauss` cannot make parent tiles (GDAL warps without it)",
             s.name
         ));
     }
-    iwp_common::temps::claim(&[&config.dir_geotiff]);
+    iwp_core::temps::claim(&[&config.dir_geotiff]);
     let shard = args.jobs.shard.take().unwrap_or(Shard::All);
     if args.z.is_none() && shard != Shard::All {
         return usage("with --shard, build one level at a time (--z): parents need every child first");
@@ -126,7 +129,7 @@ fn main() -> ExitCode {
                 let done = if z == z_max {
                     let staged = staged
                         .clone()
-                        .unwrap_or_else(|| iwp_common::tilestore::tile_path(&config, &config.dir_staged, *tile));
+                        .unwrap_or_else(|| iwp_vector::tilestore::tile_path(&config, &config.dir_staged, *tile));
                     build(&config, *tile, &args, || rasterize_tile(&config, *tile, &staged).map(|r| r.0))
                 } else {
                     build(&config, *tile, &args, || parent_raster(&config, *tile))
@@ -178,12 +181,12 @@ fn whole_pyramid(config: &Config, args: &Args, results: &Results, tiles: Vec<(Ti
         let t0 = Instant::now();
         let done = if tile.z == config.z_max {
             let path = staged.get(&tile).cloned().flatten();
-            let path = path.unwrap_or_else(|| iwp_common::tilestore::tile_path(config, &config.dir_staged, tile));
+            let path = path.unwrap_or_else(|| iwp_vector::tilestore::tile_path(config, &config.dir_staged, tile));
             build(config, tile, args, || rasterize_tile(config, tile, &path).map(|r| r.0))
         } else if kids.iter().all(Option::is_none) {
             Err(anyhow::anyhow!("no child of {tile} was built (see their error lines)"))
         } else {
-            build(config, tile, args, || iwp_common::pyramid::parent_from(config, kids))
+            build(config, tile, args, || iwp_rasters::pyramid::parent_from(config, kids))
         };
         bar.inc(1);
         let (written, raster) = match done {

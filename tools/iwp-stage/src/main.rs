@@ -1,13 +1,13 @@
 //! iwp-stage: stage IWP vector files into z-max GeoPackage tiles.
 
 use clap::Parser;
-use iwp_common::cli::{self, ConfigArgs, JobArgs, LogArgs, ThreadArgs};
-use iwp_common::config::{Config, DedupMethod};
-use iwp_common::footprints::{footprint_path, FootprintIndex};
-use iwp_common::jobs::{result_from, Fields, Job, Results};
-use iwp_common::logging::progress_bar;
-use iwp_common::stage::stage_file;
-use iwp_common::tilestore::{append_summary, write_tile};
+use iwp_core::cli::{self, ConfigArgs, JobArgs, LogArgs, ThreadArgs};
+use iwp_core::config::{Config, DedupMethod};
+use iwp_core::jobs::{result_from, Fields, Job, Results};
+use iwp_core::logging::progress_bar;
+use iwp_vector::footprints::{footprint_path, FootprintIndex};
+use iwp_vector::stage::stage_file;
+use iwp_vector::tilestore::{append_summary, write_tile};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -52,6 +52,7 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    iwp_vector::vector::tune_gdal();
     let config = match cli::start(TOOL, &args.log, &args.threads, &args.config) {
         Ok(c) => c,
         Err(code) => return code,
@@ -88,7 +89,7 @@ fn main() -> ExitCode {
         None
     };
     let out_dir = args.out.clone().unwrap_or_else(|| config.dir_staged.clone());
-    iwp_common::temps::claim(&[&out_dir]);
+    iwp_core::temps::claim(&[&out_dir]);
     let results = Results::stdout();
     for b in &bad {
         let _ = results.bad_line(b);
@@ -176,9 +177,9 @@ fn stage_one(
 /// saying what it holds.
 fn index_footprints(config: &Config, report: bool) -> anyhow::Result<()> {
     let t0 = Instant::now();
-    let built = iwp_common::footprint_index::ensure(config, true)?;
+    let built = iwp_vector::footprint_index::ensure(config, true)?;
     if report {
-        let index = iwp_common::footprint_index::IndexFile::open(config)?;
+        let index = iwp_vector::footprint_index::IndexFile::open(config)?;
         let (unreadable, _) = index.unreadable()?;
         let mut f = Fields::new();
         f.insert("footprint_index".into(), config.footprint_index.display().to_string().into());

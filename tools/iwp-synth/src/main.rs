@@ -1,10 +1,10 @@
 //! iwp-synth: generate IWP-like sample data (shapefiles in EPSG:3413 with footprints).
 
 use clap::Parser;
-use iwp_common::cli::{self, LogArgs, ThreadArgs};
-use iwp_common::jobs::{Fields, Results};
-use iwp_common::logging::progress_bar;
-use iwp_common::synth::{self, SynthSpec};
+use iwp_core::cli::{self, LogArgs, ThreadArgs};
+use iwp_core::jobs::{Fields, Results};
+use iwp_core::logging::progress_bar;
+use iwp_vector::synth::{self, SynthSpec};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -84,7 +84,7 @@ fn main() -> ExitCode {
     };
     let start = Instant::now();
     let bar = progress_bar(u64::from(args.files), "files");
-    iwp_common::temps::claim(&[&args.out]);
+    iwp_core::temps::claim(&[&args.out]);
     let results = Results::stdout();
     let outcome = synth::generate(&spec, &args.out, |w| {
         let mut f = Fields::new();

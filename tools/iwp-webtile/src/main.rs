@@ -2,15 +2,15 @@
 
 use anyhow::Context;
 use clap::Parser;
-use iwp_common::cli::{self, ConfigArgs, JobArgs, LogArgs, ThreadArgs};
-use iwp_common::config::Config;
-use iwp_common::jobs::{Fields, Job, Results};
-use iwp_common::logging::progress_bar;
-use iwp_common::palette::Palette;
-use iwp_common::shard::Shard;
-use iwp_common::tilejobs;
-use iwp_common::tms::{Bounds, Tile};
-use iwp_common::webtile::{write_tiles, LevelRanges};
+use iwp_core::cli::{self, ConfigArgs, JobArgs, LogArgs, ThreadArgs};
+use iwp_core::config::Config;
+use iwp_core::jobs::{Fields, Job, Results};
+use iwp_core::logging::progress_bar;
+use iwp_core::shard::Shard;
+use iwp_core::tilejobs;
+use iwp_core::tms::{Bounds, Tile};
+use iwp_web::palette::Palette;
+use iwp_web::webtile::{write_tiles, LevelRanges};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -58,6 +58,7 @@ struct Args {
 
 fn main() -> ExitCode {
     let mut args = Args::parse();
+    iwp_vector::vector::tune_gdal();
     let config = match cli::start(TOOL, &args.log, &args.threads, &args.config) {
         Ok(c) => c,
         Err(code) => return code,
@@ -76,7 +77,7 @@ fn main() -> ExitCode {
     };
     let mut roots = vec![config.dir_web_tiles.as_path()];
     roots.extend(args.wmts.as_deref().and_then(Path::parent).filter(|p| !p.as_os_str().is_empty()));
-    iwp_common::temps::claim(&roots);
+    iwp_core::temps::claim(&roots);
     let shard = args.jobs.shard.take().unwrap_or(Shard::All);
     let (jobs, bad) = match args.jobs.read("") {
         Ok(j) => j,
@@ -145,7 +146,7 @@ fn main() -> ExitCode {
     bar.finish_and_clear();
     if let Some(z) = args.preview {
         for stat in &config.statistics {
-            match iwp_common::webtile::write_preview(&config, &stat.name, &level) {
+            match iwp_web::webtile::write_preview(&config, &stat.name, &level) {
                 Ok(path) => tracing::info!("preview of z{z}: {}", path.display()),
                 Err(e) => {
                     let mut f = Fields::new();
@@ -168,7 +169,7 @@ fn main() -> ExitCode {
 /// A GeoTIFF line's tile and path (the config's path for the tile when the line has none).
 fn tile_of(config: &Config, job: &Job) -> Result<(Tile, PathBuf), String> {
     let tile = tilejobs::tile_of(config, job)?;
-    let path = job.str("path").map(PathBuf::from).unwrap_or_else(|| iwp_common::geotiff::tile_path(config, tile));
+    let path = job.str("path").map(PathBuf::from).unwrap_or_else(|| iwp_rasters::geotiff::tile_path(config, tile));
     Ok((tile, path))
 }
 
@@ -186,10 +187,9 @@ fn write_capabilities<'a>(
         right: a.right.max(b.right),
         top: a.top.max(b.top),
     });
-    let bbox = iwp_common::wmts::lonlat_bbox(config.tms, extent.unwrap_or_else(|| config.tms.extent()))?;
-    let xml = iwp_common::wmts::capabilities(config, base_url, bbox);
-    iwp_common::files::write_atomic(file, xml.as_bytes())
-        .with_context(|| format!("cannot write {}", file.display()))?;
+    let bbox = iwp_web::wmts::lonlat_bbox(config.tms, extent.unwrap_or_else(|| config.tms.extent()))?;
+    let xml = iwp_web::wmts::capabilities(config, base_url, bbox);
+    iwp_core::files::write_atomic(file, xml.as_bytes()).with_context(|| format!("cannot write {}", file.display()))?;
     tracing::info!("WMTS capabilities written to {}", file.display());
     Ok(())
 }
@@ -205,7 +205,7 @@ fn add_ranges(config: &Config, levels: &mut LevelRanges, job: &Job, tile: Tile, 
     let figures = match from_line {
         Some(f) => f,
         None => {
-            let raster = iwp_common::geotiff::read(path)?;
+            let raster = iwp_rasters::geotiff::read(path)?;
             raster
                 .bands
                 .iter()

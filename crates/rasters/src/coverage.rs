@@ -1,0 +1,234 @@
+//! Exact pixel coverage: the area of a polygon inside each pixel of a tile's grid, found by
+//! walking every polygon edge through the grid (cell coverage fractions, as exactextract does).
+//!
+//! For a row of pixels, the area of the polygon inside pixel column c equals the integral over the
+//! row of `(c + 1 - clamp(u(v), c, c + 1))` along each edge (u = column, v = row coordinate, in
+//! pixel units), signed by the edge's direction. An edge piece inside column c contributes a
+//! trapezoid to c and its full height to every column right of it; the latter is accumulated
+//! once and spread by a prefix sum along the row.
+
+use iwp_core::tms::Bounds;
+
+/// A tile's pixel grid: bounds in CRS units, `width` columns and `height` rows, row 0 at the top.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Grid {
+    pub bounds: Bounds,
+    pub width: usize,
+    pub height: usize,
+}
+
+impl Grid {
+    /// Pixel width and height in CRS units.
+    pub fn pixel_size(&self) -> (f64, f64) {
+        let b = self.bounds;
+        ((b.right - b.left) / self.width as f64, (b.top - b.bottom) / self.height as f64)
+    }
+
+    /// A point in pixel units: (column, row) coordinates, growing east and south.
+    pub fn to_pixel(&self, x: f64, y: f64) -> (f64, f64) {
+        let (pw, ph) = self.pixel_size();
+        ((x - self.bounds.left) / pw, (self.bounds.top - y) / ph)
+    }
+}
+
+/// Coverage of one polygon: fractions of pixel area (0..=1) inside the polygon, for the pixels
+/// of a window of the grid. Reused between polygons to save allocations.
+#[derive(Debug, Default)]
+pub struct Coverage {
+    /// First column and row of the window, and its size.
+    col0: usize,
+    row0: usize,
+    cols: usize,
+    rows: usize,
+    /// Per window cell: trapezoid areas; per row, cols + 1 cover starts (prefix-summed later).
+    /// All zero between polygons: the pass that reads them sets them back to zero.
+    area: Vec<f64>,
+    cover: Vec<f64>,
+    /// The polygon's rings in pixel units (a buffer kept between polygons).
+    rings: Vec<Vec<(f64, f64)>>,
+    /// The result: grid pixel index and non-zero fraction, row by row, in the first `kept`
+    /// entries (the buffer only grows).
+    cells: Vec<(usize, f64)>,
+    kept: usize,
+}
+
+impl Coverage {
+    /// Computes the coverage on `grid` of the polygon with these closed rings (shell first, in
+    /// the grid's CRS).
+    pub fn compute<'a>(&mut self, grid: &Grid, polygon: impl IntoIterator<Item = &'a [(f64, f64)]>) {
+        let mut rings = std::mem::take(&mut self.rings);
+        let mut count = 0;
+        for ring in polygon {
+            if rings.len() == count {
+                rings.push(Vec::new());
+            }
+            let pixel = &mut rings[count];
+            pixel.clear();
+            pixel.extend(ring.iter().map(|p| grid.to_pixel(p.0, p.1)));
+            count += 1;
+        }
+        rings.truncate(count);
+        self.set_window(grid, rings.first().map(Vec::as_slice).unwrap_or(&[]));
+        self.kept = 0;
+        if self.cols > 0 && self.rows > 0 {
+            self.add_rings(&rings, grid.width);
+        }
+        self.rings = rings;
+    }
+
+    /// Adds every ring's edges, then spreads the covers along each row into the cells.
+    fn add_rings(&mut self, rings: &[Vec<(f64, f64)>], width: usize) {
+        for (k, ring) in rings.iter().enumerate() {
+            // Shells add and holes subtract, whatever their orientation.
+            let orientation = -signed_area(ring).signum();
+            let factor = if k == 0 { orientation } else { -orientation };
+            for w in ring.windows(2) {
+                self.add_edge(w[0], w[1], factor);
+            }
+        }
+        // Every cell is written and the count moves past the non-zero ones: no branch to
+        // mispredict at the polygon's outline.
+        let cols = self.cols;
+        if self.cells.len() < self.rows * cols {
+            self.cells.resize(self.rows * cols, (0, 0.0));
+        }
+        let mut kept = 0;
+        for r in 0..self.rows {
+            let mut running = 0.0;
+            let areas = &mut self.area[r * cols..][..cols];
+            let covers = &mut self.cover[r * (cols + 1)..][..cols + 1];
+            let first = (self.row0 + r) * width + self.col0;
+            for (c, (area, cover)) in areas.iter_mut().zip(covers.iter_mut()).enumerate() {
+                running += std::mem::take(cover);
+                let f = std::mem::take(area) + running;
+                self.cells[kept] = (first + c, f);
+                kept += usize::from(f != 0.0);
+            }
+            covers[cols] = 0.0;
+        }
+        self.kept = kept;
+    }
+
+    /// Pixels of the grid (index row * width + column) with a non-zero fraction, and the fraction.
+    pub fn cells(&self) -> impl Iterator<Item = (usize, f64)> + '_ {
+        self.cells[..self.kept].iter().copied()
+    }
+
+    /// The window: the shell's pixel bounding box, clipped to the grid.
+    fn set_window(&mut self, grid: &Grid, shell: &[(f64, f64)]) {
+        let (mut u0, mut v0, mut u1, mut v1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+        for p in shell {
+            u0 = u0.min(p.0);
+            u1 = u1.max(p.0);
+            v0 = v0.min(p.1);
+            v1 = v1.max(p.1);
+        }
+        let clip = |v: f64, n: usize| v.max(0.0).min(n as f64) as usize;
+        let (c0, c1) = (clip(u0.floor(), grid.width), clip(u1.ceil(), grid.width));
+        let (r0, r1) = (clip(v0.floor(), grid.height), clip(v1.ceil(), grid.height));
+        if shell.is_empty() || u1 <= 0.0 || v1 <= 0.0 {
+            (self.cols, self.rows) = (0, 0);
+            return;
+        }
+        (self.col0, self.row0, self.cols, self.rows) = (c0, r0, c1.saturating_sub(c0), r1.saturating_sub(r0));
+        // Grown with zeros when too small; what is there is zero already.
+        if self.area.len() < self.cols * self.rows {
+            self.area.resize(self.cols * self.rows, 0.0);
+        }
+        if self.cover.len() < (self.cols + 1) * self.rows {
+            self.cover.resize((self.cols + 1) * self.rows, 0.0);
+        }
+    }
+
+    /// Adds one edge, from `a` to `b` in pixel units, times `factor`. The edge is walked from its
+    /// upper end (smaller row coordinate) down, each row line's crossing computed once and
+    /// shared by the rows above and below it, so the pieces' heights add up to the edge's.
+    fn add_edge(&mut self, a: (f64, f64), b: (f64, f64), factor: f64) {
+        if a.1 == b.1 {
+            return; // horizontal: no height, no area
+        }
+        // Walking down: an edge drawn upwards counts negatively.
+        let (p, q, weight) = if a.1 < b.1 { (a, b, factor) } else { (b, a, -factor) };
+        let first = (floor(p.1).max(self.row0 as f64)) as usize;
+        let last = (-floor(-q.1)).min((self.row0 + self.rows) as f64) as usize;
+        let du_dv = (q.0 - p.0) / (q.1 - p.1);
+        let u_at = |v: f64| {
+            if v <= p.1 {
+                p.0
+            } else if v >= q.1 {
+                q.0
+            } else {
+                p.0 + (v - p.1) * du_dv
+            }
+        };
+        let mut top = (first as f64).max(p.1);
+        let mut u_top = u_at(top);
+        for row in first..last {
+            let bottom = ((row + 1) as f64).min(q.1);
+            let u_bottom = u_at(bottom);
+            if top < bottom {
+                self.add_row_piece(row - self.row0, (u_top, top), (u_bottom, bottom), weight);
+            }
+            (top, u_top) = (bottom, u_bottom);
+        }
+    }
+
+    /// Adds an edge piece lying within one pixel row (`r` in window rows), walked downwards from
+    /// `a` to `b`, split at column lines (each crossing computed once). Each sub-piece inside a
+    /// column adds its trapezoid to that cell and its full height to every cell right of it.
+    fn add_row_piece(&mut self, r: usize, a: (f64, f64), b: (f64, f64), weight: f64) {
+        let (cols, col0) = (self.cols, self.col0 as f64);
+        let area = &mut self.area[r * cols..][..cols];
+        let cover = &mut self.cover[r * (cols + 1)..][..cols + 1];
+        // A sub-piece in grid column `column`, mid-point `mid_u`, height `dv`.
+        let mut add = |column: f64, mid_u: f64, dv: f64| {
+            let c = column - col0;
+            if c < 0.0 {
+                cover[0] += weight * dv;
+            } else if let Some(cell) = area.get_mut(c as usize) {
+                *cell += weight * (1.0 - (mid_u - column)) * dv;
+                cover[c as usize + 1] += weight * dv;
+            }
+        };
+        if a.0 == b.0 {
+            add(floor(a.0), a.0, b.1 - a.1);
+            return;
+        }
+        // From the left end to the right end; heights taken positive (the walk is downwards).
+        let (p, q) = if a.0 < b.0 { (a, b) } else { (b, a) };
+        let dv_du = (q.1 - p.1) / (q.0 - p.0);
+        let mut column = floor(p.0);
+        let (mut s, mut vs) = p;
+        loop {
+            let next = column + 1.0;
+            let (e, ve) = if next >= q.0 { q } else { (next, p.1 + (next - p.0) * dv_du) };
+            if s < e {
+                add(column, (s + e) / 2.0, (ve - vs).abs());
+            }
+            if next >= q.0 {
+                break;
+            }
+            (s, vs, column) = (e, ve, next);
+        }
+    }
+}
+
+/// `x.floor()` without a libm call on CPUs without SSE4.1's rounding instruction (pixel
+/// coordinates are far below 2^52, where every float is whole).
+fn floor(x: f64) -> f64 {
+    if x.abs() < 4.5e15 {
+        let t = x as i64 as f64;
+        if t > x {
+            t - 1.0
+        } else {
+            t
+        }
+    } else {
+        x.floor()
+    }
+}
+
+/// Signed shoelace area of a closed ring.
+fn signed_area(ring: &[(f64, f64)]) -> f64 {
+    ring.windows(2).map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1).sum::<f64>() / 2.0
+}

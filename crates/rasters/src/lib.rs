@@ -1,0 +1,9 @@
+//! Statistics rasters: exact pixel coverage of polygons, staged tiles rasterized into bands,
+//! band summaries, lower levels from their children, and GeoTIFF files.
+
+pub mod aggregate;
+pub mod bandstats;
+pub mod coverage;
+pub mod geotiff;
+pub mod pyramid;
+pub mod rasterize;

@@ -1,0 +1,16 @@
+//! Vector data with GDAL: input files, geometry, simplification, footprint dedup (and the
+//! footprint index), staging into z-max GeoPackage tiles, neighbour dedup, merging node
+//! folders, and generated sample data.
+
+pub mod extent;
+pub mod footprint_index;
+pub mod footprints;
+pub mod geom;
+pub mod gpkg;
+pub mod merge;
+pub mod neighbors;
+pub mod simplify;
+pub mod stage;
+pub mod synth;
+pub mod tilestore;
+pub mod vector;

@@ -1,0 +1,6 @@
+//! Web outputs: palettes (as the reference's coloraide builds them), coloured PNG web tiles and
+//! previews, WMTS capabilities.
+
+pub mod palette;
+pub mod webtile;
+pub mod wmts;

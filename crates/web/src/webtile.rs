@@ -1,0 +1,183 @@
+//! Web tiles: one RGBA PNG per GeoTIFF band, each value mapped through its statistic's palette
+//! over the value range of its zoom level, as the reference's WebImage does it.
+
+use crate::palette::{Palette, NODATA_INDEX};
+use anyhow::{bail, Context};
+use iwp_core::config::{Config, Statistic};
+use iwp_core::tms::Tile;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Per (statistic, zoom): the smallest min and largest max of the GeoTIFF bands of that level.
+#[derive(Debug, Default, Clone)]
+pub struct LevelRanges {
+    ranges: BTreeMap<(String, u8), (f64, f64)>,
+}
+
+impl LevelRanges {
+    /// Takes a band's min and max at zoom `z` into account.
+    pub fn add(&mut self, stat: &str, z: u8, min: f64, max: f64) {
+        let e = self.ranges.entry((stat.to_string(), z)).or_insert((f64::INFINITY, f64::NEG_INFINITY));
+        e.0 = e.0.min(min);
+        e.1 = e.1.max(max);
+    }
+
+    /// The level's (min, max) of a statistic, if any band was seen.
+    pub fn get(&self, stat: &str, z: u8) -> Option<(f64, f64)> {
+        self.ranges.get(&(stat.to_string(), z)).copied()
+    }
+}
+
+/// The colour range of a statistic at zoom `z`: `z_config[z].val_range` entries, else the
+/// general `val_range` entries, else (null) the level's min or max.
+pub fn value_range(stat: &Statistic, z: u8, levels: &LevelRanges) -> anyhow::Result<(f64, f64)> {
+    let per_z = stat.z_config.get(&z.to_string()).map(|c| c.val_range).unwrap_or([None, None]);
+    let level = levels.get(&stat.name, z);
+    let pick = |k: usize| per_z[k].or(stat.val_range[k]).or(level.map(|l| if k == 0 { l.0 } else { l.1 }));
+    match (pick(0), pick(1)) {
+        (Some(lo), Some(hi)) => Ok((lo, hi)),
+        _ => {
+            bail!("statistic {}: no value range at z{z} (val_range has null and no band figures were seen)", stat.name)
+        }
+    }
+}
+
+/// Palette indexes of a band: values equal to `nodata` get the nodata colour; others are clamped
+/// to [min, max] and scaled with the reference's float expression, then truncated. When
+/// min == max (the reference fails there), every value gets the first colour.
+pub fn palette_indexes(band: &[f64], min: f64, max: f64, nodata: Option<f64>) -> Vec<u16> {
+    let scale = 255.0 / (max - min);
+    band.iter()
+        .map(|&v| {
+            if Some(v) == nodata || v.is_nan() {
+                return NODATA_INDEX as u16;
+            }
+            if max == min {
+                return 0;
+            }
+            let v = v.clamp(min, max);
+            ((v - min) * scale) as u16
+        })
+        .collect()
+}
+
+/// An RGBA PNG of a band.
+pub fn encode_png(
+    band: &[f64],
+    width: usize,
+    height: usize,
+    range: (f64, f64),
+    nodata: Option<f64>,
+    palette: &Palette,
+) -> anyhow::Result<Vec<u8>> {
+    let mut rgba = Vec::with_capacity(width * height * 4);
+    for i in palette_indexes(band, range.0, range.1, nodata) {
+        rgba.extend_from_slice(&palette.rgba[usize::from(i).min(NODATA_INDEX)]);
+    }
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, width as u32, height as u32);
+        encoder.set_color(png::ColorType::Rgba);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder.set_compression(png::Compression::Fast);
+        let mut writer = encoder.write_header()?;
+        writer.write_image_data(&rgba)?;
+    }
+    Ok(out)
+}
+
+/// Path of a web tile: `dir_web_tiles/STAT/TMS/Z/X/Y.png` (the tile path structure with style = stat).
+pub fn tile_path(config: &Config, stat: &str, tile: Tile) -> PathBuf {
+    config.tile_paths.path(&config.dir_web_tiles, Some(stat), tile, &config.ext_web_tiles)
+}
+
+/// A web tile that was written or found.
+#[derive(Debug, Clone)]
+pub struct WebTile {
+    pub stat: String,
+    pub path: PathBuf,
+    pub skipped: bool,
+}
+
+/// Writes the PNGs of one GeoTIFF (every statistic), skipping existing ones unless `force`.
+pub fn write_tiles(
+    config: &Config,
+    palettes: &[Palette],
+    levels: &LevelRanges,
+    tile: Tile,
+    geotiff: &Path,
+    force: bool,
+) -> anyhow::Result<Vec<WebTile>> {
+    let paths: Vec<PathBuf> = config.statistics.iter().map(|s| tile_path(config, &s.name, tile)).collect();
+    if !force && paths.iter().all(|p| iwp_core::files::is_complete(p)) {
+        return Ok(config
+            .statistics
+            .iter()
+            .zip(paths)
+            .map(|(s, path)| WebTile { stat: s.name.clone(), path, skipped: true })
+            .collect());
+    }
+    let raster = iwp_rasters::geotiff::read(geotiff)?;
+    if raster.bands.len() != config.statistics.len() {
+        bail!(
+            "{} has {} bands; the config has {} statistics",
+            geotiff.display(),
+            raster.bands.len(),
+            config.statistics.len()
+        );
+    }
+    let mut out = Vec::new();
+    for (k, (stat, path)) in config.statistics.iter().zip(paths).enumerate() {
+        let range = value_range(stat, tile.z, levels)?;
+        let png = encode_png(&raster.bands[k], raster.width, raster.height, range, stat.nodata_val, &palettes[k])?;
+        iwp_core::files::write_atomic_unsynced(&path, &png)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        out.push(WebTile { stat: stat.name.clone(), path, skipped: false });
+    }
+    Ok(out)
+}
+
+/// Largest preview mosaic, in pixels per side.
+const PREVIEW_MAX: usize = 8192;
+
+/// One mosaic PNG of a statistic's web tiles at a level (the tiles' bounding block; missing
+/// tiles transparent), written to `dir_web_tiles/STAT/preview-zZ.png`.
+pub fn write_preview(config: &Config, stat: &str, tiles: &[Tile]) -> anyhow::Result<PathBuf> {
+    let Some(first) = tiles.first() else { bail!("no tiles for a preview") };
+    let z = first.z;
+    let (x0, x1) = tiles.iter().fold((u32::MAX, 0), |a, t| (a.0.min(t.x), a.1.max(t.x)));
+    let (y0, y1) = tiles.iter().fold((u32::MAX, 0), |a, t| (a.0.min(t.y), a.1.max(t.y)));
+    let (tw, th) = (config.tile_size[1] as usize, config.tile_size[0] as usize);
+    let (w, h) = ((x1 - x0 + 1) as usize * tw, (y1 - y0 + 1) as usize * th);
+    if w > PREVIEW_MAX || h > PREVIEW_MAX {
+        bail!("a preview of z{z} would be {w}x{h} pixels (at most {PREVIEW_MAX}); pick a lower level");
+    }
+    let mut canvas = vec![0u8; w * h * 4];
+    for t in tiles.iter().filter(|t| t.z == z) {
+        let path = tile_path(config, stat, *t);
+        let decoder = png::Decoder::new(std::io::BufReader::new(
+            std::fs::File::open(&path).with_context(|| format!("cannot open {}", path.display()))?,
+        ));
+        let mut reader = decoder.read_info()?;
+        let mut buf = vec![0; reader.output_buffer_size().unwrap_or(0)];
+        let info = reader.next_frame(&mut buf)?;
+        if (info.width as usize, info.height as usize, info.color_type) != (tw, th, png::ColorType::Rgba) {
+            bail!("{} is not a {tw}x{th} RGBA tile", path.display());
+        }
+        let (ox, oy) = ((t.x - x0) as usize * tw, (t.y - y0) as usize * th);
+        for r in 0..th {
+            let dst = ((oy + r) * w + ox) * 4;
+            canvas[dst..dst + tw * 4].copy_from_slice(&buf[r * tw * 4..(r + 1) * tw * 4]);
+        }
+    }
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, w as u32, h as u32);
+        encoder.set_color(png::ColorType::Rgba);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder.write_header()?.write_image_data(&canvas)?;
+    }
+    let path = config.dir_web_tiles.join(stat).join(format!("preview-z{z}.png"));
+    iwp_core::files::write_atomic(&path, &out).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}

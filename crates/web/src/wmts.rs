@@ -1,0 +1,127 @@
+//! WMTS 1.0 capabilities for the web tiles: one layer per statistic and one tile matrix set, in
+//! the structure of the reference's generator, with its bugs fixed: matrix sizes from the tile
+//! matrix set (not 2^(z+1) x 2^z), the statistic's folder in the URL template, no `//` in URLs.
+
+use iwp_core::config::Config;
+use iwp_core::tms::{Bounds, Tms};
+
+/// Escapes text for XML content and attribute values.
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Metres per CRS unit: a degree along the equator of the WGS 84 ellipsoid, or 1.
+fn meters_per_unit(tms: &Tms) -> f64 {
+    if tms.geographic {
+        2.0 * std::f64::consts::PI * 6378137.0 / 360.0
+    } else {
+        1.0
+    }
+}
+
+/// The CRS URI of the tile matrix set.
+fn crs_uri(tms: &Tms) -> String {
+    if tms.crs == "OGC:CRS84" {
+        "http://www.opengis.net/def/crs/OGC/1.3/CRS84".into()
+    } else {
+        format!("http://www.opengis.net/def/crs/EPSG/0/{}", tms.epsg)
+    }
+}
+
+/// The well-known scale set of the tile matrix set, if it has one.
+fn well_known_scale_set(tms: &Tms) -> Option<&'static str> {
+    match tms.id {
+        "WorldCRS84Quad" | "WGS1984Quad" => Some("http://www.opengis.net/def/wkss/OGC/1.0/GoogleCRS84Quad"),
+        "WebMercatorQuad" => Some("http://www.opengis.net/def/wkss/OGC/1.0/GoogleMapsCompatible"),
+        _ => None,
+    }
+}
+
+/// The capabilities document. `base_url` is where dir_web_tiles is served (the reference uses
+/// `https://arcticdata.io/data/` + doi); `bbox` the layers' lon/lat extent.
+pub fn capabilities(config: &Config, base_url: &str, bbox: Bounds) -> String {
+    let tms = config.tms;
+    let base = format!("{}/{}", base_url.trim_end_matches('/'), config.doi.trim_matches('/'));
+    let (tile_h, tile_w) = (config.tile_size[0], config.tile_size[1]);
+    let ext = config.ext_web_tiles.as_str();
+    let mime = match ext {
+        ".png" => "image/png",
+        ".jpg" | ".jpeg" => "image/jpeg",
+        ".tif" | ".tiff" => "image/geotiff",
+        _ => "application/octet-stream",
+    };
+    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    x.push_str("<Capabilities xmlns=\"http://www.opengis.net/wmts/1.0\" xmlns:ows=\"http://www.opengis.net/ows/1.1\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:gml=\"http://www.opengis.net/gml\" xsi:schemaLocation=\"http://www.opengis.net/wmts/1.0 http://schemas.opengis.net/wmts/1.0/wmtsGetCapabilities_response.xsd\" version=\"1.0.0\">\n");
+    x.push_str(&format!(
+        "  <ows:ServiceIdentification>\n    <ows:Title>{}</ows:Title>\n    <ows:ServiceType>OGC WMTS</ows:ServiceType>\n    <ows:ServiceTypeVersion>1.0.0</ows:ServiceTypeVersion>\n  </ows:ServiceIdentification>\n",
+        esc(&config.title)
+    ));
+    x.push_str("  <ows:OperationsMetadata>\n");
+    for (op, href) in [("GetCapabilities", format!("{base}/WMTSCapabilities.xml")), ("GetTile", format!("{base}/"))] {
+        x.push_str(&format!(
+            "    <ows:Operation name=\"{op}\">\n      <ows:DCP>\n        <ows:HTTP>\n          <ows:Get xlink:href=\"{}\">\n            <ows:Constraint name=\"GetEncoding\">\n              <ows:AllowedValues>\n                <ows:Value>RESTful</ows:Value>\n              </ows:AllowedValues>\n            </ows:Constraint>\n          </ows:Get>\n        </ows:HTTP>\n      </ows:DCP>\n    </ows:Operation>\n",
+            esc(&href)
+        ));
+    }
+    x.push_str("  </ows:OperationsMetadata>\n  <Contents>\n");
+    for stat in &config.statistics {
+        let template = format!("{base}/{}/{}/{{TileMatrix}}/{{TileCol}}/{{TileRow}}{ext}", stat.name, tms.id);
+        x.push_str(&format!(
+            "    <Layer>\n      <ows:Title>{name}</ows:Title>\n      <ows:Identifier>{name}</ows:Identifier>\n      <ows:WGS84BoundingBox crs=\"urn:ogc:def:crs:OGC:2:84\">\n        <ows:LowerCorner>{} {}</ows:LowerCorner>\n        <ows:UpperCorner>{} {}</ows:UpperCorner>\n      </ows:WGS84BoundingBox>\n      <Style isDefault=\"true\">\n        <ows:Identifier>default</ows:Identifier>\n      </Style>\n      <Format>{mime}</Format>\n      <TileMatrixSetLink>\n        <TileMatrixSet>{tms_id}</TileMatrixSet>\n      </TileMatrixSetLink>\n      <ResourceURL format=\"{mime}\" resourceType=\"tile\" template=\"{}\"/>\n    </Layer>\n",
+            bbox.left,
+            bbox.bottom,
+            bbox.right,
+            bbox.top,
+            esc(&template),
+            name = esc(&stat.name),
+            tms_id = tms.id,
+        ));
+    }
+    let ext_box = tms.extent();
+    let crs = crs_uri(tms);
+    x.push_str(&format!(
+        "    <TileMatrixSet>\n      <ows:Title>{id}</ows:Title>\n      <ows:Identifier>{id}</ows:Identifier>\n      <ows:BoundingBox crs=\"{crs}\">\n        <ows:LowerCorner>{} {}</ows:LowerCorner>\n        <ows:UpperCorner>{} {}</ows:UpperCorner>\n      </ows:BoundingBox>\n      <ows:SupportedCRS>{crs}</ows:SupportedCRS>\n",
+        ext_box.left,
+        ext_box.bottom,
+        ext_box.right,
+        ext_box.top,
+        id = tms.id,
+    ));
+    if let Some(wkss) = well_known_scale_set(tms) {
+        x.push_str(&format!("      <WellKnownScaleSet>{wkss}</WellKnownScaleSet>\n"));
+    }
+    for z in 0..=config.z_max {
+        let (w, h) = tms.matrix_size(z);
+        let scale = tms.span(z) / f64::from(tile_w) * meters_per_unit(tms) / 0.00028;
+        x.push_str(&format!(
+            "      <TileMatrix>\n        <ows:Identifier>{z}</ows:Identifier>\n        <ScaleDenominator>{scale}</ScaleDenominator>\n        <TopLeftCorner>{} {}</TopLeftCorner>\n        <TileWidth>{tile_w}</TileWidth>\n        <TileHeight>{tile_h}</TileHeight>\n        <MatrixWidth>{w}</MatrixWidth>\n        <MatrixHeight>{h}</MatrixHeight>\n      </TileMatrix>\n",
+            tms.origin.0, tms.origin.1
+        ));
+    }
+    x.push_str("    </TileMatrixSet>\n  </Contents>\n");
+    x.push_str(&format!(
+        "  <ServiceMetadataURL xlink:href=\"{}\"/>\n</Capabilities>\n",
+        esc(&format!("{base}/WMTSCapabilities.xml"))
+    ));
+    x
+}
+
+/// A box in the TMS CRS as a lon/lat box (the corners reprojected when the CRS is projected).
+pub fn lonlat_bbox(tms: &Tms, b: Bounds) -> anyhow::Result<Bounds> {
+    if tms.geographic {
+        return Ok(b);
+    }
+    let (from, to) = (iwp_vector::vector::srs(tms.crs)?, iwp_vector::vector::srs("OGC:CRS84")?);
+    let t = gdal::spatial_ref::CoordTransform::new(&from, &to)?;
+    let mut corners = vec![(b.left, b.bottom), (b.left, b.top), (b.right, b.bottom), (b.right, b.top)];
+    iwp_vector::vector::transform_points(&t, &mut corners)?;
+    let fold = |f: fn(f64, f64) -> f64, start: f64, k: usize| {
+        corners.iter().map(|c| if k == 0 { c.0 } else { c.1 }).fold(start, f)
+    };
+    Ok(Bounds {
+        left: fold(f64::min, f64::INFINITY, 0),
+        right: fold(f64::max, f64::NEG_INFINITY, 0),
+        bottom: fold(f64::min, f64::INFINITY, 1),
+        top: fold(f64::max, f64::NEG_INFINITY, 1),
+    })
+}
