@@ -151,3 +151,29 @@ fn bad_inputs_give_error_lines_and_the_rest_is_staged() {
         results.iter().filter(|r| r["status"] == "ok").map(|r| r["file"].as_str().unwrap()).collect();
     assert_eq!(files_ok.len(), 4);
 }
+
+#[test]
+fn job_lines_of_the_wrong_shape_are_named_and_unknown_fields_survive() {
+    let dir = tempfile::tempdir().unwrap();
+    synth(dir.path(), "500", "1", &[]);
+    let cfg = dir.path().join("config.json");
+    let list = String::from_utf8(run("iwp-stage", &["-c", cfg.to_str().unwrap(), "--list"], None).stdout).unwrap();
+    let mut good: serde_json::Value = serde_json::from_str(list.lines().next().unwrap()).unwrap();
+    good["campaign"] = serde_json::json!({"site": "Prudhoe", "year": 2019});
+    let jobs =
+        format!("{{\"path\": 5}}\n{{\"bytes\": 3}}\n{good}\nnot json\n{{\"path\": \"x.shp\", \"bytes\": \"big\"}}\n");
+    let out = run("iwp-stage", &["-c", cfg.to_str().unwrap(), "-q"], Some(&jobs));
+    assert_eq!(out.status.code(), Some(1), "some jobs failed");
+    let results = lines(&out.stdout);
+    let errors: Vec<&str> =
+        results.iter().filter(|r| r["status"] == "error").map(|r| r["error"].as_str().unwrap()).collect();
+    assert_eq!(errors.len(), 4, "{errors:?}");
+    assert!(errors[0].starts_with("line 1: field `path`: invalid type: integer `5`"), "{}", errors[0]);
+    assert_eq!(errors[1], "line 2: missing field `path`");
+    assert!(errors.iter().any(|e| e.starts_with("line 4: not a job line")), "{errors:?}");
+    assert!(errors.iter().any(|e| e.starts_with("line 5: field `bytes`: invalid type: string \"big\"")), "{errors:?}");
+    // The good line was staged, and its own annotations are on every one of its result lines.
+    let ok: Vec<&serde_json::Value> = results.iter().filter(|r| r["status"] == "ok").collect();
+    assert!(!ok.is_empty());
+    assert!(ok.iter().all(|r| r["campaign"] == good["campaign"] && r["z"] == 15), "{ok:?}");
+}

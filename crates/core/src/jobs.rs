@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// The fields of one job or result line, in their original order.
@@ -117,11 +117,19 @@ pub fn result_from(job: &Fields, consumed: &[&str]) -> Fields {
 }
 
 /// Writes result lines (whole lines, flushed at once, safe from many threads) and counts them.
+/// The first write that fails (a closed pipe, a full disk) is kept: the tool stops taking work
+/// and ends with it ([`Results::exit_code`]).
 pub struct Results {
     out: Mutex<Box<dyn Write + Send>>,
     ok: AtomicUsize,
     failed: AtomicUsize,
+    broken: Mutex<Option<io::Error>>,
+    closed: AtomicBool,
 }
+
+/// Exit status of a tool whose results could not be written because the reader closed the pipe
+/// (as a program killed by SIGPIPE: 128 + 13).
+pub const EXIT_PIPE_CLOSED: u8 = 141;
 
 impl Results {
     /// Results written to standard output.
@@ -131,15 +139,39 @@ impl Results {
 
     /// Results written to any writer.
     pub fn to_writer(out: Box<dyn Write + Send>) -> Results {
-        Results { out: Mutex::new(out), ok: AtomicUsize::new(0), failed: AtomicUsize::new(0) }
+        Results {
+            out: Mutex::new(out),
+            ok: AtomicUsize::new(0),
+            failed: AtomicUsize::new(0),
+            broken: Mutex::new(None),
+            closed: AtomicBool::new(false),
+        }
     }
 
     fn write(&self, fields: &Fields) -> io::Result<()> {
         let mut text = serde_json::to_string(fields).map_err(io::Error::other)?;
         text.push('\n');
+        self.write_text(&text)
+    }
+
+    /// Writes text that is whole lines (e.g. job lines printed again as they were).
+    pub fn write_text(&self, text: &str) -> io::Result<()> {
+        if self.is_closed() {
+            return Err(io::Error::new(io::ErrorKind::BrokenPipe, "results are closed"));
+        }
         let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
-        out.write_all(text.as_bytes())?;
-        out.flush()
+        let written = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+        if let Err(e) = &written {
+            self.closed.store(true, Ordering::Relaxed);
+            let mut broken = self.broken.lock().unwrap_or_else(|p| p.into_inner());
+            broken.get_or_insert_with(|| io::Error::new(e.kind(), e.to_string()));
+        }
+        written
+    }
+
+    /// True once a write failed: no more lines can be written, and the tool should stop.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
     }
 
     /// Writes a finished unit; sets `"status":"ok"` unless the fields carry a status.
@@ -149,13 +181,30 @@ impl Results {
         self.write(&fields)
     }
 
+    /// Writes a finished unit given as a typed line ([`crate::lines`]).
+    pub fn put<T: serde::Serialize>(&self, line: &T) -> io::Result<()> {
+        self.ok(crate::lines::fields_of(line))
+    }
+
     /// Writes a failed unit: the given fields plus `"status":"error"` and the message.
     pub fn error(&self, mut fields: Fields, message: &str) -> io::Result<()> {
+        if self.is_closed() {
+            // Nothing can be reported any more; the run ends with why ([`Results::exit_code`]).
+            return Err(io::Error::new(io::ErrorKind::BrokenPipe, "results are closed"));
+        }
         fields.insert("status".into(), "error".into());
         fields.insert("error".into(), message.into());
         self.failed.fetch_add(1, Ordering::Relaxed);
         tracing::error!("{message}");
         self.write(&fields)
+    }
+
+    /// Writes the error line of a typed job (its own fields, status error, the message).
+    pub fn error_for<T: serde::Serialize>(&self, job: &T, message: &str) -> io::Result<()> {
+        let mut fields = crate::lines::fields_of(job);
+        fields.shift_remove("error");
+        fields.shift_remove("status");
+        self.error(fields, message)
     }
 
     /// Writes the error line for an input line that is not a job line.
@@ -175,8 +224,17 @@ impl Results {
         self.failed.load(Ordering::Relaxed)
     }
 
-    /// The exit status for the run: [`EXIT_OK`] or [`EXIT_FAILED`].
-    pub fn exit_code(&self) -> ExitCode {
+    /// The exit status for the run: [`EXIT_OK`], or [`EXIT_FAILED`] when a unit failed or the
+    /// results could not be written (one message says why on stderr), or [`EXIT_PIPE_CLOSED`],
+    /// without a word, when the reader closed the pipe (`| head -1`).
+    pub fn exit_code(&self, tool: &str) -> ExitCode {
+        if let Some(e) = self.broken.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                return ExitCode::from(EXIT_PIPE_CLOSED);
+            }
+            eprintln!("{tool}: cannot write results: {e}");
+            return ExitCode::from(EXIT_FAILED);
+        }
         ExitCode::from(if self.failed_count() == 0 { EXIT_OK } else { EXIT_FAILED })
     }
 }

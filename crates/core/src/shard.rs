@@ -74,16 +74,27 @@ impl Shard {
 
     /// Keeps this share of `jobs`, in input order. Balanced by `size_field` when every job has it.
     pub fn select(&self, jobs: Vec<Job>, size_field: &str) -> Vec<Job> {
+        let sizes: Option<Vec<f64>> = jobs.iter().map(|j| j.num(size_field)).collect();
+        self.keep(jobs, sizes)
+    }
+
+    /// Keeps this share of `items`, in order: balanced by `sizes` when given (one per item),
+    /// else item k goes to share k mod N.
+    pub fn keep<T>(&self, items: Vec<T>, sizes: Option<Vec<f64>>) -> Vec<T> {
         let (index, count) = match *self {
-            Shard::All => return jobs,
+            Shard::All => return items,
             Shard::Part { index, count } => (index, count),
         };
-        let sizes: Option<Vec<f64>> = jobs.iter().map(|j| j.num(size_field)).collect();
         let owner = match sizes {
             Some(sizes) => balance(&sizes, count),
-            None => (0..jobs.len()).map(|k| k % count).collect(),
+            None => (0..items.len()).map(|k| k % count).collect(),
         };
-        jobs.into_iter().zip(owner).filter(|(_, o)| *o == index).map(|(j, _)| j).collect()
+        items.into_iter().zip(owner).filter(|(_, o)| *o == index).map(|(j, _)| j).collect()
+    }
+
+    /// True for the share that reports what concerns every share (lines that are no jobs).
+    pub fn reports_for_all(&self) -> bool {
+        matches!(*self, Shard::All | Shard::Part { index: 0, .. })
     }
 }
 

@@ -40,7 +40,7 @@ fn results_pass_unknown_fields_and_count_failures() {
     let bad = parse_line(7, "{oops").unwrap().unwrap_err();
     results.bad_line(&bad).unwrap();
     assert_eq!((results.ok_count(), results.failed_count()), (1, 2));
-    assert_eq!(results.exit_code(), std::process::ExitCode::from(1));
+    assert_eq!(results.exit_code("test"), std::process::ExitCode::from(1));
 
     let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
     let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -56,5 +56,5 @@ fn results_pass_unknown_fields_and_count_failures() {
 fn all_ok_exits_zero() {
     let results = Results::to_writer(Box::new(Sink::default()));
     results.ok(Default::default()).unwrap();
-    assert_eq!(results.exit_code(), std::process::ExitCode::SUCCESS);
+    assert_eq!(results.exit_code("test"), std::process::ExitCode::SUCCESS);
 }

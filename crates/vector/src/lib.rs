@@ -11,6 +11,7 @@ pub mod merge;
 pub mod neighbors;
 pub mod simplify;
 pub mod stage;
+pub mod stage_job;
 pub mod synth;
 pub mod tilestore;
 pub mod vector;

@@ -120,7 +120,7 @@ fn main() -> ExitCode {
         results.failed_count(),
         start.elapsed().as_secs_f64()
     );
-    results.exit_code()
+    results.exit_code(TOOL)
 }
 
 /// Records a source file of a tile (once).

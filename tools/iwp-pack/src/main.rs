@@ -96,7 +96,7 @@ fn main() -> ExitCode {
         Command::List { dir } => list(&results, dir),
     };
     match outcome {
-        Ok(()) => results.exit_code(),
+        Ok(()) => results.exit_code(TOOL),
         Err(e) => cli::usage_error(TOOL, &format!("{e:#}")),
     }
 }

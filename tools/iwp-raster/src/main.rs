@@ -114,7 +114,7 @@ fn main() -> ExitCode {
     let mine = tilejobs::share(tiles, shard);
     if args.z.is_none() {
         whole_pyramid(&config, &args, &results, mine);
-        return results.exit_code();
+        return results.exit_code(TOOL);
     }
     let mut level: Vec<(Tile, Option<PathBuf>)> = mine;
     for z in (lowest..=first).rev() {
@@ -145,7 +145,7 @@ fn main() -> ExitCode {
             written.iter().filter_map(|t| t.parent()).map(|p| (p, None)).collect();
         level = parents.into_iter().collect();
     }
-    results.exit_code()
+    results.exit_code(TOOL)
 }
 
 /// Writes one GeoTIFF (or finds it complete).

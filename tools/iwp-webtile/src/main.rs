@@ -163,7 +163,7 @@ fn main() -> ExitCode {
         results.failed_count(),
         start.elapsed().as_secs_f64()
     );
-    results.exit_code()
+    results.exit_code(TOOL)
 }
 
 /// A GeoTIFF line's tile and path (the config's path for the tile when the line has none).

@@ -1,0 +1,122 @@
+//! The run every job-line tool shares: read the job lines as one kind of line, take this
+//! process's shard, work on the jobs in parallel with a progress bar, write result lines, log a
+//! summary, and end with the exit status the lines say: 0 every unit ok, 1 some failed (their
+//! error lines say which) or the results could not be written (one message says why), 2 a usage
+//! error before any work, 141 quietly when the reader closed the pipe (`| head -1`).
+
+use crate::cli::JobArgs;
+use crate::jobs::{self, Results};
+use crate::lines;
+use crate::logging::progress_bar;
+use crate::shard::Shard;
+use rayon::prelude::*;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// A job line read as kind `T`, with its 1-based line number in the input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job<T> {
+    pub line: usize,
+    pub body: T,
+}
+
+/// One tool's run: its results and when it started.
+pub struct Run {
+    tool: &'static str,
+    /// Where result lines go (standard output).
+    pub results: Results,
+    started: Instant,
+}
+
+impl Run {
+    /// A run of `tool` writing its results to standard output.
+    pub fn new(tool: &'static str) -> Run {
+        Run { tool, results: Results::stdout(), started: Instant::now() }
+    }
+
+    /// The tool's name.
+    pub fn tool(&self) -> &'static str {
+        self.tool
+    }
+
+    /// Reads the job lines (`--input` or standard input) as kind `T` and keeps this process's
+    /// share (`--shard`), balanced by `size` when every job has one. A line that is no JSON
+    /// object, or not of kind `T` (a missing field, a wrong type), gets one error line naming its
+    /// number and the field, written by one share only. A job file that cannot be read is a
+    /// usage error (the Err is the exit status).
+    pub fn read<T: DeserializeOwned>(
+        &self,
+        args: &JobArgs,
+        size: impl Fn(&T) -> Option<f64>,
+    ) -> Result<Vec<Job<T>>, ExitCode> {
+        let shard = args.shard.unwrap_or(Shard::All);
+        let input = jobs::open_input(args.input.as_deref()).map_err(|e| self.usage(&e.to_string()))?;
+        let mut jobs = Vec::new();
+        for item in jobs::read_jobs(input) {
+            let reported = match item.map_err(|e| self.usage(&format!("cannot read job lines: {e}")))? {
+                Ok(job) => match lines::parse::<T>(job.line, job.fields.clone()) {
+                    Ok(body) => {
+                        jobs.push(Job { line: job.line, body });
+                        continue;
+                    }
+                    Err(why) => shard.reports_for_all().then(|| self.results.error(job.fields, &why)),
+                },
+                Err(bad) => shard.reports_for_all().then(|| self.results.bad_line(&bad)),
+            };
+            if reported.is_some_and(|r| r.is_err()) {
+                break;
+            }
+        }
+        let sizes: Option<Vec<f64>> = jobs.iter().map(|j| size(&j.body)).collect();
+        let mine = shard.keep(jobs, sizes);
+        if let Shard::Part { index, count } = shard {
+            tracing::info!("shard {index}/{count}: {} job lines", mine.len());
+        }
+        Ok(mine)
+    }
+
+    /// Works on every job on rayon's threads, with a progress bar of `what` on a terminal: a job
+    /// whose work fails gets an error line with its own fields and the error's chain. Once results
+    /// cannot be written, jobs not yet started are left.
+    pub fn each<T: Serialize + Sync>(
+        &self,
+        what: &str,
+        jobs: &[Job<T>],
+        work: impl Fn(&Job<T>) -> anyhow::Result<()> + Sync,
+    ) {
+        let bar = progress_bar(jobs.len() as u64, what);
+        jobs.par_iter().for_each(|job| {
+            if self.results.is_closed() {
+                return;
+            }
+            // A unit that failed because its result line could not be written is not reported:
+            // the run ends with why.
+            if let Err(e) = work(job) {
+                if !self.results.is_closed() {
+                    let _ = self.results.error_for(&job.body, &format!("{e:#}"));
+                }
+            }
+            bar.inc(1);
+        });
+        bar.finish_and_clear();
+    }
+
+    /// Logs the summary (`what`: the units' name) and gives the exit status.
+    pub fn finish(&self, what: &str) -> ExitCode {
+        tracing::info!(
+            "{}: {} {what} ok, {} failed, in {:.1} s",
+            self.tool,
+            self.results.ok_count(),
+            self.results.failed_count(),
+            self.started.elapsed().as_secs_f64()
+        );
+        self.results.exit_code(self.tool)
+    }
+
+    /// Ends the tool with a usage error (nothing done): `TOOL: message` on stderr, exit 2.
+    pub fn usage(&self, message: &str) -> ExitCode {
+        crate::cli::usage_error(self.tool, message)
+    }
+}

@@ -1,0 +1,139 @@
+//! iwp-stage's units of work: one input file staged into its tiles (one result line per tile
+//! written), the job list of every input file under dir_input, and the footprint index's report.
+
+use crate::footprint_index::{self, IndexFile};
+use crate::footprints::{footprint_path, FootprintIndex};
+use crate::stage::stage_file;
+use crate::tilestore::{append_summary, write_tile};
+use anyhow::anyhow;
+use iwp_core::config::Config;
+use iwp_core::jobs::Results;
+use iwp_core::lines::{InputFile, StagedTile, TileAt};
+use iwp_core::runner::Job;
+use rayon::prelude::*;
+use std::path::Path;
+use std::time::Instant;
+
+/// Where and how a run stages: the tiles' folder, the footprints (with footprint dedup), and
+/// whether a file's rows that a tile already holds are replaced.
+pub struct Staging<'a> {
+    pub config: &'a Config,
+    pub out: &'a Path,
+    pub footprints: Option<&'a FootprintIndex>,
+    pub force: bool,
+}
+
+/// Seconds since `t0`, to the millisecond.
+fn secs(t0: Instant) -> f64 {
+    (t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0
+}
+
+impl Staging<'_> {
+    /// Stages one input file and writes one result line per tile written (the job's unknown
+    /// fields kept); an error names the file and how many tiles were not written.
+    pub fn run(&self, job: &Job<InputFile>, results: &Results) -> anyhow::Result<()> {
+        let t0 = Instant::now();
+        let input = &job.body;
+        let path = input.path.as_str();
+        let staged =
+            stage_file(self.config, Path::new(path), input.footprint.as_deref().map(Path::new), self.footprints)?;
+        let staged_secs = t0.elapsed().as_secs_f64();
+        if staged.repaired > 0 {
+            tracing::warn!("{path}: {} invalid polygons repaired with MakeValid", staged.repaired);
+        }
+        // Tiles of one file are written in parallel (each under its own folder lock), reported in order.
+        let tiles: Vec<_> = staged.tiles.iter().collect();
+        let written: Vec<_> = tiles
+            .par_iter()
+            .map(|(tile, rows)| write_tile(self.config, self.out, &staged, **tile, rows, self.force))
+            .collect();
+        let (mut writes, mut failed) = (Vec::new(), None);
+        for w in written {
+            let w = match w {
+                Ok(w) => w,
+                Err(e) => {
+                    failed.get_or_insert(e);
+                    continue;
+                }
+            };
+            let tile = w.tile;
+            let line = StagedTile {
+                tile: TileAt {
+                    tms: Some(self.config.tms.id.into()),
+                    z: Some(tile.z),
+                    x: Some(tile.x),
+                    y: Some(tile.y),
+                },
+                path: w.path.display().to_string(),
+                features: Some(w.features),
+                rows: Some(w.added as u64),
+                file: Some(staged.filename.clone()),
+                // The job this line belongs to and how many lines it gives, for iwp-progress.
+                source: Some(path.to_string()),
+                parts: Some(tiles.len() as u64),
+                secs: Some(secs(t0)),
+                extra: input.extra.clone(),
+                ..Default::default()
+            };
+            results.put(&line)?;
+            writes.push(w);
+        }
+        append_summary(self.config, &staged.filename, &writes)?;
+        if let Some(e) = failed {
+            return Err(e.context(format!(
+                "{path}: {} of {} tiles not written",
+                tiles.len() - writes.len(),
+                tiles.len()
+            )));
+        }
+        tracing::debug!(
+            "{path}: {} polygons read and tiled in {staged_secs:.2} s, {} tiles written in {:.2} s",
+            staged.rows.len(),
+            writes.len(),
+            t0.elapsed().as_secs_f64() - staged_secs
+        );
+        Ok(())
+    }
+}
+
+/// One job line per input file under dir_input (ending with ext_input), in name order, with
+/// absolute paths, its footprint and its size.
+pub fn list_inputs(config: &Config, results: &Results) -> anyhow::Result<()> {
+    let walker = walkdir::WalkDir::new(&config.dir_input).sort_by_file_name();
+    for entry in walker {
+        let entry = entry.map_err(|e| anyhow!("cannot list {}: {e}", config.dir_input.display()))?;
+        if !entry.file_type().is_file() || !entry.file_name().to_string_lossy().ends_with(&config.ext_input) {
+            continue;
+        }
+        let path = std::path::absolute(entry.path()).unwrap_or_else(|_| entry.path().to_path_buf());
+        let footprint = footprint_path(config, &path);
+        let footprint = std::path::absolute(&footprint).unwrap_or(footprint);
+        let line = InputFile {
+            path: path.display().to_string(),
+            footprint: Some(footprint.display().to_string()),
+            bytes: Some(entry.metadata().map(|m| m.len()).unwrap_or(0)),
+            ..Default::default()
+        };
+        results.put(&line)?;
+    }
+    Ok(())
+}
+
+/// Makes sure the footprint index is fresh (every file compared); with `report`, writes one
+/// line saying what it holds.
+pub fn index_footprints(config: &Config, report: bool, results: &Results) -> anyhow::Result<()> {
+    let t0 = Instant::now();
+    let built = footprint_index::ensure(config, true)?;
+    if report {
+        let index = IndexFile::open(config)?;
+        let (unreadable, _) = index.unreadable()?;
+        let mut f = iwp_core::jobs::Fields::new();
+        f.insert("footprint_index".into(), config.footprint_index.display().to_string().into());
+        f.insert("footprints".into(), index.len()?.into());
+        f.insert("unreadable".into(), unreadable.into());
+        f.insert("built".into(), built.is_some().into());
+        f.insert("secs".into(), secs(t0).into());
+        results.ok(f)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,191 @@
+//! Output errors are errors, for every tool: results written to a full disk (`> /dev/full`) end
+//! the tool with exit 1 and one message on stderr; a reader that closes the pipe after one line
+//! (`| head -1`) ends it quietly (exit 141 as coreutils killed by SIGPIPE, nothing on stderr, no
+//! panic), and what it had already written is whole (no temporary left, the file named on the
+//! line that was read exists whole).
+
+use iwp_tests::{bin, synth, temp_files};
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+/// Generated data taken through every stage once, for the tools' inputs.
+struct Base {
+    _dir: tempfile::TempDir,
+    dir: PathBuf,
+    cfg: String,
+    files: String,
+    staged: String,
+    rasters: String,
+    web: String,
+}
+
+fn run(tool: &str, args: &[&str], stdin: Option<&str>) -> String {
+    let o = iwp_tests::run(tool, args, stdin);
+    assert!(o.status.success(), "{tool} {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn base() -> &'static Base {
+    static BASE: OnceLock<Base> = OnceLock::new();
+    BASE.get_or_init(|| {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().to_path_buf();
+        synth(&dir.join("data"), "3000", "4", &["--z-range", "13", "15"]);
+        let cfg = dir.join("data/config.json").display().to_string();
+        let files = run("iwp-stage", &["-c", &cfg, "--list", "-q"], None);
+        let staged = run("iwp-stage", &["-c", &cfg, "-q"], Some(&files));
+        let rasters = run("iwp-raster", &["-c", &cfg, "-q"], Some(&staged));
+        let web = run("iwp-webtile", &["-c", &cfg, "-q"], Some(&rasters));
+        std::fs::write(dir.join("web.ndjson"), &web).unwrap();
+        Base { _dir: d, dir, cfg, files, staged, rasters, web }
+    })
+}
+
+/// A tool's run for this test: arguments, job lines on stdin, and the folder it writes under.
+struct Case {
+    tool: &'static str,
+    args: Vec<String>,
+    stdin: String,
+    out: Option<PathBuf>,
+}
+
+/// Every tool, on inputs that give several result lines, writing into a fresh folder under `at`.
+fn cases(at: &Path) -> Vec<Case> {
+    let b = base();
+    let set = |k: &str, v: &Path| vec!["--set".to_string(), format!("{k}={}", v.display())];
+    let case = |tool, mut args: Vec<String>, stdin: &str, out: Option<PathBuf>| {
+        args.push("-q".into());
+        Case { tool, args, stdin: stdin.to_string(), out }
+    };
+    let cfg = vec!["-c".to_string(), b.cfg.clone()];
+    let small = b.dir.join("small");
+    std::fs::create_dir_all(&small).unwrap();
+    for i in 0..5 {
+        std::fs::write(small.join(format!("f{i}")), vec![i as u8; 1000]).unwrap();
+    }
+    let pack = at.join("pack");
+    vec![
+        case("iwp-stage", [cfg.clone(), vec!["--list".into()]].concat(), "", None),
+        case(
+            "iwp-stage",
+            [cfg.clone(), vec!["--out".into(), at.join("staged").display().to_string()]].concat(),
+            &b.files,
+            Some(at.join("staged")),
+        ),
+        case(
+            "iwp-merge",
+            [cfg.clone(), vec!["--into".into(), at.join("merged").display().to_string()]].concat(),
+            &b.staged,
+            Some(at.join("merged")),
+        ),
+        case(
+            "iwp-raster",
+            [cfg.clone(), set("dir_geotiff", &at.join("geotiff"))].concat(),
+            &b.staged,
+            Some(at.join("geotiff")),
+        ),
+        case(
+            "iwp-webtile",
+            [cfg.clone(), set("dir_web_tiles", &at.join("web"))].concat(),
+            &b.rasters,
+            Some(at.join("web")),
+        ),
+        case(
+            "iwp-pack",
+            vec![
+                "pack".into(),
+                small.display().to_string(),
+                "--into".into(),
+                pack.display().to_string(),
+                "--size".into(),
+                "1KiB".into(),
+            ],
+            "",
+            Some(pack),
+        ),
+        case(
+            "iwp-synth",
+            vec![
+                "--out".into(),
+                at.join("synth").display().to_string(),
+                "--polygons".into(),
+                "200".into(),
+                "--files".into(),
+                "3".into(),
+            ],
+            "",
+            Some(at.join("synth")),
+        ),
+        case("iwp-nodes", vec!["node[1-4]".into()], "", None),
+        case(
+            "iwp-progress",
+            vec!["--jobs".into(), "-".into(), "--failed".into(), b.dir.join("none.ndjson").display().to_string()],
+            &b.rasters,
+            None,
+        ),
+        case(
+            "iwp-progress",
+            vec!["--jobs".into(), "-".into(), "--once".into(), b.dir.join("web.ndjson").display().to_string()],
+            &b.web,
+            None,
+        ),
+    ]
+}
+
+fn spawn(c: &Case, stdout: Stdio) -> std::process::Child {
+    let mut child = Command::new(bin(c.tool))
+        .args(&c.args)
+        .stdin(Stdio::piped())
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let text = c.stdin.clone();
+    std::thread::spawn(move || {
+        let _ = input.write_all(text.as_bytes());
+    });
+    child
+}
+
+#[test]
+fn a_full_disk_for_results_is_one_message_and_exit_1() {
+    let at = tempfile::tempdir().unwrap();
+    for c in cases(at.path()) {
+        let full = std::fs::File::options().write(true).open("/dev/full").unwrap();
+        let o = spawn(&c, Stdio::from(full)).wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{} {:?}: {err}", c.tool, c.args);
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 1, "{} {:?}: one message: {err}", c.tool, c.args);
+        assert!(lines[0].starts_with(&format!("{}: ", c.tool)) && lines[0].contains("No space left"), "{err}");
+    }
+}
+
+#[test]
+fn a_closed_pipe_ends_the_tool_quietly_and_leaves_what_it_wrote_whole() {
+    let at = tempfile::tempdir().unwrap();
+    for c in cases(at.path()) {
+        let mut child = spawn(&c, Stdio::piped());
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        // The reader is gone (its end of the pipe closed with the BufReader).
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!first.is_empty(), "{}: a first line", c.tool);
+        assert!(matches!(o.status.code(), Some(0) | Some(141)), "{} {:?}: exit {:?}: {err}", c.tool, c.args, o.status);
+        assert!(err.trim().is_empty(), "{} {:?}: quiet, got: {err}", c.tool, c.args);
+        if let Some(out) = &c.out {
+            assert!(temp_files(out).is_empty(), "{}: temporaries left: {:?}", c.tool, temp_files(out));
+        }
+        let line: serde_json::Value = serde_json::from_str(&first).unwrap();
+        for key in ["path", "archive"] {
+            if let Some(p) = line[key].as_str().filter(|p| c.out.as_ref().is_some_and(|o| Path::new(p).starts_with(o)))
+            {
+                assert!(std::fs::metadata(p).is_ok_and(|m| m.len() > 0), "{}: {p} is whole", c.tool);
+            }
+        }
+    }
+}
