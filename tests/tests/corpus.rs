@@ -163,7 +163,7 @@ fn staging_corpus() {
         2,
         "malformed and non-object lines: {texts:#?}"
     );
-    assert!(texts.iter().any(|t| t.contains("no \"path\"")), "a job line without a path");
+    assert!(texts.iter().any(|t| t.contains("missing field `path`")), "a job line without a path: {texts:#?}");
     assert_eq!(texts.len(), bad.len() + 3, "no other errors: {texts:#?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("bowtie_iwp.shp") && stderr.contains("repaired"), "the repair is reported");

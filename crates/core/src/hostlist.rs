@@ -19,6 +19,13 @@ pub struct HostlistError {
 }
 
 /// Expands a hostlist expression into host names.
+///
+/// ```
+/// use iwp_core::hostlist::expand;
+/// assert_eq!(expand("gpub[059-061,070]").unwrap(), ["gpub059", "gpub060", "gpub061", "gpub070"]);
+/// assert_eq!(expand("a[1-2]b[3-4]").unwrap(), ["a1b3", "a1b4", "a2b3", "a2b4"]);
+/// assert!(expand("gpub[3-1]").is_err());
+/// ```
 pub fn expand(list: &str) -> Result<Vec<String>, HostlistError> {
     let err = |why: String| HostlistError { list: list.to_string(), why };
     let mut hosts = Vec::new();

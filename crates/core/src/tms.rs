@@ -108,6 +108,14 @@ impl Tile {
     }
 
     /// The tile one level up that contains this one.
+    ///
+    /// ```
+    /// use iwp_core::tms::Tile;
+    /// let t = Tile::new(1419, 909, 13);
+    /// assert_eq!(t.parent(), Some(Tile::new(709, 454, 12)));
+    /// assert!(t.parent().unwrap().children().contains(&t));
+    /// assert_eq!(Tile::new(0, 0, 0).parent(), None);
+    /// ```
     pub fn parent(&self) -> Option<Tile> {
         (self.z > 0).then(|| Tile::new(self.x / 2, self.y / 2, self.z - 1))
     }
@@ -314,5 +322,33 @@ impl TilePaths {
         }
         let z = u8::try_from(z.unwrap_or(0)).map_err(|_| err("zoom out of range"))?;
         Ok(Tile::new(x.unwrap_or(0), y.unwrap_or(0), z))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn children_tile_their_parent_and_the_matrix_grows_by_two() {
+        for id in ["WorldCRS84Quad", "WebMercatorQuad", "UPSArctic3413Quad"] {
+            let tms = Tms::by_id(id).unwrap();
+            let parent = Tile::new(3, 1, 4);
+            let b = tms.bounds(parent);
+            let kids: Vec<Bounds> = parent.children().iter().map(|c| tms.bounds(*c)).collect();
+            let (w, h) = (b.right - b.left, b.top - b.bottom);
+            for k in &kids {
+                assert!(k.left >= b.left - 1e-9 && k.right <= b.right + 1e-9, "{id}: inside");
+                assert!(((k.right - k.left) - w / 2.0).abs() < 1e-6 * w, "{id}: half as wide");
+                assert!(((k.top - k.bottom) - h / 2.0).abs() < 1e-6 * h, "{id}: half as high");
+            }
+            let area: f64 = kids.iter().map(|k| (k.right - k.left) * (k.top - k.bottom)).sum();
+            assert!((area - w * h).abs() < 1e-6 * w * h, "{id}: the four children cover the parent");
+            let (c0, r0) = tms.matrix_size(3);
+            assert_eq!(tms.matrix_size(4), (2 * c0, 2 * r0), "{id}");
+            // A point's tile at z is the parent of its tile at z + 1.
+            let (x, y) = ((b.left + b.right) / 2.0 + w / 7.0, (b.top + b.bottom) / 2.0 - h / 5.0);
+            assert_eq!(tms.tile_at_xy(x, y, 5).parent(), Some(tms.tile_at_xy(x, y, 4)), "{id}");
+        }
     }
 }

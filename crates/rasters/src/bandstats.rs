@@ -29,6 +29,14 @@ pub fn summarize(values: &[f64]) -> BandSummary {
 
 /// numpy's sum of `f(v)` over `values` (`add.reduce` on a contiguous float64 array): blocks of
 /// up to 128 values summed in 8 interleaved accumulators, longer runs split in halves.
+///
+/// ```
+/// use iwp_rasters::bandstats::pairwise_sum;
+/// // 0.1 ten times: numpy gives exactly 1.0 where a running sum gives 0.9999999999999999.
+/// let tenths = [0.1; 10];
+/// assert_eq!(pairwise_sum(&tenths, |v| v), 1.0);
+/// assert_ne!(tenths.iter().sum::<f64>(), 1.0);
+/// ```
 pub fn pairwise_sum(values: &[f64], f: impl Fn(f64) -> f64 + Copy) -> f64 {
     0.0 + pairwise(values, f)
 }
@@ -135,4 +143,21 @@ fn order_key(v: f64) -> i64 {
 /// The value of an [`order_key`] (the transform is its own inverse).
 fn from_order_key(key: i64) -> f64 {
     f64::from_bits((key ^ ((((key >> 63) as u64) >> 1) as i64)) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries_of_known_bands() {
+        let s = summarize(&[0.0, 0.0, 1.0, 3.0]);
+        assert_eq!((s.min, s.max, s.sum, s.mean, s.median), (0.0, 3.0, 4.0, 1.0, 0.5));
+        assert_eq!(s.var, 1.5, "population variance: (1 + 1 + 0 + 4) / 4");
+        assert_eq!(s.std, 1.5f64.sqrt());
+        // Sums of many values split in halves of whole blocks of 8 agree with an exact sum.
+        let values: Vec<f64> = (0..1000).map(|i| f64::from(i % 7)).collect();
+        assert_eq!(pairwise_sum(&values, |v| v), values.iter().sum::<f64>());
+        assert_eq!(pairwise_sum(&values, |v| 2.0 * v), 2.0 * values.iter().sum::<f64>());
+    }
 }

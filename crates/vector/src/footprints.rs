@@ -363,3 +363,40 @@ fn reproject(shape: &MultiPolygon<f64>, from_wkt: &str, to_wkt: &str) -> anyhow:
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iwp_core::config::KeepRule;
+
+    fn footprint(filename: &str, rank: Vec<RankValue>) -> Footprint {
+        Footprint {
+            filename: filename.into(),
+            path: PathBuf::new(),
+            shape: MultiPolygon(vec![]),
+            srs_wkt: String::new(),
+            rank,
+        }
+    }
+
+    #[test]
+    fn keep_rules_rank_footprints_and_file_names_break_ties() {
+        let newer = [KeepRule { property: "Date".into(), larger: true }];
+        let (a, b) = (RankValue::Text("2015-07-01".into()), RankValue::Text("2019-09-03".into()));
+        assert_eq!(compare_ranks(std::slice::from_ref(&b), std::slice::from_ref(&a), &newer), Ordering::Less, "the newer image is kept");
+        let older = [KeepRule { property: "Date".into(), larger: false }];
+        assert_eq!(compare_ranks(std::slice::from_ref(&b), std::slice::from_ref(&a), &older), Ordering::Greater);
+        // Numbers compare as numbers (9 < 10), and before text.
+        let more = [KeepRule { property: "n".into(), larger: true }];
+        assert_eq!(compare_ranks(&[RankValue::Number(10.0)], &[RankValue::Number(9.0)], &more), Ordering::Less);
+        assert_eq!(compare_ranks(&[RankValue::Number(1.0)], &[RankValue::Text("9".into())], &older), Ordering::Less);
+        // Later rules break ties of earlier ones; equal ranks fall to the file name.
+        let two =
+            [KeepRule { property: "Date".into(), larger: true }, KeepRule { property: "n".into(), larger: false }];
+        let x = [a.clone(), RankValue::Number(2.0)];
+        let y = [a.clone(), RankValue::Number(1.0)];
+        assert_eq!(compare_ranks(&y, &x, &two), Ordering::Less);
+        let (f, g) = (footprint("b.shp", vec![a.clone()]), footprint("a.shp", vec![a]));
+        assert_eq!(compare(&g, &f, &newer), Ordering::Less, "ties: the smaller file name is kept");
+    }
+}

@@ -386,3 +386,22 @@ fn serialize(&(rgb, alpha): &([f64; 3], f64)) -> [u8; 4] {
     let a = (round_to(alpha, 5) * 255.0).clamp(0.0, 255.0) as u8;
     [channel(rgb[0]), channel(rgb[1]), channel(rgb[2]), a]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ends_are_the_stops_and_the_last_entry_is_nodata() {
+        let p = Palette::from_css(&["#000000".into(), "#ffffff".into()], "#ff000080").unwrap();
+        assert_eq!(p.rgba.len(), 257, "256 colours and nodata");
+        assert_eq!(p.rgba[0], [0, 0, 0, 255]);
+        assert!(p.rgba[255].iter().take(3).all(|&c| c >= 250), "close to the last stop: {:?}", p.rgba[255]);
+        // 0x80 is alpha 0.50196 (5 digits), x255 = 127.9998, truncated as the reference does.
+        assert_eq!(p.rgba[256], [255, 0, 0, 127]);
+        // Grey levels rise with the index (LCh lightness interpolation).
+        assert!(p.rgba.windows(2).take(255).all(|w| w[1][0] >= w[0][0]));
+        let one = Palette::from_css(&["red".into()], "#fff0").unwrap();
+        assert!(one.rgba[..256].iter().all(|c| *c == [255, 0, 0, 255]), "one stop: one colour");
+    }
+}
