@@ -124,3 +124,8 @@ fn expand_ranges(inner: &str) -> Result<Vec<String>, String> {
     }
     Ok(out)
 }
+
+/// One job line per node, in order; the first node is the head.
+pub fn node_lines(nodes: &[String]) -> impl Iterator<Item = crate::lines::Node> + '_ {
+    nodes.iter().enumerate().map(|(index, node)| crate::lines::Node { node: node.clone(), index, head: index == 0 })
+}

@@ -52,6 +52,19 @@ impl Run {
         size: impl Fn(&T) -> Option<f64>,
     ) -> Result<Vec<Job<T>>, ExitCode> {
         let shard = args.shard.unwrap_or(Shard::All);
+        let jobs = self.read_all(args)?;
+        let sizes: Option<Vec<f64>> = jobs.iter().map(|j| size(&j.body)).collect();
+        let mine = shard.keep(jobs, sizes);
+        if let Shard::Part { index, count } = shard {
+            tracing::info!("shard {index}/{count}: {} job lines", mine.len());
+        }
+        Ok(mine)
+    }
+
+    /// Reads every job line as kind `T`, whatever `--shard` says, for tools that share out units
+    /// made of several lines (a tile's sources); bad lines are reported as [`Run::read`] does.
+    pub fn read_all<T: DeserializeOwned>(&self, args: &JobArgs) -> Result<Vec<Job<T>>, ExitCode> {
+        let reports = args.shard.unwrap_or(Shard::All).reports_for_all();
         let input = jobs::open_input(args.input.as_deref()).map_err(|e| self.usage(&e.to_string()))?;
         let mut jobs = Vec::new();
         for item in jobs::read_jobs(input) {
@@ -61,20 +74,30 @@ impl Run {
                         jobs.push(Job { line: job.line, body });
                         continue;
                     }
-                    Err(why) => shard.reports_for_all().then(|| self.results.error(job.fields, &why)),
+                    Err(why) => reports.then(|| self.results.error(job.fields, &why)),
                 },
-                Err(bad) => shard.reports_for_all().then(|| self.results.bad_line(&bad)),
+                Err(bad) => reports.then(|| self.results.bad_line(&bad)),
             };
             if reported.is_some_and(|r| r.is_err()) {
                 break;
             }
         }
-        let sizes: Option<Vec<f64>> = jobs.iter().map(|j| size(&j.body)).collect();
-        let mine = shard.keep(jobs, sizes);
-        if let Shard::Part { index, count } = shard {
-            tracing::info!("shard {index}/{count}: {} job lines", mine.len());
-        }
-        Ok(mine)
+        Ok(jobs)
+    }
+
+    /// Works on every unit on rayon's threads, with a progress bar of `what` on a terminal;
+    /// `work` writes the unit's result or error line itself. Once results cannot be written,
+    /// units not yet started are left.
+    pub fn each_unit<U: Sync>(&self, what: &str, units: &[U], work: impl Fn(&U) + Sync) {
+        let bar = progress_bar(units.len() as u64, what);
+        units.par_iter().for_each(|unit| {
+            if self.results.is_closed() {
+                return;
+            }
+            work(unit);
+            bar.inc(1);
+        });
+        bar.finish_and_clear();
     }
 
     /// Works on every job on rayon's threads, with a progress bar of `what` on a terminal: a job
@@ -86,11 +109,7 @@ impl Run {
         jobs: &[Job<T>],
         work: impl Fn(&Job<T>) -> anyhow::Result<()> + Sync,
     ) {
-        let bar = progress_bar(jobs.len() as u64, what);
-        jobs.par_iter().for_each(|job| {
-            if self.results.is_closed() {
-                return;
-            }
+        self.each_unit(what, jobs, |job| {
             // A unit that failed because its result line could not be written is not reported:
             // the run ends with why.
             if let Err(e) = work(job) {
@@ -98,9 +117,7 @@ impl Run {
                     let _ = self.results.error_for(&job.body, &format!("{e:#}"));
                 }
             }
-            bar.inc(1);
         });
-        bar.finish_and_clear();
     }
 
     /// Logs the summary (`what`: the units' name) and gives the exit status.

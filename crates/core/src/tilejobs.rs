@@ -2,7 +2,8 @@
 //! listing tile files as lines, and a shard's share of a level's tiles.
 
 use crate::config::Config;
-use crate::jobs::{Fields, Job, Results};
+use crate::jobs::{Fields, Results};
+use crate::lines::TileAt;
 use crate::shard::Shard;
 use crate::tms::Tile;
 use std::path::Path;
@@ -18,19 +19,21 @@ pub fn tile_fields(config: &Config, tile: Tile) -> Fields {
     f
 }
 
-/// The tile a job line names: its z/x/y fields, else its path; refused when the line's tms is
+/// A tile's place on a typed line: the config's tms and the tile's z/x/y.
+pub fn tile_at(config: &Config, tile: Tile) -> TileAt {
+    TileAt { tms: Some(config.tms.id.into()), z: Some(tile.z), x: Some(tile.x), y: Some(tile.y) }
+}
+
+/// The tile line `line` names: its z/x/y, else its path (empty: none); refused when its tms is
 /// not the config's.
-pub fn tile_of(config: &Config, job: &Job) -> Result<Tile, String> {
-    if let Some(tms) = job.str("tms").filter(|t| *t != config.tms.id) {
-        return Err(format!("line {}: tile of {tms}, the config's tms is {}", job.line, config.tms.id));
+pub fn tile_named(config: &Config, line: usize, at: &TileAt, path: &str) -> Result<Tile, String> {
+    if let Some(tms) = at.tms.as_deref().filter(|t| *t != config.tms.id) {
+        return Err(format!("line {line}: tile of {tms}, the config's tms is {}", config.tms.id));
     }
-    let num = |k: &str| job.num(k).filter(|v| *v >= 0.0 && v.fract() == 0.0);
-    match (num("z"), num("x"), num("y")) {
-        (Some(z), Some(x), Some(y)) => Ok(Tile::new(x as u32, y as u32, z as u8)),
-        _ => {
-            let path = job.str("path").ok_or_else(|| format!("line {}: no z/x/y and no path", job.line))?;
-            config.tile_paths.parse(Path::new(path)).map_err(|e| format!("line {}: {e}", job.line))
-        }
+    match (at.z, at.x, at.y) {
+        (Some(z), Some(x), Some(y)) => Ok(Tile::new(x, y, z)),
+        _ if path.is_empty() => Err(format!("line {line}: no z/x/y and no path")),
+        _ => config.tile_paths.parse(Path::new(path)).map_err(|e| format!("line {line}: {e}")),
     }
 }
 
@@ -72,4 +75,16 @@ pub fn share<T>(items: impl IntoIterator<Item = T>, shard: Shard) -> Vec<T> {
             items.into_iter().enumerate().filter(|(k, _)| k % count == index).map(|(_, t)| t).collect()
         }
     }
+}
+
+/// The tile an untyped job line names (see [`tile_named`]).
+pub fn tile_of(config: &Config, job: &crate::jobs::Job) -> Result<Tile, String> {
+    let num = |k: &str| job.num(k).filter(|v| *v >= 0.0 && v.fract() == 0.0);
+    let at = TileAt {
+        tms: job.str("tms").map(String::from),
+        z: num("z").map(|v| v as u8),
+        x: num("x").map(|v| v as u32),
+        y: num("y").map(|v| v as u32),
+    };
+    tile_named(config, job.line, &at, job.str("path").unwrap_or(""))
 }

@@ -383,7 +383,11 @@ mod tests {
     fn keep_rules_rank_footprints_and_file_names_break_ties() {
         let newer = [KeepRule { property: "Date".into(), larger: true }];
         let (a, b) = (RankValue::Text("2015-07-01".into()), RankValue::Text("2019-09-03".into()));
-        assert_eq!(compare_ranks(std::slice::from_ref(&b), std::slice::from_ref(&a), &newer), Ordering::Less, "the newer image is kept");
+        assert_eq!(
+            compare_ranks(std::slice::from_ref(&b), std::slice::from_ref(&a), &newer),
+            Ordering::Less,
+            "the newer image is kept"
+        );
         let older = [KeepRule { property: "Date".into(), larger: false }];
         assert_eq!(compare_ranks(std::slice::from_ref(&b), std::slice::from_ref(&a), &older), Ordering::Greater);
         // Numbers compare as numbers (9 < 10), and before text.

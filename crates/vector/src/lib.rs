@@ -8,6 +8,7 @@ pub mod footprints;
 pub mod geom;
 pub mod gpkg;
 pub mod merge;
+pub mod merge_job;
 pub mod neighbors;
 pub mod simplify;
 pub mod stage;

@@ -10,6 +10,7 @@
 use crate::vector::{self, FieldSpec};
 use anyhow::Context;
 use gdal::vector::{Feature, Geometry, LayerAccess, OGRFieldType};
+use iwp_core::lines::InputFile;
 pub use iwp_core::rand::Rand;
 use iwp_core::rand::{mix, to_unit, GOLDEN_GAMMA};
 use rayon::prelude::*;
@@ -78,10 +79,27 @@ pub struct ImagePlan {
 /// What was written for one image.
 #[derive(Debug, Clone)]
 pub struct Written {
+    /// The input shapefile.
     pub input: PathBuf,
+    /// Its footprint file.
     pub footprint: PathBuf,
+    /// Polygons the input holds.
     pub polygons: u64,
+    /// Bytes of the .shp file.
     pub bytes: u64,
+}
+
+impl Written {
+    /// The job line iwp-stage reads for this image.
+    pub fn job_line(&self) -> InputFile {
+        InputFile {
+            path: self.input.display().to_string(),
+            footprint: Some(self.footprint.display().to_string()),
+            bytes: Some(self.bytes),
+            polygons: Some(self.polygons),
+            ..InputFile::default()
+        }
+    }
 }
 
 /// Fraction of lattice cells an image detects.
@@ -354,8 +372,28 @@ pub fn config_json(spec: &SynthSpec) -> serde_json::Value {
     })
 }
 
+/// Makes way for new data under `out`: an existing input/ or footprints/ folder is an error
+/// unless `replace`, then it is removed.
+pub fn clear_out(out: &Path, replace: bool) -> Result<(), String> {
+    for sub in ["input", "footprints"] {
+        let dir = out.join(sub);
+        if dir.exists() {
+            if !replace {
+                return Err(format!("{} exists; pass --force to replace it", dir.display()));
+            }
+            std::fs::remove_dir_all(&dir).map_err(|e| format!("cannot remove {}: {e}", dir.display()))?;
+        }
+    }
+    Ok(())
+}
+
 /// Generates every image in parallel, calling `done` as each finishes; writes `config.json`.
-pub fn generate(spec: &SynthSpec, out: &Path, done: impl Fn(&Written) + Sync) -> anyhow::Result<Vec<Written>> {
+/// Stops at the first error, including one `done` returns (results that cannot be written).
+pub fn generate(
+    spec: &SynthSpec,
+    out: &Path,
+    done: impl Fn(&Written) -> std::io::Result<()> + Sync,
+) -> anyhow::Result<Vec<Written>> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let text = serde_json::to_string_pretty(&config_json(spec))?;
     iwp_core::files::write_atomic(&out.join("config.json"), text.as_bytes())?;
@@ -363,7 +401,7 @@ pub fn generate(spec: &SynthSpec, out: &Path, done: impl Fn(&Written) + Sync) ->
         .par_iter()
         .map(|img| {
             let w = write_image(spec, img, out)?;
-            done(&w);
+            done(&w).context("cannot write the result line")?;
             Ok(w)
         })
         .collect()

@@ -2,18 +2,14 @@
 
 use clap::Parser;
 use iwp_core::cli::{self, ConfigArgs, JobArgs, LogArgs, ThreadArgs};
-use iwp_core::jobs::Results;
-use iwp_core::logging::progress_bar;
+use iwp_core::lines::StagedTile;
+use iwp_core::runner::Run;
 use iwp_core::shard::Shard;
 use iwp_core::tilejobs;
-use iwp_core::tms::Tile;
-use iwp_vector::merge::{merge_tile, Transfer};
-use rayon::prelude::*;
-use std::collections::BTreeMap;
+use iwp_vector::merge::Transfer;
+use iwp_vector::merge_job::{self, Merging};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
 
 /// The tool's name, for messages.
 const TOOL: &str = "iwp-merge";
@@ -48,89 +44,34 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let mut args = Args::parse();
+    let args = Args::parse();
     iwp_vector::vector::tune_gdal();
     let config = match cli::start(TOOL, &args.log, &args.threads, &args.config) {
         Ok(c) => c,
         Err(code) => return code,
     };
+    let run = Run::new(TOOL);
     let into = args.into.clone().unwrap_or_else(|| config.dir_staged.clone());
     iwp_core::temps::claim(&[&into]);
-    let shard = args.jobs.shard.take().unwrap_or(Shard::All);
-    let results = Results::stdout();
-    let mut tiles: BTreeMap<Tile, Vec<PathBuf>> = BTreeMap::new();
-    if args.from.is_empty() {
-        let (jobs, bad) = match args.jobs.read("") {
+    let sources = if args.from.is_empty() {
+        // A tile's sources may come from several lines: lines are read whole, tiles shared out.
+        let jobs = match run.read_all::<StagedTile>(&args.jobs) {
             Ok(j) => j,
-            Err(e) => return usage(&e.to_string()),
+            Err(code) => return code,
         };
-        for b in &bad {
-            let _ = results.bad_line(b);
-        }
-        for job in jobs.iter().filter(|j| j.str("status") != Some("error")) {
-            match (tilejobs::tile_of(&config, job), job.str("path")) {
-                (Ok(t), Some(p)) => add_source(&mut tiles, t, PathBuf::from(p)),
-                (Err(e), _) => drop(results.error(job.fields.clone(), &e)),
-                (Ok(_), None) => drop(results.error(job.fields.clone(), &format!("line {}: no \"path\"", job.line))),
-            }
+        match merge_job::sources_of_lines(&config, &jobs, &run.results) {
+            Ok(s) => s,
+            Err(_) => return run.results.exit_code(TOOL),
         }
     } else {
-        for dir in &args.from {
-            if !dir.is_dir() {
-                return usage(&format!("--from {}: not a folder", dir.display()));
-            }
-            for (t, path) in tilejobs::tile_files(&config, dir, &config.ext_staged) {
-                add_source(&mut tiles, t, path);
-            }
+        match merge_job::sources_in_folders(&config, &args.from) {
+            Ok(s) => s,
+            Err(e) => return run.usage(&e),
         }
-    }
-    let mine = tilejobs::share(tiles, shard);
-    let (rows, combined) = (AtomicU64::new(0), AtomicU64::new(0));
-    let start = Instant::now();
-    let bar = progress_bar(mine.len() as u64, "tiles");
-    mine.par_iter().for_each(|(tile, sources)| {
-        let t0 = Instant::now();
-        let target = iwp_vector::tilestore::tile_path(&config, &into, *tile);
-        let mut f = tilejobs::tile_fields(&config, *tile);
-        f.insert("path".into(), target.display().to_string().into());
-        f.insert("sources".into(), sources.len().into());
-        match merge_tile(&config, *tile, sources, &target, args.transfer) {
-            Ok(m) => {
-                rows.fetch_add(m.added.unwrap_or(0), Ordering::Relaxed);
-                combined.fetch_add(u64::from(m.action == "combined"), Ordering::Relaxed);
-                f.insert("action".into(), m.action.into());
-                if let (Some(added), Some(features)) = (m.added, m.features) {
-                    f.insert("rows".into(), added.into());
-                    f.insert("features".into(), features.into());
-                }
-                f.insert("secs".into(), ((t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0).into());
-                let _ = results.ok(f);
-            }
-            Err(e) => drop(results.error(f, &format!("{e:#}"))),
-        }
-        bar.inc(1);
-    });
-    bar.finish_and_clear();
-    tracing::info!(
-        "merged {} tiles into {} ({} combined from several sources with {} rows added; the others placed whole; {} failed) in {:.1} s",
-        mine.len(),
-        into.display(),
-        combined.load(Ordering::Relaxed),
-        rows.load(Ordering::Relaxed),
-        results.failed_count(),
-        start.elapsed().as_secs_f64()
-    );
-    results.exit_code(TOOL)
-}
-
-/// Records a source file of a tile (once).
-fn add_source(tiles: &mut BTreeMap<Tile, Vec<PathBuf>>, tile: Tile, path: PathBuf) {
-    let list = tiles.entry(tile).or_default();
-    if !list.contains(&path) {
-        list.push(path);
-    }
-}
-
-fn usage(message: &str) -> ExitCode {
-    cli::usage_error(TOOL, message)
+    };
+    let mine = tilejobs::share(sources, args.jobs.shard.unwrap_or(Shard::All));
+    let merging = Merging::new(&config, &into, args.transfer);
+    run.each_unit("tiles", &mine, |(tile, paths)| drop(merging.tile(*tile, paths, &run.results)));
+    tracing::info!("{}", merging.summary(mine.len()));
+    run.finish("tiles")
 }

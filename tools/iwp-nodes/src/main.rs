@@ -4,7 +4,7 @@ use clap::Parser;
 use iwp_core::cli::{self, LogArgs};
 use iwp_core::files::write_atomic;
 use iwp_core::hostlist;
-use iwp_core::jobs::{Fields, Results};
+use iwp_core::runner::Run;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -53,20 +53,15 @@ fn main() -> ExitCode {
             return cli::usage_error(TOOL, &format!("cannot write {}: {e}", path.display()));
         }
     }
+    let run = Run::new(TOOL);
     if args.head {
-        println!("{}", nodes[0]);
-        return ExitCode::SUCCESS;
+        let _ = run.results.write_text(&format!("{}\n", nodes[0]));
+        return run.results.exit_code(TOOL);
     }
-    let results = Results::stdout();
-    for (index, node) in nodes.iter().enumerate() {
-        let mut f = Fields::new();
-        f.insert("node".into(), node.as_str().into());
-        f.insert("index".into(), index.into());
-        f.insert("head".into(), (index == 0).into());
-        if let Err(e) = results.ok(f) {
-            eprintln!("iwp-nodes: cannot write to stdout: {e}");
-            return ExitCode::from(1);
+    for line in hostlist::node_lines(&nodes) {
+        if run.results.put(&line).is_err() {
+            break;
         }
     }
-    ExitCode::SUCCESS
+    run.results.exit_code(TOOL)
 }

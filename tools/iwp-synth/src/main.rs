@@ -1,13 +1,12 @@
 //! iwp-synth: generate IWP-like sample data (shapefiles in EPSG:3413 with footprints).
 
 use clap::Parser;
-use iwp_core::cli::{self, LogArgs, ThreadArgs};
-use iwp_core::jobs::{Fields, Results};
+use iwp_core::cli::{LogArgs, ThreadArgs};
 use iwp_core::logging::progress_bar;
+use iwp_core::runner::Run;
 use iwp_vector::synth::{self, SynthSpec};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
 
 /// The tool's name, for messages.
 const TOOL: &str = "iwp-synth";
@@ -54,23 +53,16 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     args.log.init();
+    let run = Run::new(TOOL);
     if args.files == 0
         || args.polygons == 0
         || !(1.0..=1000.0).contains(&args.spacing)
         || args.z_range[0] > args.z_range[1]
     {
-        return cli::usage_error(TOOL, "--files and --polygons must be > 0, --spacing 1..1000 m, --z-range MIN <= MAX");
+        return run.usage("--files and --polygons must be > 0, --spacing 1..1000 m, --z-range MIN <= MAX");
     }
-    for sub in ["input", "footprints"] {
-        let dir = args.out.join(sub);
-        if dir.exists() {
-            if !args.force {
-                return cli::usage_error(TOOL, &format!("{} exists; pass --force to replace it", dir.display()));
-            }
-            if let Err(e) = std::fs::remove_dir_all(&dir) {
-                return cli::usage_error(TOOL, &format!("cannot remove {}: {e}", dir.display()));
-            }
-        }
+    if let Err(e) = synth::clear_out(&args.out, args.force) {
+        return run.usage(&e);
     }
     args.threads.init();
     let spec = SynthSpec {
@@ -82,36 +74,24 @@ fn main() -> ExitCode {
         z_range: [args.z_range[0], args.z_range[1]],
         ..SynthSpec::default()
     };
-    let start = Instant::now();
     let bar = progress_bar(u64::from(args.files), "files");
     iwp_core::temps::claim(&[&args.out]);
-    let results = Results::stdout();
     let outcome = synth::generate(&spec, &args.out, |w| {
-        let mut f = Fields::new();
-        f.insert("path".into(), w.input.display().to_string().into());
-        f.insert("footprint".into(), w.footprint.display().to_string().into());
-        f.insert("polygons".into(), w.polygons.into());
-        f.insert("bytes".into(), w.bytes.into());
-        let _ = results.ok(f);
         bar.inc(1);
+        run.results.put(&w.job_line())
     });
     bar.finish_and_clear();
     match outcome {
         Ok(written) => {
-            let secs = start.elapsed().as_secs_f64();
             let n: u64 = written.iter().map(|w| w.polygons).sum();
-            tracing::info!(
-                "wrote {n} polygons in {} files to {} in {secs:.2} s ({:.0} polygons/s); config: {}",
-                written.len(),
-                args.out.display(),
-                n as f64 / secs,
-                args.out.join("config.json").display()
-            );
-            ExitCode::SUCCESS
+            let config = args.out.join("config.json");
+            tracing::info!("wrote {n} polygons in {} files; config: {}", written.len(), config.display());
         }
-        Err(e) => {
-            eprintln!("iwp-synth: {e:#}");
-            ExitCode::from(1)
+        Err(e) if !run.results.is_closed() => {
+            eprintln!("{TOOL}: {e:#}");
+            return ExitCode::from(1);
         }
+        Err(_) => {}
     }
+    run.finish("files")
 }
