@@ -236,6 +236,33 @@ pub struct Node {
     pub head: bool,
 }
 
+/// A line that names one tile and its file (staged tiles, GeoTIFFs, PNGs).
+pub trait TileLine: Serialize {
+    /// The tile's place (any of its fields may be missing: the path then names the tile).
+    fn at(&self) -> &TileAt;
+    /// The tile's file ("" when the line has none).
+    fn file(&self) -> &str;
+    /// True for the error line of a failed unit.
+    fn failed(&self) -> bool;
+}
+
+macro_rules! tile_line {
+    ($($kind:ty),*) => {$(
+        impl TileLine for $kind {
+            fn at(&self) -> &TileAt {
+                &self.tile
+            }
+            fn file(&self) -> &str {
+                &self.path
+            }
+            fn failed(&self) -> bool {
+                self.status == Some(Status::Error)
+            }
+        }
+    )*};
+}
+tile_line!(StagedTile, GeoTiff, Png);
+
 /// Every kind with its fields in order (`extra` shown as `...`), for the documentation test.
 pub const KINDS: &[(&str, &[&str])] = &[
     ("input file", &["path", "footprint", "bytes", "polygons", "...", "status"]),

@@ -3,11 +3,12 @@
 
 use crate::config::Config;
 use crate::jobs::{Fields, Results};
-use crate::lines::TileAt;
+use crate::lines::{TileAt, TileLine};
+use crate::runner::Job;
 use crate::shard::Shard;
 use crate::tms::Tile;
+use std::io;
 use std::path::Path;
-use std::process::ExitCode;
 
 /// The `tms`, `z`, `x`, `y` fields of a tile's line.
 pub fn tile_fields(config: &Config, tile: Tile) -> Fields {
@@ -51,20 +52,18 @@ pub fn tile_files(config: &Config, dir: &Path, ext: &str) -> Vec<(Tile, std::pat
         .collect()
 }
 
-/// Prints one line per tile file under `dir` ending with `ext` (at zoom `z` if given).
-pub fn list(config: &Config, dir: &Path, ext: &str, z: Option<u8>) -> ExitCode {
-    let results = Results::stdout();
+/// Writes one line (`tms`, `z`, `x`, `y`, `path`) per tile file under `dir` ending with `ext`
+/// (at zoom `z` if given); stops at the first line that cannot be written.
+pub fn list(config: &Config, dir: &Path, ext: &str, z: Option<u8>, results: &Results) -> io::Result<()> {
     for (tile, path) in tile_files(config, dir, ext) {
         if z.is_some_and(|z| tile.z != z) {
             continue;
         }
         let mut f = tile_fields(config, tile);
         f.insert("path".into(), path.display().to_string().into());
-        if results.ok(f).is_err() {
-            return ExitCode::from(1);
-        }
+        results.ok(f)?;
     }
-    ExitCode::SUCCESS
+    Ok(())
 }
 
 /// This process's share of a level's (sorted) tiles: round robin.
@@ -74,6 +73,15 @@ pub fn share<T>(items: impl IntoIterator<Item = T>, shard: Shard) -> Vec<T> {
         Shard::Part { index, count } => {
             items.into_iter().enumerate().filter(|(k, _)| k % count == index).map(|(_, t)| t).collect()
         }
+    }
+}
+
+/// The tile a typed tile line names, which must be at zoom `z` when given.
+pub fn tile_of_line<T: TileLine>(config: &Config, job: &Job<T>, z: Option<u8>) -> Result<Tile, String> {
+    let tile = tile_named(config, job.line, job.body.at(), job.body.file())?;
+    match z {
+        Some(z) if tile.z != z => Err(format!("line {}: a z{} tile where z{z} tiles are needed", job.line, tile.z)),
+        _ => Ok(tile),
     }
 }
 

@@ -6,4 +6,5 @@ pub mod bandstats;
 pub mod coverage;
 pub mod geotiff;
 pub mod pyramid;
+pub mod raster_job;
 pub mod rasterize;

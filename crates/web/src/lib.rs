@@ -3,4 +3,5 @@
 
 pub mod palette;
 pub mod webtile;
+pub mod webtile_job;
 pub mod wmts;

@@ -1,0 +1,164 @@
+//! iwp-webtile's run: the GeoTIFFs to colour and every level's value range (from all the lines,
+//! before any share is taken), each GeoTIFF rendered into one PNG per statistic with its result
+//! lines, previews, and the WMTS capabilities of the tiles.
+
+use crate::palette::Palette;
+use crate::webtile::{write_preview, write_tiles, LevelRanges};
+use anyhow::Context;
+use iwp_core::config::Config;
+use iwp_core::jobs::Results;
+use iwp_core::lines::{GeoTiff, Png};
+use iwp_core::runner::Job;
+use iwp_core::tilejobs;
+use iwp_core::tms::{Bounds, Tile};
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Each statistic's palette, in the config's order.
+pub fn palettes(config: &Config) -> anyhow::Result<Vec<Palette>> {
+    config.statistics.iter().map(|s| Palette::of(&s.palette, &s.nodata_color)).collect()
+}
+
+/// The GeoTIFFs the lines name and the value range of every statistic at every level.
+#[derive(Default)]
+pub struct Inputs {
+    /// Each tile's GeoTIFF.
+    pub tiles: BTreeMap<Tile, PathBuf>,
+    /// Min and max of each statistic at each zoom level, over all the lines.
+    pub levels: LevelRanges,
+}
+
+/// Reads GeoTIFF lines (lines of failed units skipped): a line naming no tile, or whose ranges
+/// cannot be had, gets an error line.
+pub fn inputs(config: &Config, jobs: &[Job<GeoTiff>], results: &Results) -> io::Result<Inputs> {
+    let mut inputs = Inputs::default();
+    for job in jobs.iter().filter(|j| j.body.status != Some(iwp_core::lines::Status::Error)) {
+        let tile = match tilejobs::tile_of_line(config, job, None) {
+            Ok(t) => t,
+            Err(e) => {
+                results.error_for(&job.body, &e)?;
+                continue;
+            }
+        };
+        let path = Some(job.body.path.as_str())
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| iwp_rasters::geotiff::tile_path(config, tile));
+        match add_ranges(config, &mut inputs.levels, &job.body, tile, &path) {
+            Ok(()) => drop(inputs.tiles.insert(tile, path)),
+            Err(e) => results.error_for(&job.body, &format!("{e:#}"))?,
+        }
+    }
+    Ok(inputs)
+}
+
+/// Adds a GeoTIFF's band figures to the level ranges: from the line's `<stat>_min/_max`, or,
+/// when the line has none (e.g. from --list), from the file.
+fn add_ranges(
+    config: &Config,
+    levels: &mut LevelRanges,
+    line: &GeoTiff,
+    tile: Tile,
+    path: &Path,
+) -> anyhow::Result<()> {
+    let from_line: Option<Vec<(f64, f64)>> =
+        config.statistics.iter().map(|s| line.band(&s.name).map(|b| (b.min, b.max))).collect();
+    let figures = match from_line {
+        Some(f) => f,
+        None => {
+            let raster = iwp_rasters::geotiff::read(path)?;
+            raster
+                .bands
+                .iter()
+                .map(|b| b.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |a, v| (a.0.min(*v), a.1.max(*v))))
+                .collect()
+        }
+    };
+    for (s, (lo, hi)) in config.statistics.iter().zip(figures) {
+        levels.add(&s.name, tile.z, lo, hi);
+    }
+    Ok(())
+}
+
+/// Writes the WMTS capabilities: layers over the union of the z-max tiles (the TMS extent if none).
+pub fn write_capabilities<'a>(
+    config: &Config,
+    base_url: &str,
+    tiles: impl Iterator<Item = &'a Tile>,
+    file: &Path,
+) -> anyhow::Result<()> {
+    let deepest: Vec<Bounds> = tiles.filter(|t| t.z == config.z_max).map(|t| config.tms.bounds(*t)).collect();
+    let extent = deepest.into_iter().reduce(|a, b| Bounds {
+        left: a.left.min(b.left),
+        bottom: a.bottom.min(b.bottom),
+        right: a.right.max(b.right),
+        top: a.top.max(b.top),
+    });
+    let bbox = crate::wmts::lonlat_bbox(config.tms, extent.unwrap_or_else(|| config.tms.extent()))?;
+    let xml = crate::wmts::capabilities(config, base_url, bbox);
+    iwp_core::files::write_atomic(file, xml.as_bytes()).with_context(|| format!("cannot write {}", file.display()))?;
+    tracing::info!("WMTS capabilities written to {}", file.display());
+    Ok(())
+}
+
+/// PNGs coloured with the statistics' palettes over the level ranges, each with its result line.
+pub struct Rendering<'a> {
+    /// The run's config.
+    pub config: &'a Config,
+    /// Each statistic's palette.
+    pub palettes: &'a [Palette],
+    /// The value ranges of the levels.
+    pub levels: &'a LevelRanges,
+    /// Write PNGs that already exist again.
+    pub force: bool,
+    /// Where result lines go.
+    pub results: &'a Results,
+}
+
+impl Rendering<'_> {
+    /// Renders one GeoTIFF into a PNG per statistic: one result line each, or one error line.
+    pub fn tile(&self, tile: Tile, geotiff: &Path) -> io::Result<()> {
+        let started = Instant::now();
+        let line = Png { tile: tilejobs::tile_at(self.config, tile), ..Png::default() };
+        match write_tiles(self.config, self.palettes, self.levels, tile, geotiff, self.force) {
+            Ok(written) => {
+                let parts = written.len() as u64;
+                for w in written {
+                    let png = Png {
+                        stat: w.stat,
+                        // How many lines this GeoTIFF gives (one per statistic), for iwp-progress.
+                        parts: Some(parts),
+                        path: w.path.display().to_string(),
+                        skipped: w.skipped.then_some(true),
+                        secs: Some((started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0),
+                        ..line.clone()
+                    };
+                    self.results.put(&png)?;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                let failed = Png { path: geotiff.display().to_string(), ..line };
+                self.results.error_for(&failed, &format!("{e:#}"))
+            }
+        }
+    }
+
+    /// Writes one mosaic PNG per statistic of the tiles of level `z` (an error line for each
+    /// that cannot be made).
+    pub fn previews(&self, z: u8, level: &[Tile]) -> io::Result<()> {
+        for stat in &self.config.statistics {
+            match write_preview(self.config, &stat.name, level) {
+                Ok(path) => tracing::info!("preview of z{z}: {}", path.display()),
+                Err(e) => {
+                    let mut failed = Png { stat: stat.name.clone(), ..Png::default() };
+                    failed.extra.insert("preview".into(), z.into());
+                    self.results.error_for(&failed, &format!("{e:#}"))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
