@@ -189,3 +189,66 @@ fn a_closed_pipe_ends_the_tool_quietly_and_leaves_what_it_wrote_whole() {
         }
     }
 }
+
+/// iwp-progress writes all it writes on stdout (status lines while it follows, the summary, the
+/// job lines to redo) as results: on a full disk it ends at once with one message and exit 1;
+/// a reader that closes the pipe ends it quietly (141, or its own status when all it wrote was
+/// written), while it follows too.
+#[test]
+fn iwp_progress_on_a_full_disk_and_a_closed_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // 5,000 jobs, the first 1,000 with a result (every third failed): the lines to redo are more
+    // than a pipe holds, and following never ends by itself.
+    let path = |i: usize| format!("in/a-somewhat-long-folder-name/f{i:05}.shp");
+    let jobs: String = (0..5000).map(|i| format!("{{\"path\":\"{}\",\"bytes\":{}}}\n", path(i), 100 + i)).collect();
+    let results: String = (0..1000)
+        .map(|i| match i % 3 {
+            0 => format!("{{\"path\":\"{}\",\"status\":\"error\",\"error\":\"cannot read it\"}}\n", path(i)),
+            _ => format!("{{\"path\":\"{}\",\"status\":\"ok\",\"secs\":0.5}}\n", path(i)),
+        })
+        .collect();
+    std::fs::write(d.join("jobs.ndjson"), &jobs).unwrap();
+    std::fs::write(d.join("stage.host0.0.ndjson"), results).unwrap();
+    let (file, pattern) = (d.join("jobs.ndjson").display().to_string(), d.join("stage.*.ndjson").display().to_string());
+    let case = |list: &str, stdin: &str, mode: &[&str]| {
+        let args = ["--jobs", list, &pattern].iter().chain(mode).chain(&["-q"]).map(|a| a.to_string()).collect();
+        Case { tool: "iwp-progress", args, stdin: stdin.to_string(), out: None }
+    };
+    let timeout = 60.0;
+    // Each with its exit status when all it wrote was read: the summary says 3 (jobs without a
+    // result), the lines to redo were all written (0); following, a write fails (141).
+    let cases = [
+        (case(&file, "", &["--once"]), 3),
+        (case(&file, "", &["--failed"]), 0),
+        (case("-", &jobs, &["--failed"]), 0),
+        (case(&file, "", &["--wait", "--interval", "0.1", "--timeout", &timeout.to_string()]), 141),
+    ];
+    for (c, _) in &cases {
+        let full = std::fs::File::options().write(true).open("/dev/full").unwrap();
+        let started = std::time::Instant::now();
+        let o = spawn(c, Stdio::from(full)).wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{:?}: {err}", c.args);
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 1, "{:?}: one message: {err}", c.args);
+        assert!(lines[0].starts_with("iwp-progress: ") && lines[0].contains("No space left"), "{err}");
+        assert!(started.elapsed().as_secs_f64() < timeout / 2.0, "{:?}: ended at the first write", c.args);
+    }
+    for (c, status) in &cases {
+        let started = std::time::Instant::now();
+        let mut child = spawn(c, Stdio::piped());
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        let line: serde_json::Value = serde_json::from_str(&first).unwrap();
+        assert!(line.is_object(), "{:?}: a whole first line: {first}", c.args);
+        if c.args.iter().any(|a| a == "--failed") {
+            assert_eq!(first.trim_end(), jobs.lines().next().unwrap(), "the first job to redo, whole");
+        }
+        assert!(matches!(o.status.code(), Some(141)) || o.status.code() == Some(*status), "{:?}: {o:?}", c.args);
+        assert!(err.trim().is_empty(), "{:?}: quiet, got: {err}", c.args);
+        assert!(started.elapsed().as_secs_f64() < timeout / 2.0, "{:?}: ended at the first write after", c.args);
+    }
+}

@@ -11,16 +11,25 @@
 //! when needed. Parts already counted are kept, as 64-bit fingerprints, only for jobs not yet
 //! complete; so a job that a later line gives more parts than it had when it completed may
 //! count a repeated part again.
+//!
+//! `iwp-progress`'s run is [`run`]: the result files are found and read by [`watch`], the
+//! figures of the moment are a [`state::State`], shown live by [`view`] and summed up at the
+//! end by [`summary`].
 
 mod follow;
 mod joblist;
 mod key;
 mod line;
+pub mod run;
 mod slurm;
+pub mod state;
+pub mod summary;
+pub mod view;
+pub mod watch;
 
 pub use follow::{hosts, node_hours, ChunkBuf, Follower, HostSummary, LineRef, CHUNK};
 pub use line::{parse_result, Line, Scalar};
-pub use slurm::{parse_slurm_duration, slurm_time_left};
+pub use slurm::{parse_slurm_duration, slurm_time_left, SlurmClock};
 
 use joblist::{JobText, Reread, Span};
 use key::{fingerprint, JobKey, Key, KeyHashing};
@@ -48,6 +57,18 @@ pub enum Weight {
     Field(String),
     /// By `bytes` when every job line has it, else by count.
     Auto,
+}
+
+impl Weight {
+    /// The weight a `--size-field` asks for: none is [`Weight::Auto`], `count` is
+    /// [`Weight::Count`], any other name that field.
+    pub fn from_size_field(field: Option<&str>) -> Weight {
+        match field {
+            None => Weight::Auto,
+            Some("count") => Weight::Count,
+            Some(f) => Weight::Field(f.to_string()),
+        }
+    }
 }
 
 /// The state of one job.
@@ -381,7 +402,8 @@ impl Progress {
 
     /// Seconds of work the result lines report (each job's largest `secs`), over every job.
     pub fn work_secs(&self) -> f64 {
-        self.units.iter().map(|u| u.secs).sum()
+        // From +0.0: an empty f64 sum is -0.0.
+        self.units.iter().fold(0.0, |sum, u| sum + u.secs)
     }
 
     /// Jobs whose counted parts are kept (incomplete jobs with several parts).
@@ -444,9 +466,64 @@ impl Counts {
     }
 }
 
+/// Results captured in memory, or failing, for the modules' tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::jobs::Results;
+    use std::io::{self, Write};
+    use std::sync::{Arc, Mutex};
+
+    /// A writer taking `room` bytes, then failing with `kind` (without room limit: never).
+    #[derive(Clone)]
+    struct Sink {
+        taken: Arc<Mutex<Vec<u8>>>,
+        room: Option<usize>,
+        kind: io::ErrorKind,
+    }
+
+    impl Write for Sink {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            let mut taken = self.taken.lock().unwrap();
+            let n = self.room.map_or(bytes.len(), |room| bytes.len().min(room - taken.len()));
+            if n == 0 && !bytes.is_empty() {
+                return Err(io::Error::from(self.kind));
+            }
+            taken.extend_from_slice(&bytes[..n]);
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn results(room: Option<usize>, kind: io::ErrorKind) -> (Results, impl Fn() -> String) {
+        let sink = Sink { taken: Arc::default(), room, kind };
+        let taken = sink.taken.clone();
+        (Results::to_writer(Box::new(sink)), move || String::from_utf8_lossy(&taken.lock().unwrap()).into_owned())
+    }
+
+    /// Results kept in memory, and their text so far.
+    pub fn captured() -> (Results, impl Fn() -> String) {
+        results(None, io::ErrorKind::Other)
+    }
+
+    /// Results that take `room` bytes and then fail with `kind`, and the text taken.
+    pub fn failing(room: usize, kind: io::ErrorKind) -> (Results, impl Fn() -> String) {
+        results(Some(room), kind)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weights_from_the_size_field_flag() {
+        assert_eq!(Weight::from_size_field(None), Weight::Auto);
+        assert_eq!(Weight::from_size_field(Some("count")), Weight::Count);
+        assert_eq!(Weight::from_size_field(Some("bytes")), Weight::Field("bytes".into()));
+    }
 
     fn progress(jobs: &str, kind: Option<KeyKind>, weight: &Weight) -> Progress {
         Progress::from_reader(io::Cursor::new(jobs.as_bytes().to_vec()), kind, weight).unwrap()

@@ -224,7 +224,8 @@ pub fn hosts(followers: &[Follower]) -> Vec<HostSummary> {
 /// Node-hours spent, estimated from the task files: per host, from its first file's creation to
 /// its last write.
 pub fn node_hours(followers: &[Follower]) -> f64 {
-    hosts(followers).iter().map(|h| h.span_secs).sum::<f64>() / 3600.0
+    // From +0.0: an empty f64 sum is -0.0 (shown as `-0.000`).
+    hosts(followers).iter().fold(0.0, |sum, h| sum + h.span_secs) / 3600.0
 }
 
 #[cfg(test)]

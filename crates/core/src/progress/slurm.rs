@@ -1,5 +1,26 @@
 //! The Slurm job's time limit, to warn when a stage will not finish inside it.
 
+use std::time::{Duration, Instant};
+
+/// Time left in the Slurm job, asked of squeue at most once a minute.
+#[derive(Debug, Default)]
+pub struct SlurmClock {
+    asked: Option<(Instant, Option<f64>)>,
+}
+
+impl SlurmClock {
+    /// Seconds left in the Slurm job this runs in (None outside one): squeue's last answer less
+    /// the time since.
+    pub fn left(&mut self) -> Option<f64> {
+        let stale = self.asked.is_none_or(|(at, _)| at.elapsed() > Duration::from_secs(60));
+        if stale {
+            self.asked = Some((Instant::now(), slurm_time_left()));
+        }
+        let (at, left) = self.asked?;
+        left.map(|l| l - at.elapsed().as_secs_f64())
+    }
+}
+
 /// Seconds left in the Slurm job this runs in (`squeue %L`), if any.
 pub fn slurm_time_left() -> Option<f64> {
     let id = std::env::var("SLURM_JOB_ID").ok()?;
