@@ -18,7 +18,6 @@ struct Base {
     files: String,
     staged: String,
     rasters: String,
-    web: String,
 }
 
 fn run(tool: &str, args: &[&str], stdin: Option<&str>) -> String {
@@ -39,7 +38,7 @@ fn base() -> &'static Base {
         let rasters = run("iwp-raster", &["-c", &cfg, "-q"], Some(&staged));
         let web = run("iwp-webtile", &["-c", &cfg, "-q"], Some(&rasters));
         std::fs::write(dir.join("web.ndjson"), &web).unwrap();
-        Base { _dir: d, dir, cfg, files, staged, rasters, web }
+        Base { _dir: d, dir, cfg, files, staged, rasters }
     })
 }
 
@@ -119,18 +118,6 @@ fn cases(at: &Path) -> Vec<Case> {
             Some(at.join("synth")),
         ),
         case("iwp-nodes", vec!["node[1-4]".into()], "", None),
-        case(
-            "iwp-progress",
-            vec!["--jobs".into(), "-".into(), "--failed".into(), b.dir.join("none.ndjson").display().to_string()],
-            &b.rasters,
-            None,
-        ),
-        case(
-            "iwp-progress",
-            vec!["--jobs".into(), "-".into(), "--once".into(), b.dir.join("web.ndjson").display().to_string()],
-            &b.web,
-            None,
-        ),
     ]
 }
 
