@@ -4,6 +4,8 @@
 //! marked done only after every file in it matched and was written, so reruns skip it and a
 //! killed run resumes (rewriting the files of archives without a marker).
 
+pub mod commands;
+
 use crate::files::AtomicOutput;
 use anyhow::{anyhow, bail, Context};
 use serde::{Deserialize, Serialize};
