@@ -1,11 +1,10 @@
 //! Command-line arguments every tool shares, for clap's `#[command(flatten)]`.
 
 use crate::config::{parse_override, Config, ConfigError};
-use crate::jobs::{self, BadLine, Job};
+use crate::jobs;
 use crate::logging::{self, LogFormat};
 use crate::shard::Shard;
 use clap::Args;
-use std::io;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -80,31 +79,6 @@ pub struct JobArgs {
     /// Take only a share of the job lines: I/N (0-based) or `auto` (from Slurm's environment).
     #[arg(long, value_name = "I/N|auto")]
     pub shard: Option<Shard>,
-}
-
-impl JobArgs {
-    /// Reads all job lines and keeps this process's share (balanced by `size_field`);
-    /// lines that are not job lines come back separately, for error lines.
-    pub fn read(&self, size_field: &str) -> io::Result<(Vec<Job>, Vec<BadLine>)> {
-        let mut good = Vec::new();
-        let mut bad = Vec::new();
-        for item in jobs::read_jobs(jobs::open_input(self.input.as_deref())?) {
-            match item? {
-                Ok(job) => good.push(job),
-                Err(b) => bad.push(b),
-            }
-        }
-        let shard = self.shard.unwrap_or(Shard::All);
-        let mine = shard.select(good, size_field);
-        if let Shard::Part { index, count } = shard {
-            tracing::info!("shard {index}/{count}: {} job lines", mine.len());
-            // Bad lines are reported once, by share 0.
-            if index != 0 {
-                bad.clear();
-            }
-        }
-        Ok((mine, bad))
-    }
 }
 
 /// Ends a tool with a usage or config error (nothing done): `TOOL: message` on stderr, exit 2.

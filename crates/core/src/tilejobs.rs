@@ -84,15 +84,3 @@ pub fn tile_of_line<T: TileLine>(config: &Config, job: &Job<T>, z: Option<u8>) -
         _ => Ok(tile),
     }
 }
-
-/// The tile an untyped job line names (see [`tile_named`]).
-pub fn tile_of(config: &Config, job: &crate::jobs::Job) -> Result<Tile, String> {
-    let num = |k: &str| job.num(k).filter(|v| *v >= 0.0 && v.fract() == 0.0);
-    let at = TileAt {
-        tms: job.str("tms").map(String::from),
-        z: num("z").map(|v| v as u8),
-        x: num("x").map(|v| v as u32),
-        y: num("y").map(|v| v as u32),
-    };
-    tile_named(config, job.line, &at, job.str("path").unwrap_or(""))
-}
