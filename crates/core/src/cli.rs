@@ -4,7 +4,8 @@ use crate::config::{parse_override, Config, ConfigError};
 use crate::jobs;
 use crate::logging::{self, LogFormat};
 use crate::shard::Shard;
-use clap::Args;
+use clap::{Args, Parser};
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -79,6 +80,40 @@ pub struct JobArgs {
     /// Take only a share of the job lines: I/N (0-based) or `auto` (from Slurm's environment).
     #[arg(long, value_name = "I/N|auto")]
     pub shard: Option<Shard>,
+}
+
+/// Parses the tool's arguments (clap: `--help`, `--version`, usage errors). Two hidden first
+/// arguments print what `make install` installs and exit: `--generate-man` (a roff man page) and
+/// `--generate-completions SHELL` (bash, zsh, fish, elvish or powershell).
+pub fn parse<A: Parser>() -> A {
+    let argv: Vec<String> = std::env::args().collect();
+    let mut command = A::command();
+    let name = command.get_name().to_string();
+    let mut out = io::stdout().lock();
+    let written = match argv.get(1).map(String::as_str) {
+        Some("--generate-man") => clap_mangen::Man::new(command).render(&mut out),
+        Some("--generate-completions") => match argv.get(2).and_then(|s| s.parse::<clap_complete::Shell>().ok()) {
+            Some(shell) => {
+                command.set_bin_name(&name);
+                command.build();
+                clap_complete::Generator::try_generate(&shell, &command, &mut out)
+            }
+            None => {
+                eprintln!("{name}: --generate-completions SHELL: bash, zsh, fish, elvish or powershell");
+                std::process::exit(i32::from(jobs::EXIT_USAGE));
+            }
+        },
+        _ => return A::parse(),
+    };
+    match written.and_then(|()| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => std::process::exit(i32::from(jobs::EXIT_PIPE_CLOSED)),
+        Err(e) => {
+            eprintln!("{name}: cannot write: {e}");
+            std::process::exit(i32::from(jobs::EXIT_FAILED));
+        }
+        Ok(()) => {}
+    }
+    std::process::exit(0);
 }
 
 /// Ends a tool with a usage or config error (nothing done): `TOOL: message` on stderr, exit 2.

@@ -20,7 +20,7 @@ const TOOL: &str = "iwp-merge";
 /// come from --from, or from staged-tile job lines on stdin. One result line per tile.
 #[derive(Parser, Debug)]
 #[command(
-    version,
+    version = iwp_version::VERSION,
     after_help = "Examples:\n  iwp-merge -c c.json --from nodes/gpub059 nodes/gpub060 > merged.ndjson\n  cat staged-*.ndjson | iwp-merge -c c.json --into /scratch/staged --shard auto > merged-$SLURM_PROCID.ndjson"
 )]
 struct Args {
@@ -44,7 +44,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args: Args = cli::parse();
     iwp_vector::vector::tune_gdal();
     let config = match cli::start(TOOL, &args.log, &args.threads, &args.config) {
         Ok(c) => c,

@@ -15,7 +15,7 @@ const TOOL: &str = "iwp-nodes";
 /// `{"node":"gpub059","index":0,"head":true}`; the first node is the head.
 #[derive(Parser, Debug)]
 #[command(
-    version,
+    version = iwp_version::VERSION,
     after_help = "Examples:\n  iwp-nodes 'gpub[059-061,070]'\n  iwp-nodes --head\n  iwp-nodes --nodes-file nodes_array.txt > nodes.ndjson"
 )]
 struct Args {
@@ -33,7 +33,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args: Args = cli::parse();
     args.log.init();
     let Some(list) = args.hostlist.as_deref() else {
         return cli::usage_error(

@@ -1,7 +1,7 @@
 //! iwp-pack: move many small files as a few large verified archives.
 
 use clap::{Parser, Subcommand};
-use iwp_core::cli::{LogArgs, ThreadArgs};
+use iwp_core::cli::{self, LogArgs, ThreadArgs};
 use iwp_core::pack::commands::{self, parse_size};
 use iwp_core::runner::Run;
 use std::path::PathBuf;
@@ -15,7 +15,7 @@ const TOOL: &str = "iwp-pack";
 /// parallel with every file verified; ship only what changed since an earlier manifest or pack.
 #[derive(Parser, Debug)]
 #[command(
-    version,
+    version = iwp_version::VERSION,
     after_help = "Examples:\n  iwp-pack pack /scratch/footprints --into /scratch/fp-pack --size 1GiB\n  srun --ntasks-per-node=1 iwp-pack unpack /scratch/fp-pack --to /tmp/footprints\n  iwp-pack pack /tmp/staged --into /scratch/staged-pack --since /scratch/staged-pack"
 )]
 struct Args {
@@ -60,7 +60,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args: Args = cli::parse();
     args.log.init();
     args.threads.init();
     let run = Run::new(TOOL);

@@ -3,7 +3,7 @@
 //! `iwp_core::progress::run`.
 
 use clap::Parser;
-use iwp_core::cli::LogArgs;
+use iwp_core::cli::{self, LogArgs};
 use iwp_core::progress::run::{run, MatchBy, Mode, Options};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,7 +13,7 @@ use std::process::ExitCode;
 /// every few seconds on stdout; a final summary (counts, rate, slowest jobs, per host, node-hours).
 #[derive(Parser, Debug)]
 #[command(
-    version,
+    version = iwp_version::VERSION,
     after_help = "Examples:\n  iwp-progress --jobs run/files.ndjson 'run/stage.*.ndjson'          (live, until every job has a result)\n  iwp-progress --jobs run/files.ndjson 'run/stage.*.ndjson' --once   (exit 0 done, 1 failures, 3 incomplete)\n  iwp-progress --jobs run/files.ndjson 'run/stage.*.ndjson' --failed | iwp-stage -c c.json >> run/stage.redo.ndjson\n  iwp-progress --jobs run/z15.ndjson --zoom 14 'run/z14.*.ndjson'    (a raster level: tiles of the level above)\n\nExit status: 0 every job ok, 1 every job has a result and some failed, 2 usage error,\n3 jobs without a result yet (--once, --timeout), whether or not some failed."
 )]
 struct Args {
@@ -59,7 +59,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args: Args = cli::parse();
     args.log.init();
     let mode = match (args.once, args.failed) {
         (_, true) => Mode::Failed,

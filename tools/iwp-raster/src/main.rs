@@ -18,7 +18,7 @@ const TOOL: &str = "iwp-raster";
 /// parent from its 4 children. One result line per GeoTIFF with each band's min, max and sum.
 #[derive(Parser, Debug)]
 #[command(
-    version,
+    version = iwp_version::VERSION,
     after_help = "Examples:\n  iwp-stage -c c.json --input files.ndjson | iwp-raster -c c.json > rasters.ndjson\n  iwp-raster -c c.json --list | iwp-raster -c c.json --z 13 --shard auto > z13.ndjson\n  iwp-raster -c c.json --z 12 --input z13.ndjson > z12.ndjson      (one level, from the level above)"
 )]
 struct Args {
@@ -47,7 +47,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args: Args = cli::parse();
     iwp_vector::vector::tune_gdal();
     let config = match cli::start(TOOL, &args.log, &args.threads, &args.config) {
         Ok(c) => c,

@@ -18,7 +18,7 @@ const TOOL: &str = "iwp-stage";
 /// every tile they intersect. One result line per tile written.
 #[derive(Parser, Debug)]
 #[command(
-    version,
+    version = iwp_version::VERSION,
     after_help = "Examples:\n  iwp-stage --config c.json --list > files.ndjson\n  iwp-stage --config c.json --input files.ndjson > staged.ndjson\n  iwp-stage --config c.json --list | iwp-stage --config c.json --shard auto --out /tmp/staged"
 )]
 struct Args {
@@ -48,7 +48,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args: Args = cli::parse();
     iwp_vector::vector::tune_gdal();
     let config = match cli::start(TOOL, &args.log, &args.threads, &args.config) {
         Ok(c) => c,

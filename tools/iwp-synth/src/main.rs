@@ -1,7 +1,7 @@
 //! iwp-synth: generate IWP-like sample data (shapefiles in EPSG:3413 with footprints).
 
 use clap::Parser;
-use iwp_core::cli::{LogArgs, ThreadArgs};
+use iwp_core::cli::{self, LogArgs, ThreadArgs};
 use iwp_core::logging::progress_bar;
 use iwp_core::runner::Run;
 use iwp_vector::synth::{self, SynthSpec};
@@ -16,7 +16,7 @@ const TOOL: &str = "iwp-synth";
 /// Prints one job line per input file written (path, footprint, polygons, bytes).
 #[derive(Parser, Debug)]
 #[command(
-    version,
+    version = iwp_version::VERSION,
     after_help = "Example:\n  iwp-synth --out sample --polygons 200000 --files 8 --seed 7\n  iwp-stage --config sample/config.json --list"
 )]
 struct Args {
@@ -51,7 +51,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args: Args = cli::parse();
     args.log.init();
     let run = Run::new(TOOL);
     if args.files == 0

@@ -20,7 +20,7 @@ const TOOL: &str = "iwp-webtile";
 /// One result line per PNG.
 #[derive(Parser, Debug)]
 #[command(
-    version,
+    version = iwp_version::VERSION,
     after_help = "Examples:\n  iwp-raster -c c.json --input staged.ndjson | iwp-webtile -c c.json > web.ndjson\n  iwp-webtile -c c.json --list | iwp-webtile -c c.json --shard auto > web-$SLURM_PROCID.ndjson"
 )]
 struct Args {
@@ -51,7 +51,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args: Args = cli::parse();
     iwp_vector::vector::tune_gdal();
     let config = match cli::start(TOOL, &args.log, &args.threads, &args.config) {
         Ok(c) => c,
