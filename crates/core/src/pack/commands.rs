@@ -168,7 +168,7 @@ pub fn per_archive(results: &Results, dir: &Path, dest: Option<&Path>) -> anyhow
         };
         match outcome {
             Ok(c) => {
-                line.files = c.files as u64;
+                line.files = c.files;
                 line.bytes = Some(c.bytes);
                 line.skipped = c.skipped.then_some(true);
                 line.secs = Some(secs_since(t0));
