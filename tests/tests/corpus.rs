@@ -338,6 +338,16 @@ fn raster_webtile_merge_and_pack_corpus() {
     let errors: Vec<&str> = results14.iter().filter_map(|r| r["error"].as_str()).collect();
     assert!(errors.iter().any(|e| e.contains(victim.to_str().unwrap()) && e.contains("128x128")), "{errors:#?}");
     assert!(results14.iter().any(|r| r["status"] == "ok"), "other parents built");
+    // Shared out, each bad line is reported by one share only.
+    let with_bad = format!("{z15_text}not json\n{{\"tms\":\"WebMercatorQuad\",\"z\":15,\"x\":0,\"y\":0}}\n");
+    let mut shared_errors = Vec::new();
+    for share in ["0/2", "1/2"] {
+        let o = run("iwp-raster", &["-c", cfg, "--z", "14", "--shard", share, "-q"], Some(&with_bad));
+        shared_errors.extend(lines(&o.stdout).into_iter().filter_map(|r| r["error"].as_str().map(String::from)));
+    }
+    for what in ["not a job line", "tile of WebMercatorQuad"] {
+        assert_eq!(shared_errors.iter().filter(|e| e.contains(what)).count(), 1, "{what}: {shared_errors:#?}");
+    }
     // Web tiles: a corrupt GeoTIFF fails alone.
     let broken = PathBuf::from(oks[1]["path"].as_str().unwrap());
     std::fs::write(&broken, b"not a tiff").unwrap();

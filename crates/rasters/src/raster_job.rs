@@ -67,11 +67,12 @@ pub type LevelTiles = Vec<(Tile, Option<PathBuf>)>;
 
 /// The tiles of level `first`: the z-max tiles of staged-tile lines, else the parents of the
 /// tiles of GeoTIFF lines one level deeper; failed units' lines are skipped, a line naming no
-/// tile of that level gets an error line.
+/// tile of that level gets an error line when `reports` (one share reports).
 pub fn first_level<T: TileLine>(
     config: &Config,
     first: u8,
     jobs: &[Job<T>],
+    reports: bool,
     results: &Results,
 ) -> io::Result<LevelTiles> {
     let from = if first == config.z_max { first } else { first + 1 };
@@ -82,7 +83,8 @@ pub fn first_level<T: TileLine>(
                 tiles.insert(t, Some(job.body.file()).filter(|p| !p.is_empty()).map(PathBuf::from));
             }
             Ok(t) => tiles.extend(t.parent().map(|p| (p, None))),
-            Err(e) => results.error_for(&job.body, &e)?,
+            Err(e) if reports => results.error_for(&job.body, &e)?,
+            Err(_) => {}
         }
     }
     Ok(tiles.into_iter().collect())

@@ -19,8 +19,13 @@ use std::time::Instant;
 pub type Sources = BTreeMap<Tile, Vec<PathBuf>>;
 
 /// The sources staged-tile lines name (lines of failed units are skipped); a line naming no
-/// tile of the config's tile matrix set gets an error line.
-pub fn sources_of_lines(config: &Config, jobs: &[Job<StagedTile>], results: &Results) -> io::Result<Sources> {
+/// tile of the config's tile matrix set gets an error line when `reports` (one share reports).
+pub fn sources_of_lines(
+    config: &Config,
+    jobs: &[Job<StagedTile>],
+    reports: bool,
+    results: &Results,
+) -> io::Result<Sources> {
     let mut tiles = Sources::new();
     for job in jobs.iter().filter(|j| j.body.status != Some(Status::Error)) {
         let t = &job.body;
@@ -30,7 +35,8 @@ pub fn sources_of_lines(config: &Config, jobs: &[Job<StagedTile>], results: &Res
         };
         match named {
             Ok(tile) => add_source(&mut tiles, tile, PathBuf::from(&t.path)),
-            Err(e) => results.error_for(t, &e)?,
+            Err(e) if reports => results.error_for(t, &e)?,
+            Err(_) => {}
         }
     }
     Ok(tiles)

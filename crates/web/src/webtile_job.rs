@@ -31,14 +31,16 @@ pub struct Inputs {
 }
 
 /// Reads GeoTIFF lines (lines of failed units skipped): a line naming no tile, or whose ranges
-/// cannot be had, gets an error line.
-pub fn inputs(config: &Config, jobs: &[Job<GeoTiff>], results: &Results) -> io::Result<Inputs> {
+/// cannot be had, gets an error line when `reports` (one share reports).
+pub fn inputs(config: &Config, jobs: &[Job<GeoTiff>], reports: bool, results: &Results) -> io::Result<Inputs> {
     let mut inputs = Inputs::default();
     for job in jobs.iter().filter(|j| j.body.status != Some(iwp_core::lines::Status::Error)) {
         let tile = match tilejobs::tile_of_line(config, job, None) {
             Ok(t) => t,
             Err(e) => {
-                results.error_for(&job.body, &e)?;
+                if reports {
+                    results.error_for(&job.body, &e)?;
+                }
                 continue;
             }
         };
@@ -48,7 +50,8 @@ pub fn inputs(config: &Config, jobs: &[Job<GeoTiff>], results: &Results) -> io::
             .unwrap_or_else(|| iwp_rasters::geotiff::tile_path(config, tile));
         match add_ranges(config, &mut inputs.levels, &job.body, tile, &path) {
             Ok(()) => drop(inputs.tiles.insert(tile, path)),
-            Err(e) => results.error_for(&job.body, &format!("{e:#}"))?,
+            Err(e) if reports => results.error_for(&job.body, &format!("{e:#}"))?,
+            Err(_) => {}
         }
     }
     Ok(inputs)

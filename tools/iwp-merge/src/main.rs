@@ -53,13 +53,14 @@ fn main() -> ExitCode {
     let run = Run::new(TOOL);
     let into = args.into.clone().unwrap_or_else(|| config.dir_staged.clone());
     iwp_core::temps::claim(&[&into]);
+    let shard = args.jobs.shard.unwrap_or(Shard::All);
     let sources = if args.from.is_empty() {
         // A tile's sources may come from several lines: lines are read whole, tiles shared out.
         let jobs = match run.read_all::<StagedTile>(&args.jobs) {
             Ok(j) => j,
             Err(code) => return code,
         };
-        match merge_job::sources_of_lines(&config, &jobs, &run.results) {
+        match merge_job::sources_of_lines(&config, &jobs, shard.reports_for_all(), &run.results) {
             Ok(s) => s,
             Err(_) => return run.results.exit_code(TOOL),
         }
@@ -69,7 +70,7 @@ fn main() -> ExitCode {
             Err(e) => return run.usage(&e),
         }
     };
-    let mine = tilejobs::share(sources, args.jobs.shard.unwrap_or(Shard::All));
+    let mine = tilejobs::share(sources, shard);
     let merging = Merging::new(&config, &into, args.transfer);
     run.each_unit("tiles", &mine, |(tile, paths)| drop(merging.tile(*tile, paths, &run.results)));
     tracing::info!("{}", merging.summary(mine.len()));

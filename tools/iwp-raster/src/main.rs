@@ -64,13 +64,14 @@ fn main() -> ExitCode {
         return run.results.exit_code(TOOL);
     }
     iwp_core::temps::claim(&[&config.dir_geotiff]);
+    let reports = shard.reports_for_all();
     // Lines are read whole (a level's parents come from several lines), then tiles shared out.
     let tiles = if levels.first == config.z_max {
         run.read_all::<StagedTile>(&args.jobs)
-            .map(|jobs| raster_job::first_level(&config, levels.first, &jobs, &run.results))
+            .map(|jobs| raster_job::first_level(&config, levels.first, &jobs, reports, &run.results))
     } else {
         run.read_all::<GeoTiff>(&args.jobs)
-            .map(|jobs| raster_job::first_level(&config, levels.first, &jobs, &run.results))
+            .map(|jobs| raster_job::first_level(&config, levels.first, &jobs, reports, &run.results))
     };
     let tiles = match tiles {
         Ok(Ok(t)) => tilejobs::share(t, shard),

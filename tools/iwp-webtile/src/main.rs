@@ -78,7 +78,7 @@ fn main() -> ExitCode {
         Ok(j) => j,
         Err(code) => return code,
     };
-    let Ok(inputs) = webtile_job::inputs(&config, &jobs, &run.results) else {
+    let Ok(inputs) = webtile_job::inputs(&config, &jobs, shard.reports_for_all(), &run.results) else {
         return run.results.exit_code(TOOL);
     };
     if let Some(file) = &args.wmts {
