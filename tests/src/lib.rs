@@ -78,6 +78,7 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
 /// A golden case set up in a scratch folder: its config copied, its inputs and footprints linked,
 /// so tools write their outputs beside them. None (skipped) without golden data.
 pub struct GoldenCase {
+    /// The scratch folder: the case's config.json copied, its input/ and footprints/ linked.
     pub dir: tempfile::TempDir,
     /// The golden case folder (with `expected/`).
     pub source: PathBuf,
