@@ -1,6 +1,8 @@
 //! Helpers for the end-to-end tests: where the binaries and the golden data are, and how to
 //! run a tool.
 
+#![warn(missing_docs)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
