@@ -1,6 +1,8 @@
 //! Helpers for the end-to-end tests: where the binaries and the golden data are, and how to
 //! run a tool.
 
+#![warn(missing_docs)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -78,6 +80,7 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
 /// A golden case set up in a scratch folder: its config copied, its inputs and footprints linked,
 /// so tools write their outputs beside them. None (skipped) without golden data.
 pub struct GoldenCase {
+    /// The scratch folder: the case's config.json copied, its input/ and footprints/ linked.
     pub dir: tempfile::TempDir,
     /// The golden case folder (with `expected/`).
     pub source: PathBuf,

@@ -18,8 +18,11 @@ pub enum Space {
 /// A colour: three coordinates in `space` plus alpha 0..1.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Colour {
+    /// The space the coordinates are in.
     pub space: Space,
+    /// The three coordinates: r, g, b (0..1) for sRGB; L, a, b for Lab; L, C, h for LCh.
     pub coords: [f64; 3],
+    /// Opacity, 0 (transparent) to 1 (opaque).
     pub alpha: f64,
 }
 
@@ -27,7 +30,9 @@ pub struct Colour {
 #[derive(Debug, Error, PartialEq)]
 #[error("`{text}` is not a CSS colour: {why}")]
 pub struct ColourError {
+    /// The text as given.
     pub text: String,
+    /// What is wrong with it.
     pub why: String,
 }
 

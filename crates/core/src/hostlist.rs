@@ -14,7 +14,9 @@ pub const MAX_HOSTS: usize = 1_000_000;
 #[derive(Debug, Error, PartialEq)]
 #[error("invalid hostlist `{list}`: {why}")]
 pub struct HostlistError {
+    /// The hostlist as given.
     pub list: String,
+    /// What is wrong with it.
     pub why: String,
 }
 

@@ -25,7 +25,9 @@ pub const EXIT_USAGE: u8 = 2;
 /// A job line that was read, with its 1-based line number in the input.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {
+    /// Its 1-based line number in the input.
     pub line: usize,
+    /// Its fields, in the order written.
     pub fields: Fields,
 }
 
@@ -44,8 +46,11 @@ impl Job {
 /// An input line that is not a job line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BadLine {
+    /// Its 1-based line number in the input.
     pub line: usize,
+    /// The line's text, trimmed.
     pub text: String,
+    /// Why it is not a job line (not JSON, or not a JSON object).
     pub why: String,
 }
 

@@ -2,6 +2,8 @@
 //! the config, tile matrix sets, sharding, output files and temporaries, logging, Slurm
 //! hostlists, progress of a stage, and packs of many small files.
 
+#![warn(missing_docs)]
+
 pub mod cli;
 pub mod colour;
 pub mod config;

@@ -18,8 +18,10 @@ pub type Extra = Map<String, Value>;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    /// The unit was done (`ok`).
     #[default]
     Ok,
+    /// The unit failed; the line's `error` says why (`error`).
     Error,
 }
 
@@ -37,8 +39,10 @@ pub struct InputFile {
     /// Polygons it holds (iwp-synth).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub polygons: Option<u64>,
+    /// Fields this kind does not name, in order; written back on the result line.
     #[serde(flatten)]
     pub extra: Extra,
+    /// `ok` or `error` on a result line; None when the line has no `status`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
 }
@@ -64,6 +68,7 @@ pub struct TileAt {
 /// iwp-raster's z-max jobs).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StagedTile {
+    /// The tile's matrix set and z/x/y.
     #[serde(flatten)]
     pub tile: TileAt,
     /// The tile's file.
@@ -96,8 +101,10 @@ pub struct StagedTile {
     /// Seconds the unit took.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secs: Option<f64>,
+    /// Fields this kind does not name, in order; written back on the result line.
     #[serde(flatten)]
     pub extra: Extra,
+    /// `ok` or `error` on a result line; None when the line has no `status`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
 }
@@ -105,8 +112,11 @@ pub struct StagedTile {
 /// The summary of one band of a GeoTIFF, written as `<stat>_min`, `<stat>_max`, `<stat>_sum`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BandFigures {
+    /// The band's smallest pixel value.
     pub min: f64,
+    /// The band's largest pixel value.
     pub max: f64,
+    /// The sum of the band's pixel values.
     pub sum: f64,
 }
 
@@ -117,6 +127,7 @@ pub const BAND_FIELDS: [&str; 3] = ["_min", "_max", "_sum"];
 /// band's summary is in `extra` as `<stat>_min`, `<stat>_max`, `<stat>_sum` ([`GeoTiff::band`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GeoTiff {
+    /// The tile's matrix set and z/x/y.
     #[serde(flatten)]
     pub tile: TileAt,
     /// The GeoTIFF's file.
@@ -128,8 +139,10 @@ pub struct GeoTiff {
     /// Seconds the unit took.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secs: Option<f64>,
+    /// Fields this kind does not name (among them the band summaries), in order; written back.
     #[serde(flatten)]
     pub extra: Extra,
+    /// `ok` or `error` on a result line; None when the line has no `status`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
 }
@@ -152,6 +165,7 @@ impl GeoTiff {
 /// A coloured PNG web tile of one statistic (iwp-webtile's results).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Png {
+    /// The tile's matrix set and z/x/y.
     #[serde(flatten)]
     pub tile: TileAt,
     /// The statistic it shows.
@@ -172,8 +186,10 @@ pub struct Png {
     /// Seconds the unit took.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secs: Option<f64>,
+    /// Fields this kind does not name, in order; written back on the result line.
     #[serde(flatten)]
     pub extra: Extra,
+    /// `ok` or `error` on a result line; None when the line has no `status`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
 }
@@ -200,8 +216,10 @@ pub struct Archive {
     /// Seconds the unit took.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secs: Option<f64>,
+    /// Fields this kind does not name, in order; written back on the result line.
     #[serde(flatten)]
     pub extra: Extra,
+    /// `ok` or `error` on a result line; None when the line has no `status`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
 }

@@ -74,9 +74,13 @@ impl Weight {
 /// The state of one job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Status {
+    /// No result line yet: no ok part and no error line.
     Pending,
+    /// Some of its parts are ok, more are expected, and no error line yet.
     Running,
+    /// An error line, and fewer distinct ok parts than expected.
     Failed,
+    /// As many distinct ok parts (by `path`) as its lines' `parts` say.
     Ok,
 }
 
@@ -449,13 +453,19 @@ impl RedoLines<'_> {
 /// Jobs by status.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Counts {
+    /// Jobs in the job list (lines naming the same job count once).
     pub jobs: usize,
+    /// Jobs that are ok.
     pub ok: usize,
+    /// Jobs that failed (an error line and too few ok parts).
     pub failed: usize,
+    /// Jobs with some ok parts and more expected.
     pub running: usize,
+    /// Jobs without any result line yet.
     pub pending: usize,
     /// Total weight (jobs, or the size field's sum) and the weight of finished jobs.
     pub weight: f64,
+    /// The weight of the finished jobs (ok or failed).
     pub done_weight: f64,
 }
 

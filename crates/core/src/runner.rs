@@ -18,7 +18,9 @@ use std::time::Instant;
 /// A job line read as kind `T`, with its 1-based line number in the input.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job<T> {
+    /// Its 1-based line number in the input.
     pub line: usize,
+    /// The line read as kind `T`.
     pub body: T,
 }
 

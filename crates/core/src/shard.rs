@@ -15,16 +15,29 @@ pub enum Shard {
     /// Every line.
     All,
     /// Share `index` of `count` (0-based).
-    Part { index: usize, count: usize },
+    Part {
+        /// This share's number, 0..count.
+        index: usize,
+        /// How many shares the job lines are split into.
+        count: usize,
+    },
 }
 
 /// A shard spec that cannot be used.
 #[derive(Debug, Error, PartialEq)]
 pub enum ShardError {
+    /// A spec (or a Slurm task number) that is not a share I of N with 0 <= I < N; holds the
+    /// text or task numbers as given.
     #[error("--shard `{0}` is not `auto` or I/N with 0 <= I < N")]
     Spec(String),
+    /// A Slurm environment variable that `auto` reads is not a number.
     #[error("environment variable {name}=`{value}` is not a usable number")]
-    Env { name: String, value: String },
+    Env {
+        /// The variable, e.g. `SLURM_PROCID`.
+        name: String,
+        /// Its value.
+        value: String,
+    },
 }
 
 impl FromStr for Shard {

@@ -81,14 +81,34 @@ pub const KNOWN_TMS: &[Tms] = &[
 /// Errors of tile and path handling.
 #[derive(Debug, Error, PartialEq)]
 pub enum TmsError {
+    /// No known tile matrix set has this id (holds the id as given).
     #[error("unknown tile matrix set `{0}` (known: WorldCRS84Quad, WGS1984Quad, WebMercatorQuad, UPSArctic3413Quad)")]
     Unknown(String),
+    /// A zoom level deeper than the set defines.
     #[error("zoom {z} is beyond the deepest level {max} of {tms}")]
-    ZoomTooDeep { z: u8, max: u8, tms: String },
+    ZoomTooDeep {
+        /// The zoom level asked for.
+        z: u8,
+        /// The set's deepest zoom level.
+        max: u8,
+        /// The set's id.
+        tms: String,
+    },
+    /// A tile_path_structure that does not end with x, y, z or holds other parts (holds it).
     #[error("tile_path_structure must end with x, y and z in some order and may hold only style, tms, x, y, z: {0:?}")]
     BadStructure(Vec<String>),
+    /// A path whose last three components do not give a tile's x, y and z.
     #[error("`{path}` is not a tile path for structure {structure:?}: {why}")]
-    BadPath { path: String, structure: Vec<String>, why: String },
+    BadPath {
+        /// The path as given.
+        path: String,
+        /// The tile_path_structure it was read with.
+        structure: Vec<String>,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// Longitude/latitude cannot be converted to this set's projected CRS without a projection
+    /// library (holds the set's id).
     #[error("lon/lat to {0} needs a projection library; reproject with GDAL first")]
     NeedsProjection(String),
 }
@@ -96,8 +116,11 @@ pub enum TmsError {
 /// A tile index: zoom, column (east) and row (south).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Tile {
+    /// Zoom level (0 = the set's whole extent, in one or two tiles).
     pub z: u8,
+    /// Column, counted east from the set's left edge (0-based).
     pub x: u32,
+    /// Row, counted south from the set's top edge (0-based).
     pub y: u32,
 }
 
@@ -137,9 +160,13 @@ impl fmt::Display for Tile {
 /// An axis-aligned box in CRS units.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Bounds {
+    /// Smallest x (west edge).
     pub left: f64,
+    /// Smallest y (south edge).
     pub bottom: f64,
+    /// Largest x (east edge).
     pub right: f64,
+    /// Largest y (north edge).
     pub top: f64,
 }
 

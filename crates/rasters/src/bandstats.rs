@@ -6,13 +6,19 @@
 /// Summary of a band over all pixels (zeros included), as the rasters summary has it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BandSummary {
+    /// The smallest pixel value.
     pub min: f64,
+    /// The largest pixel value.
     pub max: f64,
+    /// The mean over all pixels.
     pub mean: f64,
+    /// The median over all pixels (mean of the two middle values for an even count).
     pub median: f64,
-    /// Population standard deviation and variance.
+    /// Population standard deviation (ddof 0).
     pub std: f64,
+    /// Population variance (ddof 0).
     pub var: f64,
+    /// The sum of all pixels, by numpy's pairwise summation.
     pub sum: f64,
 }
 

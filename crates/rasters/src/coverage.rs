@@ -12,8 +12,11 @@ use iwp_core::tms::Bounds;
 /// A tile's pixel grid: bounds in CRS units, `width` columns and `height` rows, row 0 at the top.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Grid {
+    /// The tile's bounds, in CRS units.
     pub bounds: Bounds,
+    /// Pixel columns.
     pub width: usize,
+    /// Pixel rows (row 0 at the top).
     pub height: usize,
 }
 

@@ -45,9 +45,13 @@ impl Compression {
 /// A tile's bands in memory: names and row-major values, `width` x `height` each.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TileRaster {
+    /// Band names (the statistics' names), in band order.
     pub names: Vec<String>,
+    /// Band values: one row-major list of `width` x `height` pixels per band.
     pub bands: Vec<Vec<f64>>,
+    /// Pixel columns.
     pub width: usize,
+    /// Pixel rows (row 0 at the top).
     pub height: usize,
 }
 
@@ -211,9 +215,13 @@ pub fn py_float(v: f64) -> String {
 /// A GeoTIFF tile that was written (or found complete): where, and its bands' summaries.
 #[derive(Debug, Clone)]
 pub struct Written {
+    /// The tile, at z-max or a lower level.
     pub tile: Tile,
+    /// The GeoTIFF file.
     pub path: std::path::PathBuf,
+    /// Band names (the statistics' names), in band order.
     pub names: Vec<String>,
+    /// Each band's summary, in band order.
     pub summaries: Vec<BandSummary>,
     /// True when the file existed and was left as it was.
     pub skipped: bool,

@@ -20,8 +20,12 @@ const MIN_PIECE: f64 = 1e-12;
 /// of the attribute columns statistics name (per statistic, None for the built-in properties).
 #[derive(Debug, Default)]
 pub struct TilePolygons {
+    /// The tile's polygons in the TMS CRS (a multipolygon's parts each on their own), in identifier order.
     pub polygons: PolygonList,
+    /// Each polygon's centroid: its row's stored staging centroid, else that of the row's first part.
     pub centroids: Vec<(f64, f64)>,
+    /// Per statistic, each polygon's value of its attribute column (None for a built-in property;
+    /// an inner None for a null).
     pub values: Vec<Option<Vec<Option<f64>>>>,
     /// Rows dropped as duplicates.
     pub dropped: usize,

@@ -48,7 +48,9 @@ pub struct Indexed {
 /// Whether an index can be used as it is.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Freshness {
+    /// The index was built for this config and nothing checked under dir_footprints changed since.
     Fresh,
+    /// There is no index file.
     Missing,
     /// Built for something else or before a change, with what differs.
     Stale(String),
@@ -57,12 +59,17 @@ pub enum Freshness {
 /// What building an index did.
 #[derive(Debug, Clone)]
 pub struct Built {
+    /// The index file.
     pub path: PathBuf,
+    /// Footprint files indexed (those ending with ext_footprints).
     pub footprints: usize,
+    /// Footprints that could not be read (kept as errors; left out of footprint dedup).
     pub unreadable: usize,
-    /// Files and folders recorded for freshness checks.
+    /// Files under dir_footprints recorded (size and mtime) for freshness checks.
     pub files: usize,
+    /// Folders under dir_footprints recorded (mtime) for freshness checks.
     pub folders: usize,
+    /// Seconds the build took.
     pub secs: f64,
 }
 
@@ -438,6 +445,7 @@ pub struct IndexFile {
     conn: Mutex<Connection>,
     /// dir_footprints, resolved.
     dir: PathBuf,
+    /// The index file.
     pub path: PathBuf,
 }
 

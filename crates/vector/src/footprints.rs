@@ -23,17 +23,24 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(untagged)]
 pub enum RankValue {
+    /// A number (integer or real); numbers sort before text.
     Number(f64),
+    /// Text: strings, dates and date-times as text, empty for null or other values.
     Text(String),
 }
 
 /// One footprint: its file's name, geometry (in `srs_wkt`), and keep-rule values.
 #[derive(Debug, Clone)]
 pub struct Footprint {
+    /// The input file it belongs to, as staging_filename names it (relative to dir_input).
     pub filename: String,
+    /// The footprint file.
     pub path: PathBuf,
+    /// Its polygons, all features' together, in the CRS `srs_wkt`.
     pub shape: MultiPolygon<f64>,
+    /// Its CRS: `EPSG:n` or a WKT definition (empty when the file has none).
     pub srs_wkt: String,
+    /// The keep rules' property values of its first feature, in rule order.
     pub rank: Vec<RankValue>,
 }
 

@@ -10,6 +10,7 @@ use iwp_core::tms::Bounds;
 /// A polygon: the shell first, then holes; every ring closed (first point = last point).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Polygon {
+    /// The rings, shell first: each a closed list of (x, y) points in the polygon's CRS.
     pub rings: Vec<Vec<Pt>>,
 }
 

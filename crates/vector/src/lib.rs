@@ -2,6 +2,8 @@
 //! footprint index), staging into z-max GeoPackage tiles, neighbour dedup, merging node
 //! folders, and generated sample data.
 
+#![warn(missing_docs)]
+
 pub mod extent;
 pub mod footprint_index;
 pub mod footprints;

@@ -27,13 +27,16 @@ pub enum Transfer {
 /// What merging one tile did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Merged {
+    /// The z-max tile merged.
     pub tile: Tile,
+    /// The tile's file in the target folder.
     pub path: PathBuf,
     /// "linked", "copied", "moved", "combined" or "unchanged".
     pub action: &'static str,
-    /// Rows added to the target and rows in it afterwards; not counted (None) for a tile that
-    /// was linked, copied or moved whole, which would cost opening every file.
+    /// Rows added to the target; not counted (None) for a tile that was linked, copied or moved
+    /// whole, which would cost opening every file.
     pub added: Option<u64>,
+    /// Rows in the target tile afterwards (None when not counted).
     pub features: Option<u64>,
 }
 

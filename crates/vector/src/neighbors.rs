@@ -18,10 +18,15 @@ use std::collections::{BTreeMap, HashSet};
 /// A row taking part: its file, polygon (TMS CRS), stored area and centroid, keep-rule values.
 #[derive(Debug, Clone)]
 pub struct Candidate {
+    /// Its input file, as staging_filename holds it.
     pub file: String,
+    /// Its polygon, in the TMS CRS.
     pub polygon: geo::Polygon<f64>,
+    /// Its stored area (staging_area, TMS CRS units).
     pub area: f64,
+    /// Its stored centroid (staging_centroid_x/_y, TMS CRS).
     pub centroid: (f64, f64),
+    /// Its values of the keep rules' properties, in rule order.
     pub rank: Vec<RankValue>,
 }
 

@@ -18,8 +18,11 @@ use std::path::Path;
 /// An input attribute column: name, OGR type and subtype.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Column {
+    /// The column's name (one named `fid` is staged as `fid_input`).
     pub name: String,
+    /// Its OGR field type.
     pub kind: OGRFieldType::Type,
+    /// Its OGR field subtype (e.g. boolean, int16).
     pub subtype: gdal_sys::OGRFieldSubType::Type,
 }
 
@@ -39,22 +42,32 @@ pub fn columns_of(defn: &gdal::vector::Defn) -> Vec<Column> {
 /// One staged polygon (in the TMS CRS) with its staging properties.
 #[derive(Debug, Clone)]
 pub struct Row {
+    /// The polygon, in the TMS CRS.
     pub polygon: Polygon,
     /// Index of the source feature's attribute values in [`StagedFile::values`].
     pub feature: usize,
+    /// Planar area in the TMS CRS's units (staging_area).
     pub area: f64,
+    /// Planar centroid (x, y) in the TMS CRS (staging_centroid_x/_y).
     pub centroid: (f64, f64),
+    /// Deterministic UUID from file, feature and part (staging_identifier).
     pub identifier: String,
+    /// The z-max tile holding the centroid (None when it lies outside the tile matrix set).
     pub centroid_tile: Option<Tile>,
+    /// Footprint dedup's flag, true = duplicated (None without footprint dedup).
     pub duplicated: Option<bool>,
 }
 
 /// A staged input file: its columns, attribute values per feature, rows and their tiles.
 #[derive(Debug)]
 pub struct StagedFile {
+    /// The input file as staging_filename holds it (relative to dir_input).
     pub filename: String,
+    /// Its attribute columns, in order.
     pub columns: Vec<Column>,
+    /// Attribute values of each feature with polygons, in column order (None: null or unreadable).
     pub values: Vec<Vec<Option<FieldValue>>>,
+    /// Staged polygons: one per polygon part (a part split at the antimeridian gives several).
     pub rows: Vec<Row>,
     /// Rows per z-max tile they intersect.
     pub tiles: BTreeMap<Tile, Vec<usize>>,

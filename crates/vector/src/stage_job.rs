@@ -17,9 +17,13 @@ use std::time::Instant;
 /// Where and how a run stages: the tiles' folder, the footprints (with footprint dedup), and
 /// whether a file's rows that a tile already holds are replaced.
 pub struct Staging<'a> {
+    /// The config.
     pub config: &'a Config,
+    /// The folder the tiles are written under (dir_staged, or `--out`).
     pub out: &'a Path,
+    /// The footprint index, with footprint dedup (None without it).
     pub footprints: Option<&'a FootprintIndex>,
+    /// True to replace the rows a tile already holds of a file (`--force`).
     pub force: bool,
 }
 

@@ -57,7 +57,9 @@ impl Default for SynthSpec {
 /// One generated image: where its cells are and what it is called.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImagePlan {
+    /// The image's number, 0-based (with the seed, it picks the image's cells and vertex noise).
     pub index: u32,
+    /// Sensor name, `WV02` or `WV03` (the `Sensor` attribute).
     pub sensor: &'static str,
     /// Acquisition date as YYYYMMDD.
     pub date: String,
@@ -67,10 +69,13 @@ pub struct ImagePlan {
     pub image: String,
     /// Path of the input file relative to the input folder.
     pub rel_path: PathBuf,
-    /// First lattice column and row of the image's block, and the block's size.
+    /// First lattice column of the image's block.
     pub i0: i64,
+    /// First lattice row of the image's block.
     pub j0: i64,
+    /// The block's width, in lattice columns.
     pub cols: i64,
+    /// The block's height, in lattice rows.
     pub rows: i64,
     /// Polygons the file holds.
     pub polygons: u64,

@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 /// What writing one tile did.
 #[derive(Debug, Clone)]
 pub struct TileWrite {
+    /// The z-max tile written.
     pub tile: Tile,
+    /// The tile's GeoPackage.
     pub path: PathBuf,
     /// Rows added by this write (0 when the tile already held the file's rows).
     pub added: usize,

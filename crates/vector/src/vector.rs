@@ -8,8 +8,11 @@ use std::path::Path;
 /// A field of a layer schema: name, OGR type and width (0 = driver default).
 #[derive(Debug, Clone, Copy)]
 pub struct FieldSpec {
+    /// The field's name.
     pub name: &'static str,
+    /// Its OGR field type.
     pub kind: OGRFieldType::Type,
+    /// Its width in characters or digits (0 = the driver's default).
     pub width: i32,
 }
 

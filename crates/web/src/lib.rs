@@ -1,6 +1,8 @@
 //! Web outputs: palettes (as the reference's coloraide builds them), coloured PNG web tiles and
 //! previews, WMTS capabilities.
 
+#![warn(missing_docs)]
+
 pub mod palette;
 pub mod webtile;
 pub mod webtile_job;

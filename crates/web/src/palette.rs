@@ -11,6 +11,8 @@ use iwp_core::config::{Colormap, PaletteSpec};
 /// A palette: `rgba[i]` for value index 0..=255, `rgba[256]` the nodata colour.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Palette {
+    /// 257 RGBA colours: indices 0..=255 for values from the low to the high end of the range,
+    /// [`NODATA_INDEX`] (256) for no data.
     pub rgba: Vec<[u8; 4]>,
 }
 

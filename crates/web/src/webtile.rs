@@ -94,8 +94,11 @@ pub fn tile_path(config: &Config, stat: &str, tile: Tile) -> PathBuf {
 /// A web tile that was written or found.
 #[derive(Debug, Clone)]
 pub struct WebTile {
+    /// The statistic it shows.
     pub stat: String,
+    /// The PNG file.
     pub path: PathBuf,
+    /// True when the PNGs of its GeoTIFF all existed and were left as they were.
     pub skipped: bool,
 }
 

@@ -24,12 +24,33 @@ use thiserror::Error;
 /// A config that cannot be used.
 #[derive(Debug, Error)]
 pub enum ConfigError {
+    /// The config file could not be read.
     #[error("cannot read config {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        /// The config file.
+        path: PathBuf,
+        /// Why reading it failed.
+        source: std::io::Error,
+    },
+    /// The config file is not valid JSON.
     #[error("config {path} is not valid JSON: {source}")]
-    Json { path: PathBuf, source: serde_json::Error },
+    Json {
+        /// The config file.
+        path: PathBuf,
+        /// Where and why parsing failed.
+        source: serde_json::Error,
+    },
+    /// A key's value cannot be used (wrong type, out of range, unknown choice, missing rule).
     #[error("config {path}: key `{key}`: {why}")]
-    Key { path: PathBuf, key: String, why: String },
+    Key {
+        /// The config file, or `(defaults)` when there is none.
+        path: PathBuf,
+        /// The key as a path into the config (e.g. `statistics[0].palette`), or `(top level)`.
+        key: String,
+        /// What is wrong with the value.
+        why: String,
+    },
+    /// A command-line override that is not `KEY=VALUE` (holds the text as given).
     #[error("override `{0}` is not KEY=VALUE")]
     Override(String),
 }
@@ -39,45 +60,94 @@ pub enum ConfigError {
 pub struct Config {
     /// The file it came from, if any.
     pub source: Option<PathBuf>,
+    /// Folder searched (recursively) for input files (`dir_input`, default `input`); staging_filename
+    /// and footprint paths are taken relative to it.
     pub dir_input: PathBuf,
+    /// Suffix that marks an input file under dir_input (`ext_input`, default `.shp`).
     pub ext_input: String,
+    /// Folder of the staged GeoPackage tiles, one per z-max tile (`dir_staged`, default `staged`).
     pub dir_staged: PathBuf,
+    /// File extension of the staged tiles (`ext_staged`, default `.gpkg`).
     pub ext_staged: String,
+    /// Folder of the GeoTIFF tiles of every zoom level (`dir_geotiff`, default `geotiff`).
     pub dir_geotiff: PathBuf,
+    /// Folder of the PNG web tiles, one subfolder per statistic (`dir_web_tiles`, default `web_tiles`).
     pub dir_web_tiles: PathBuf,
+    /// File extension of the web tiles (`ext_web_tiles`, default `.png`).
     pub ext_web_tiles: String,
+    /// Folder of the footprint files: an input file's footprint has its path under dir_input, with
+    /// ext_footprints for its extension (`dir_footprints`, default `footprints`).
     pub dir_footprints: PathBuf,
+    /// Extension of footprint files, in place of the input file's (`ext_footprints`, default `.gpkg`).
     pub ext_footprints: String,
     /// The footprint index file (every footprint with its bounding box), built once and read by
     /// every staging process; default beside dir_staged, `STAGED.footprint-index.sqlite`.
     pub footprint_index: PathBuf,
+    /// Folder for 3D tiles (`dir_3dtiles`, default `3dtiles`); read, but no tool writes 3D tiles yet.
     pub dir_3dtiles: PathBuf,
+    /// The staging summary CSV, one row per tile write that added rows (`filename_staging_summary`,
+    /// default `staging_summary.csv`).
     pub filename_staging_summary: PathBuf,
+    /// The reference's rasterization event log (`filename_rasterization_events`, default
+    /// `rasterization_events.csv`); read, but no tool writes it.
     pub filename_rasterization_events: PathBuf,
+    /// The rasters summary CSV, one row per band of each GeoTIFF written (`filename_rasters_summary`,
+    /// default `rasters_summary.csv`).
     pub filename_rasters_summary: PathBuf,
+    /// The `version` key (used by the reference's 3D tiles only); read, but unused.
     pub version: Option<String>,
+    /// Title of the WMTS capabilities' service (`title`, default `Placeholder Title`).
     pub title: String,
+    /// The dataset's DOI, the path after the base URL in WMTS URLs (`doi`, default `doi/placeholder`).
     pub doi: String,
+    /// Names of the columns staging adds (the `prop_*` keys).
     pub props: PropNames,
+    /// A CRS definition (e.g. `EPSG:3413`) used for every input file instead of its own (`input_crs`;
+    /// None: each file's own CRS).
     pub input_crs: Option<String>,
+    /// Simplification tolerance, in the input CRS's units (`simplify_tolerance`, default 0.0001;
+    /// None: no simplification).
     pub simplify_tolerance: Option<f64>,
+    /// The tile matrix set (`tms_id`, default WGS1984Quad).
     pub tms: &'static Tms,
+    /// Order of the parts of a tile's path (`tile_path_structure`, default style, tms, z, x, y).
     pub tile_path_structure: Vec<String>,
+    /// How tile files are laid out, from tile_path_structure.
     pub tile_paths: TilePaths,
+    /// The lowest zoom level, down to which the raster pyramid is built (`z_range[0]`, default 0).
     pub z_min: u8,
+    /// The deepest zoom level, at which polygons are staged and rasterized (`z_range[1]`, default 13).
     pub z_max: u8,
     /// Rows (height) and columns (width) of a raster tile, as the reference reads `tile_size`.
     pub tile_size: [u32; 2],
+    /// The statistics: one GeoTIFF band and one web-tile layer each, in list order (`statistics`).
     pub statistics: Vec<Statistic>,
+    /// The `geometricError` key (used by the reference's 3D tiles only); read, but unused.
     pub geometric_error: Option<f64>,
+    /// The `z_coord` key (used by the reference's 3D tiles only, default 0); read, but unused.
     pub z_coord: f64,
+    /// Steps at which flagged duplicates are dropped (`deduplicate_at`, default none); only `raster`
+    /// is acted on (by iwp-raster).
     pub deduplicate_at: Vec<DedupAt>,
+    /// How duplicates are flagged (`deduplicate_method`; None: no dedup).
     pub deduplicate_method: Option<DedupMethod>,
+    /// Rules ranking which of two duplicates is kept, the first rule first (`deduplicate_keep_rules`;
+    /// at least one when deduplicate_method is set).
     pub deduplicate_keep_rules: Vec<KeepRule>,
+    /// Neighbour dedup: share of each polygon's area the overlap must exceed, 0..1
+    /// (`deduplicate_overlap_tolerance`, default 0.5; None: any overlap with area).
     pub deduplicate_overlap_tolerance: Option<f64>,
+    /// Neighbour dedup: true when both polygons' shares must exceed the tolerance, false when either's
+    /// may (`deduplicate_overlap_both`, default true).
     pub deduplicate_overlap_both: bool,
+    /// Neighbour dedup: largest distance between the two centroids, in deduplicate_distance_crs units
+    /// (`deduplicate_centroid_tolerance`; None: no distance test).
     pub deduplicate_centroid_tolerance: Option<f64>,
+    /// Neighbour dedup: CRS in which centroid distances are measured (`deduplicate_distance_crs`,
+    /// default EPSG:3857; None: the TMS CRS the centroids are stored in).
     pub deduplicate_distance_crs: Option<String>,
+    /// Footprint dedup: flag polygons that miss their own file's footprint
+    /// (`deduplicate_clip_to_footprint`, default true).
     pub deduplicate_clip_to_footprint: bool,
     /// Workflow switches of pdgworkflow (overwrite, enable_*, generate_wmtsCapabilities).
     pub switches: BTreeMap<String, bool>,

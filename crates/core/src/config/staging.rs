@@ -5,14 +5,27 @@ use serde::Deserialize;
 /// Names of the columns staging adds (the reference's `prop_*` keys).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PropNames {
+    /// Staged centroid x, planar in the TMS CRS (`prop_centroid_x`, default `staging_centroid_x`).
     pub centroid_x: String,
+    /// Staged centroid y, planar in the TMS CRS (`prop_centroid_y`, default `staging_centroid_y`).
     pub centroid_y: String,
+    /// Polygon area, planar in the TMS CRS's units (`prop_area`, default `staging_area`).
     pub area: String,
+    /// The z-max tile the row is stored in (`prop_tile`, default `staging_tile`).
     pub tile: String,
+    /// The z-max tile holding the polygon's centroid (`prop_centroid_tile`, default
+    /// `staging_centroid_tile`).
     pub centroid_tile: String,
+    /// The input file, relative to dir_input (`prop_filename`, default `staging_filename`).
     pub filename: String,
+    /// The row's deterministic UUID, from file, feature and part (`prop_identifier`, default
+    /// `staging_identifier`).
     pub identifier: String,
+    /// True in the tile that holds the centroid (`prop_centroid_within_tile`, default
+    /// `staging_centroid_within_tile`).
     pub centroid_within_tile: String,
+    /// The dedup flag, true for a duplicate; written only with a dedup method (`prop_duplicated`,
+    /// default `staging_duplicated`).
     pub duplicated: String,
 }
 
@@ -29,10 +42,13 @@ pub enum DedupMethod {
 /// Where flagged duplicates are dropped (`deduplicate_at`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub enum DedupAt {
+    /// While staging (`staging`); accepted, but staging keeps flagged rows (iwp-raster drops them).
     #[serde(rename = "staging")]
     Staging,
+    /// When rasterizing: iwp-raster leaves them out of every statistic (`raster`).
     #[serde(rename = "raster")]
     Raster,
+    /// In 3D tiles (`3dtiles`); accepted, but no tool makes 3D tiles yet.
     #[serde(rename = "3dtiles")]
     Tiles3d,
 }
@@ -41,7 +57,9 @@ pub enum DedupAt {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum KeepOrder {
+    /// The larger value is kept (`larger`).
     Larger,
+    /// The smaller value is kept (`smaller`).
     Smaller,
 }
 

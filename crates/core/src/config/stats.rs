@@ -65,18 +65,31 @@ impl<'de> Deserialize<'de> for StatProperty {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Aggregation {
+    /// Sum of the values (`sum`).
     Sum,
+    /// Mean of the values (`mean`).
     Mean,
+    /// Largest value (`max`).
     Max,
+    /// Smallest value (`min`).
     Min,
+    /// Number of non-null values (`count`).
     Count,
+    /// Median of the values; the mean of the two middle ones for an even count (`median`).
     Median,
+    /// The first non-null value, rows in staging_identifier order (`first`).
     First,
+    /// The last non-null value, rows in staging_identifier order (`last`).
     Last,
+    /// Sample standard deviation, ddof 1; 0 for fewer than two values (`std`).
     Std,
+    /// Sample variance, ddof 1; 0 for fewer than two values (`var`).
     Var,
+    /// Product of the values (`prod`).
     Prod,
+    /// Number of distinct values (`nunique`).
     Nunique,
+    /// Number of rows, nulls included (`size`).
     Size,
 }
 
@@ -85,20 +98,35 @@ pub enum Aggregation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Resampling {
+    /// Nearest neighbour as GDAL picks it at 2:1: the block's bottom-right pixel (`nearest`).
     Nearest,
+    /// Bilinear, by GDAL's warper on the children's mosaic (`bilinear`).
     Bilinear,
+    /// Cubic, by GDAL's warper on the children's mosaic (`cubic`).
     Cubic,
+    /// Cubic spline, by GDAL's warper on the children's mosaic (`cubic_spline`).
     CubicSpline,
+    /// Lanczos, by GDAL's warper on the children's mosaic (`lanczos`).
     Lanczos,
+    /// Mean of the four child pixels (`average`).
     Average,
+    /// Most frequent of the four values; ties go to the first seen, top left first (`mode`).
     Mode,
+    /// Gaussian (`gauss`): GDAL's warper has none, so a run that builds lower levels refuses it.
     Gauss,
+    /// Largest of the four values (`max`).
     Max,
+    /// Smallest of the four values (`min`).
     Min,
+    /// Median, by GDAL's warper on the children's mosaic (`med`).
     Med,
+    /// First quartile, by GDAL's warper on the children's mosaic (`q1`).
     Q1,
+    /// Third quartile, by GDAL's warper on the children's mosaic (`q3`).
     Q3,
+    /// Sum of the four values (`sum`).
     Sum,
+    /// Root mean square of the four values (`rms`).
     Rms,
 }
 

@@ -6,11 +6,17 @@ use serde::{Deserialize, Deserializer};
 /// A colormap a palette may name (single string, any case).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Colormap {
+    /// `viridis` (d3-scale-chromatic's table, via colorous).
     Viridis,
+    /// `plasma` (d3-scale-chromatic's table, via colorous).
     Plasma,
+    /// `inferno` (d3-scale-chromatic's table, via colorous).
     Inferno,
+    /// `magma` (d3-scale-chromatic's table, via colorous).
     Magma,
+    /// `cividis` (d3-scale-chromatic's table, via colorous).
     Cividis,
+    /// `greys`, white to black (d3-scale-chromatic's table, via colorous).
     Greys,
     /// Grey levels i, i, i.
     Gray,
@@ -37,8 +43,11 @@ pub fn is_colormap(name: &str) -> bool {
 /// as in the reference).
 #[derive(Debug, Clone, PartialEq)]
 pub enum PaletteSpec {
+    /// A list of CSS colour stops, evenly spaced from the low to the high end of the range.
     Colours(Vec<String>),
+    /// A named colormap (a single string that names one).
     Colormap(Colormap),
+    /// A single CSS colour (a single string that names no colormap): a one-colour palette.
     Colour(String),
 }
 

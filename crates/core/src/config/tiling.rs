@@ -5,11 +5,15 @@ use crate::tms::{TilePaths, Tms};
 /// The tiling a config asks for, checked.
 #[derive(Debug, Clone)]
 pub struct Tiling {
+    /// The tile matrix set (`tms_id`).
     pub tms: &'static Tms,
+    /// The lowest zoom level (`z_range[0]`).
     pub z_min: u8,
+    /// The deepest zoom level, where polygons are staged and rasterized (`z_range[1]`).
     pub z_max: u8,
     /// Rows (height) and columns (width) of a raster tile, as the reference reads `tile_size`.
     pub tile_size: [u32; 2],
+    /// How tile files are laid out (`tile_path_structure`).
     pub tile_paths: TilePaths,
 }
 

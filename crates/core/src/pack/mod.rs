@@ -21,7 +21,9 @@ use xxhash_rust::xxh3::Xxh3;
 pub struct Entry {
     /// Path relative to its source folder, with `/`.
     pub path: String,
+    /// Size in bytes.
     pub size: u64,
+    /// Unix mode as `stat` gives it (file type and permission bits); restored on unpack.
     pub mode: u32,
     /// Modification time, nanoseconds since the epoch (for `--since`).
     pub mtime_ns: i128,
@@ -34,8 +36,11 @@ pub struct Entry {
 /// A file to pack: where it is, its relative path in the pack, and its metadata (read once).
 #[derive(Debug, Clone)]
 pub struct Source {
+    /// The file on disk.
     pub file: PathBuf,
+    /// Its path in the pack, relative to its source folder, with `/`.
     pub rel: String,
+    /// Its metadata, read once (size, mode and mtime go into the manifest).
     pub meta: fs::Metadata,
 }
 
@@ -236,8 +241,11 @@ pub fn next_run(dir: &Path) -> anyhow::Result<u32> {
 /// What unpacking or verifying one archive found.
 #[derive(Debug, Clone, Default)]
 pub struct Checked {
+    /// Files read and verified (when skipped: the files the manifest lists for the archive).
     pub files: u64,
+    /// Bytes of those files.
     pub bytes: u64,
+    /// True when the archive's done-marker showed it unpacked before, so it was not read again.
     pub skipped: bool,
 }
 

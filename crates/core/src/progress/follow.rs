@@ -36,7 +36,9 @@ impl Default for ChunkBuf {
 /// Where a result line is: its file (index among the followed files) and its start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LineRef {
+    /// Index of the file among the followed result files.
     pub file: u32,
+    /// Byte offset of the line's start in that file.
     pub offset: u64,
 }
 
@@ -44,15 +46,19 @@ pub struct LineRef {
 /// a half-written last line waits for its end.
 #[derive(Debug)]
 pub struct Follower {
+    /// The result file.
     pub path: PathBuf,
     offset: u64,
     partial: Vec<u8>,
-    /// Lines read: ok results, error results, and lines that were not JSON objects.
+    /// Result lines read that are not error lines.
     pub ok_lines: usize,
+    /// Result lines with `"status":"error"`.
     pub error_lines: usize,
+    /// Non-blank lines that are not JSON objects.
     pub unreadable: usize,
-    /// When the file was created (or first seen) and last written.
+    /// When the file was created (else its mtime when first seen).
     pub created: Option<SystemTime>,
+    /// When the file was last written (its mtime at the last poll).
     pub modified: Option<SystemTime>,
 }
 
@@ -189,9 +195,13 @@ fn lossy(bytes: &[u8]) -> Cow<'_, str> {
 /// One host's task files taken together.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HostSummary {
+    /// The host, from the task files' names (`STAGE.HOST.TASK.ndjson`).
     pub host: String,
+    /// How many task files it has.
     pub task_files: usize,
+    /// Ok result lines in its task files.
     pub ok_lines: usize,
+    /// Error result lines in its task files.
     pub error_lines: usize,
     /// From its first task file's creation to its last write.
     pub span_secs: f64,

@@ -13,10 +13,15 @@ use std::fmt;
 /// A JSON value as progress reads it: a string, a number, or anything else (not kept).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Scalar<'a> {
+    /// A string.
     Str(Cow<'a, str>),
+    /// A non-negative integer.
     U64(u64),
+    /// A negative integer.
     I64(i64),
+    /// Any other number.
     F64(f64),
+    /// Anything else: null, a boolean, an array or an object.
     Other,
 }
 
@@ -112,16 +117,25 @@ impl<'de> Visitor<'de> for ScalarVisitor {
 /// `as_str` give them (None where absent or of another type).
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Line<'a> {
+    /// The `z` field (a tile's zoom level).
     pub z: Option<u64>,
+    /// The `x` field (a tile's column).
     pub x: Option<u64>,
+    /// The `y` field (a tile's row).
     pub y: Option<u64>,
+    /// The `parts` field: how many result lines the job gives.
     pub parts: Option<u64>,
+    /// The `line` field: on an error line for an input line that was no job line, its number.
     pub line: Option<u64>,
+    /// The `secs` field: seconds the unit took.
     pub secs: Option<f64>,
     /// The field named when parsing (a job list's size field), if asked for.
     pub size: Option<f64>,
+    /// The `path` field.
     pub path: Option<Cow<'a, str>>,
+    /// The `source` field: the job (its path) a result line belongs to.
     pub source: Option<Cow<'a, str>>,
+    /// The `error` field: a failed unit's message.
     pub error: Option<Cow<'a, str>>,
     /// `"status":"error"`: a failed unit's line.
     pub failed: bool,
