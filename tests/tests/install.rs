@@ -5,8 +5,17 @@ use iwp_tests::{bin, have, run};
 use std::path::Path;
 use std::process::Command;
 
-const TOOLS: &[&str] =
-    &["iwp-stage", "iwp-merge", "iwp-raster", "iwp-webtile", "iwp-pack", "iwp-progress", "iwp-nodes", "iwp-synth"];
+const TOOLS: &[&str] = &[
+    "iwp-stage",
+    "iwp-merge",
+    "iwp-raster",
+    "iwp-webtile",
+    "iwp-3dtiles",
+    "iwp-pack",
+    "iwp-progress",
+    "iwp-nodes",
+    "iwp-synth",
+];
 
 /// The long options a tool's `--help` lists.
 fn long_options(tool: &str) -> Vec<String> {

@@ -92,6 +92,13 @@ fn cases(at: &Path) -> Vec<Case> {
             Some(at.join("web")),
         ),
         case(
+            "iwp-3dtiles",
+            [cfg.clone(), set("dir_3dtiles", &at.join("3d")), vec!["--colour-range".into(), "0".into(), "100".into()]]
+                .concat(),
+            &b.staged,
+            Some(at.join("3d")),
+        ),
+        case(
             "iwp-pack",
             vec![
                 "pack".into(),

@@ -194,6 +194,45 @@ pub struct Png {
     pub status: Option<Status>,
 }
 
+/// A 3D Tiles content made of one staged tile (iwp-3dtiles's results, which its `--tileset` step
+/// reads).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Content3d {
+    /// The tile's place.
+    #[serde(flatten)]
+    pub tile: TileAt,
+    /// The content's file (empty when the tile holds no polygon's centroid: no file).
+    #[serde(default)]
+    pub path: String,
+    /// Features (polygons) in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<u64>,
+    /// Triangles in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triangles: Option<u64>,
+    /// Rows left out as duplicates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicates: Option<u64>,
+    /// The file's size in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// West, south, east, north (degrees) and lowest and highest height (metres) of its polygons.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<[f64; 6]>,
+    /// True when the file existed and was not written again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<bool>,
+    /// Seconds the unit took.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secs: Option<f64>,
+    /// Any other field of the job line, kept in order.
+    #[serde(flatten)]
+    pub extra: Extra,
+    /// `ok` or `error`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+}
+
 /// An archive of a pack (iwp-pack pack's and unpack's results), or, with `manifest`, a pack
 /// that was already made.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -279,7 +318,7 @@ macro_rules! tile_line {
         }
     )*};
 }
-tile_line!(StagedTile, GeoTiff, Png);
+tile_line!(StagedTile, GeoTiff, Png, Content3d);
 
 /// Every kind with its fields in order (`extra` shown as `...`), for the documentation test.
 pub const KINDS: &[(&str, &[&str])] = &[
@@ -296,6 +335,25 @@ pub const KINDS: &[(&str, &[&str])] = &[
         &["tms", "z", "x", "y", "path", "skipped", "secs", "<stat>_min", "<stat>_max", "<stat>_sum", "...", "status"],
     ),
     ("PNG", &["tms", "z", "x", "y", "stat", "path", "source", "parts", "skipped", "secs", "...", "status"]),
+    (
+        "3D content",
+        &[
+            "tms",
+            "z",
+            "x",
+            "y",
+            "path",
+            "features",
+            "triangles",
+            "duplicates",
+            "bytes",
+            "region",
+            "skipped",
+            "secs",
+            "...",
+            "status",
+        ],
+    ),
     ("archive", &["archive", "manifest", "files", "bytes", "skipped", "secs", "...", "status"]),
     ("error", &["line", "input", "...", "status", "error"]),
     ("node", &["node", "index", "head"]),

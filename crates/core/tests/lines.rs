@@ -98,6 +98,22 @@ fn the_documentation_lists_every_kind_and_field_in_order() {
             }),
         ),
         (
+            "3D content",
+            keys(&Content3d {
+                tile: tile(),
+                path: "15/1/2.glb".into(),
+                features: Some(1),
+                triangles: Some(2),
+                duplicates: Some(0),
+                bytes: Some(3),
+                region: Some([0.0; 6]),
+                skipped: Some(true),
+                secs: Some(0.1),
+                extra: extra(),
+                status: Some(Status::Ok),
+            }),
+        ),
+        (
             "archive",
             keys(&Archive {
                 archive: Some("part-1-00001.tar".into()),

@@ -1,0 +1,249 @@
+//! iwp-3dtiles end to end on generated data: contents and hierarchy pass the 3D Tiles structural
+//! rules and Khronos gltf-validator, load in CesiumJS (headless Chromium, nothing fetched beyond
+//! 127.0.0.1), hold exactly the rows whose centroid lies in their tile, put every vertex within
+//! 1 cm of its source coordinate and sum to the polygons' geodesic area within 0.1 %, and are
+//! byte-identical when made again.
+
+use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
+use gdal::vector::LayerAccess;
+use geo::orient::{Direction, Orient};
+use geo::GeodesicArea;
+use iwp_tests::{files_under, lines, run, synth};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The clients' folder (tests/clients), when its packages are installed.
+fn clients() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("clients");
+    if dir.join("node_modules/cesium").is_dir() && Path::new("/usr/bin/chromium").exists() {
+        return Some(dir);
+    }
+    assert!(std::env::var("IWP_REQUIRE_CLIENTS").is_err(), "tests/clients is not installed (tests/clients/install.sh)");
+    eprintln!("SKIP client checks: run tests/clients/install.sh (chromium, cesium, gltf-validator)");
+    None
+}
+
+/// Vertex positions of a GLB in ECEF (the node's translation added, turned back to z-up).
+fn ecef_vertices(glb: &[u8]) -> Vec<[f64; 3]> {
+    let json_len = u32::from_le_bytes(glb[12..16].try_into().unwrap()) as usize;
+    let gltf: Value = serde_json::from_slice(&glb[20..20 + json_len]).unwrap();
+    let bin = &glb[28 + json_len..];
+    let accessor =
+        &gltf["accessors"][gltf["meshes"][0]["primitives"][0]["attributes"]["POSITION"].as_u64().unwrap() as usize];
+    let view = &gltf["bufferViews"][accessor["bufferView"].as_u64().unwrap() as usize];
+    let at = view["byteOffset"].as_u64().unwrap() as usize;
+    let t: Vec<f64> = gltf["nodes"][0]["translation"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    (0..accessor["count"].as_u64().unwrap() as usize)
+        .map(|i| {
+            let f = |k: usize| {
+                f32::from_le_bytes(bin[at + 12 * i + 4 * k..at + 12 * i + 4 * k + 4].try_into().unwrap()) as f64
+            };
+            let (x, y, z) = (f(0) + t[0], f(1) + t[1], f(2) + t[2]);
+            [x, -z, y]
+        })
+        .collect()
+}
+
+/// Triangle areas of a GLB in square metres.
+fn triangle_area(glb: &[u8]) -> f64 {
+    let v = ecef_vertices(glb);
+    let json_len = u32::from_le_bytes(glb[12..16].try_into().unwrap()) as usize;
+    let gltf: Value = serde_json::from_slice(&glb[20..20 + json_len]).unwrap();
+    let bin = &glb[28 + json_len..];
+    let accessor = &gltf["accessors"][gltf["meshes"][0]["primitives"][0]["indices"].as_u64().unwrap() as usize];
+    let at =
+        gltf["bufferViews"][accessor["bufferView"].as_u64().unwrap() as usize]["byteOffset"].as_u64().unwrap() as usize;
+    let wide = accessor["componentType"] == 5125;
+    let index = |i: usize| {
+        if wide {
+            u32::from_le_bytes(bin[at + 4 * i..at + 4 * i + 4].try_into().unwrap()) as usize
+        } else {
+            u16::from_le_bytes(bin[at + 2 * i..at + 2 * i + 2].try_into().unwrap()) as usize
+        }
+    };
+    (0..accessor["count"].as_u64().unwrap() as usize / 3)
+        .map(|t| {
+            let (a, b, c) = (v[index(3 * t)], v[index(3 * t + 1)], v[index(3 * t + 2)]);
+            let (u, w) = ([b[0] - a[0], b[1] - a[1], b[2] - a[2]], [c[0] - a[0], c[1] - a[1], c[2] - a[2]]);
+            let n = [u[1] * w[2] - u[2] * w[1], u[2] * w[0] - u[0] * w[2], u[0] * w[1] - u[1] * w[0]];
+            0.5 * (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt()
+        })
+        .sum()
+}
+
+/// The rows of a staged tile whose centroid lies in it: their count, geodesic area and vertices.
+fn staged_rows(path: &Path) -> (usize, f64, Vec<(f64, f64)>) {
+    let ds = gdal::Dataset::open(path).unwrap();
+    let mut layer = ds.layer(0).unwrap();
+    let (mut n, mut area, mut points) = (0, 0.0, Vec::new());
+    for f in layer.features() {
+        let within =
+            f.field_index("staging_centroid_within_tile").ok().and_then(|i| f.field_as_integer(i).ok().flatten());
+        if within != Some(1) {
+            continue;
+        }
+        n += 1;
+        let g = f.geometry().unwrap();
+        let parts: Vec<gdal::vector::Geometry> = if g.geometry_name() == "MULTIPOLYGON" {
+            (0..g.geometry_count()).map(|k| g.get_geometry(k).clone()).collect()
+        } else {
+            vec![g.clone()]
+        };
+        for part in &parts {
+            let mut rings = Vec::new();
+            for r in 0..part.geometry_count() {
+                let mut ring = Vec::new();
+                part.get_geometry(r).get_points(&mut ring);
+                points.extend(ring.iter().map(|p| (p.0, p.1)));
+                rings.push(geo::LineString::from(ring.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>()));
+            }
+            let exterior = rings.remove(0);
+            area += geo::Polygon::new(exterior, rings).orient(Direction::Default).geodesic_area_unsigned();
+        }
+    }
+    (n, area, points)
+}
+
+#[test]
+fn contents_and_hierarchy_are_valid_faithful_and_load_in_cesium() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("data");
+    synth(&d, "6000", "3", &["--z-range", "11", "15"]);
+    let cfg = d.join("config.json");
+    let cfg = cfg.to_str().unwrap();
+    let list = String::from_utf8(run("iwp-stage", &["-c", cfg, "--list"], None).stdout).unwrap();
+    let staged = run("iwp-stage", &["-c", cfg, "-q"], Some(&list));
+    assert!(staged.status.success());
+    let tiles = String::from_utf8(run("iwp-3dtiles", &["-c", cfg, "--list"], None).stdout).unwrap();
+    let style = ["--style", "iwp_coverage", "--colour-by", "staging_area", "--colour-range", "0", "200", "-q"];
+    let made = run("iwp-3dtiles", &[&["-c", cfg], &style[..]].concat(), Some(&tiles));
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let contents = lines(&made.stdout);
+    let with_file: Vec<&Value> = contents.iter().filter(|c| !c["path"].as_str().unwrap().is_empty()).collect();
+    assert!(with_file.len() > 10, "{} contents", with_file.len());
+    let tilesets = run(
+        "iwp-3dtiles",
+        &["-c", cfg, "--tileset", "--split-levels", "5", "-q"],
+        Some(&String::from_utf8(made.stdout.clone()).unwrap()),
+    );
+    assert!(tilesets.status.success(), "{}", String::from_utf8_lossy(&tilesets.stderr));
+    assert!(lines(&tilesets.stdout).len() >= 3, "a root and external tilesets");
+    let root = d.join("3dtiles/tileset.json");
+
+    // The 3D Tiles rules, every file.
+    let report = iwp_tiles3d::check::check(&root);
+    assert!(report.problems.is_empty(), "{:#?}", report.problems);
+    assert_eq!(report.contents, with_file.len(), "every content reached from the root");
+    assert!(report.tilesets >= 3);
+
+    // Fidelity per content, against its staged tile read by GDAL.
+    let to_lonlat = {
+        let ecef = SpatialRef::from_epsg(4978).unwrap();
+        let mut wgs84 = SpatialRef::from_epsg(4326).unwrap();
+        wgs84.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+        CoordTransform::new(&ecef, &wgs84).unwrap()
+    };
+    let (mut all_features, mut all_rows) = (0, 0);
+    for c in &with_file {
+        let glb = std::fs::read(c["path"].as_str().unwrap()).unwrap();
+        let staged = d.join(format!("staged/WorldCRS84Quad/{}/{}/{}.gpkg", c["z"], c["x"], c["y"]));
+        let (rows, area, points) = staged_rows(&staged);
+        assert_eq!(
+            c["features"].as_u64().unwrap() as usize,
+            rows,
+            "{staged:?}: features = rows with their centroid in the tile"
+        );
+        all_features += rows;
+        let got = triangle_area(&glb);
+        assert!((got / area - 1.0).abs() < 1e-3, "{staged:?}: triangles {got} m² against geodesic {area} m²");
+        // Every vertex back in lon/lat (by PROJ) lies within 1 cm of a source coordinate.
+        let mut grid: HashMap<(i64, i64), Vec<(f64, f64)>> = HashMap::new();
+        let cell = |p: (f64, f64)| ((p.0 * 1e5).floor() as i64, (p.1 * 1e5).floor() as i64);
+        for p in &points {
+            grid.entry(cell(*p)).or_default().push(*p);
+        }
+        let v = ecef_vertices(&glb);
+        let (mut xs, mut ys, mut zs): (Vec<f64>, Vec<f64>, Vec<f64>) =
+            (v.iter().map(|p| p[0]).collect(), v.iter().map(|p| p[1]).collect(), v.iter().map(|p| p[2]).collect());
+        to_lonlat.transform_coords(&mut xs, &mut ys, &mut zs).unwrap();
+        for k in 0..xs.len() {
+            let (lon, lat) = (xs[k], ys[k]);
+            let (cx, cy) = cell((lon, lat));
+            let metres = (-1..=1)
+                .flat_map(|i| (-1..=1).map(move |j| (cx + i, cy + j)))
+                .filter_map(|key| grid.get(&key))
+                .flatten()
+                .map(|s| ((lon - s.0) * 111_320.0 * lat.to_radians().cos()).hypot((lat - s.1) * 110_600.0))
+                .fold(f64::INFINITY, f64::min);
+            assert!(
+                metres < 0.01 && zs[k].abs() < 0.01,
+                "{staged:?}: vertex {k} is {metres} m from its source, {} m up",
+                zs[k]
+            );
+        }
+    }
+    for t in lines(tiles.as_bytes()) {
+        all_rows += staged_rows(Path::new(t["path"].as_str().unwrap())).0;
+    }
+    assert_eq!(all_features, all_rows, "every polygon in exactly one content");
+
+    // Made again: the same bytes.
+    let before: Vec<(PathBuf, Vec<u8>)> =
+        files_under(&d.join("3dtiles")).into_iter().map(|p| (p.clone(), std::fs::read(&p).unwrap())).collect();
+    let again = run("iwp-3dtiles", &[&["-c", cfg, "--force"], &style[..]].concat(), Some(&tiles));
+    assert!(again.status.success());
+    let rerun = run(
+        "iwp-3dtiles",
+        &["-c", cfg, "--tileset", "--split-levels", "5", "-q"],
+        Some(&String::from_utf8(again.stdout).unwrap()),
+    );
+    assert!(rerun.status.success());
+    for (p, bytes) in &before {
+        assert!(&std::fs::read(p).unwrap() == bytes, "{p:?} differs when made again");
+    }
+
+    let Some(clients) = clients() else { return };
+    let glbs: Vec<String> = with_file.iter().map(|c| c["path"].as_str().unwrap().to_string()).collect();
+    let v = Command::new("node").arg(clients.join("validate-gltf.mjs")).args(&glbs).output().unwrap();
+    for r in lines(&v.stdout) {
+        assert!(r["errors"] == 0 && r["warnings"] == 0, "gltf-validator: {r}");
+    }
+    assert!(v.status.success() && lines(&v.stdout).len() == glbs.len());
+    // CesiumJS over the web tiles: the tileset loads, nothing fails, nothing leaves 127.0.0.1.
+    let web = run(
+        "iwp-webtile",
+        &["-c", cfg, "-q"],
+        Some(&String::from_utf8(run("iwp-raster", &["-c", cfg, "-q"], Some(&list_staged(&d, cfg))).stdout).unwrap()),
+    );
+    assert!(web.status.success());
+    let shot = dir.path().join("cesium.png");
+    let out = Command::new("node")
+        .arg(clients.join("cesium-load.mjs"))
+        .args([
+            "--dir",
+            d.to_str().unwrap(),
+            "--tileset",
+            "3dtiles/tileset.json",
+            "--screenshot",
+            shot.to_str().unwrap(),
+        ])
+        .args(["--imagery-template", "web_tiles/iwp_coverage/WorldCRS84Quad/{z}/{x}/{y}.png"])
+        .output()
+        .unwrap();
+    let r: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    assert!(out.status.success(), "{r}");
+    assert!(r["tileLoad"].as_u64().unwrap() >= 1, "{r}");
+    assert_eq!(r["tileFailed"], 0, "{r}");
+    assert_eq!(r["external_requests"].as_array().unwrap().len(), 0, "{r}");
+    assert!(r["leaves_loaded"].as_u64().unwrap() >= 1, "leaves loaded when zoomed in: {r}");
+    assert_eq!(r["console_errors"].as_array().unwrap().len(), 0, "{r}");
+}
+
+/// Staged-tile job lines for every staged tile.
+fn list_staged(d: &Path, cfg: &str) -> String {
+    let _ = d;
+    String::from_utf8(run("iwp-raster", &["-c", cfg, "--list"], None).stdout).unwrap()
+}
