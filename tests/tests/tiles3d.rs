@@ -240,6 +240,41 @@ fn contents_and_hierarchy_are_valid_faithful_and_load_in_cesium() {
     assert_eq!(r["external_requests"].as_array().unwrap().len(), 0, "{r}");
     assert!(r["leaves_loaded"].as_u64().unwrap() >= 1, "leaves loaded when zoomed in: {r}");
     assert_eq!(r["console_errors"].as_array().unwrap().len(), 0, "{r}");
+
+    // 3D Tiles 1.0: B3DM contents with a batch table, the same checks.
+    let b3dm_dir = d.join("3dtiles-b3dm");
+    let set = format!("dir_3dtiles={}", b3dm_dir.display());
+    let made =
+        run("iwp-3dtiles", &[&["-c", cfg, "--set", &set, "--format", "b3dm"], &style[..]].concat(), Some(&tiles));
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let b3dms: Vec<String> = lines(&made.stdout)
+        .iter()
+        .filter_map(|c| c["path"].as_str().filter(|p| !p.is_empty()).map(String::from))
+        .collect();
+    assert_eq!(b3dms.len(), with_file.len());
+    assert!(b3dms.iter().all(|p| p.ends_with(".b3dm")));
+    let ts = run(
+        "iwp-3dtiles",
+        &["-c", cfg, "--set", &set, "--tileset", "-q"],
+        Some(&String::from_utf8(made.stdout).unwrap()),
+    );
+    assert!(ts.status.success());
+    let report = iwp_tiles3d::check::check(&b3dm_dir.join("tileset.json"));
+    assert!(report.problems.is_empty() && report.contents == b3dms.len(), "{:#?}", report.problems);
+    let v = Command::new("node").arg(clients.join("validate-gltf.mjs")).args(&b3dms).output().unwrap();
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));
+    let out = Command::new("node")
+        .arg(clients.join("cesium-load.mjs"))
+        .args(["--dir", d.to_str().unwrap(), "--tileset", "3dtiles-b3dm/tileset.json"])
+        .output()
+        .unwrap();
+    let r: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    assert!(
+        r["tileLoad"].as_u64().unwrap() >= 1 && r["tileFailed"] == 0 && r["leaves_loaded"].as_u64().unwrap() >= 1,
+        "{r}"
+    );
+    assert_eq!(r["external_requests"].as_array().unwrap().len(), 0, "{r}");
 }
 
 /// Staged-tile job lines for every staged tile.

@@ -24,6 +24,8 @@ pub struct Style {
     pub range: (f64, f64),
     /// 256 colours and the nodata colour (for a missing value).
     pub palette: Palette,
+    /// GLB (3D Tiles 1.1) or B3DM (1.0).
+    pub format: glb::Format,
 }
 
 /// Where a polygon's height comes from.
@@ -37,7 +39,7 @@ pub enum Height {
 
 /// A content made of one staged tile.
 pub struct Content {
-    /// The GLB bytes (none when no polygon's centroid lies in the tile).
+    /// The content's bytes, GLB or B3DM (none when no polygon's centroid lies in the tile).
     pub glb: Vec<u8>,
     /// Features (polygons) in it.
     pub features: usize,
@@ -194,7 +196,7 @@ pub fn build(config: &Config, tile: Tile, staged: &Path, style: &Style) -> anyho
     if mesh.triangles() == 0 {
         (min_height, max_height, bounds) = (0.0, 0.0, None);
     }
-    let glb = if bounds.is_none() { Vec::new() } else { glb::write(&mesh, features, &table) };
+    let glb = if bounds.is_none() { Vec::new() } else { glb::write_as(style.format, &mesh, features, &table) };
     Ok(Content { glb, features, triangles: mesh.triangles(), duplicates, bounds, min_height, max_height })
 }
 

@@ -68,8 +68,24 @@ const UNSIGNED_BYTE: u32 = 5121;
 const UNSIGNED_SHORT: u32 = 5123;
 const UNSIGNED_INT: u32 = 5125;
 
+/// The kind of content file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// 3D Tiles 1.1: a GLB whose features and attributes are glTF extensions.
+    #[default]
+    Glb,
+    /// 3D Tiles 1.0: a B3DM, a GLB with `_BATCHID` per vertex after a batch table, for older
+    /// clients.
+    B3dm,
+}
+
 /// The GLB of `mesh` with `features` features whose attributes are `table`.
 pub fn write(mesh: &Mesh, features: usize, table: &PropertyTable) -> Vec<u8> {
+    write_as(Format::Glb, mesh, features, table)
+}
+
+/// The content of `mesh` in `format`.
+pub fn write_as(format: Format, mesh: &Mesh, features: usize, table: &PropertyTable) -> Vec<u8> {
     let mut bin = Bin::default();
     let mut accessors = Vec::new();
     // Positions, with their bounds (required for POSITION).
@@ -101,6 +117,9 @@ pub fn write(mesh: &Mesh, features: usize, table: &PropertyTable) -> Vec<u8> {
     };
     accessors
         .push(json!({"bufferView": view, "componentType": component, "count": mesh.indices.len(), "type": "SCALAR"}));
+    if format == Format::B3dm {
+        return b3dm::wrap(mesh, features, table, bin, accessors);
+    }
     let (class_properties, table_properties) = metadata(table, &mut bin);
     while !bin.data.len().is_multiple_of(8) {
         bin.data.push(0);
@@ -129,6 +148,96 @@ pub fn write(mesh: &Mesh, features: usize, table: &PropertyTable) -> Vec<u8> {
         "buffers": [{"byteLength": bin.data.len()}],
     });
     container(&gltf, bin.data)
+}
+
+/// The glTF of the mesh alone (no metadata extensions), feature ids as `_BATCHID`, for a B3DM.
+fn plain_gltf(mesh: &Mesh, mut bin: Bin, accessors: Vec<Value>) -> Vec<u8> {
+    while !bin.data.len().is_multiple_of(8) {
+        bin.data.push(0);
+    }
+    let gltf = json!({
+        "asset": {"version": "2.0", "generator": concat!("iwp-3dtiles ", env!("CARGO_PKG_VERSION"))},
+        "extensionsUsed": ["KHR_materials_unlit"],
+        "scene": 0,
+        "scenes": [{"nodes": [0]}],
+        "nodes": [{"mesh": 0, "translation": y_up(mesh.centre)}],
+        "materials": [{"pbrMetallicRoughness": {"metallicFactor": 0.0, "roughnessFactor": 1.0},
+            "extensions": {"KHR_materials_unlit": {}}}],
+        "meshes": [{"primitives": [{
+            "attributes": {"POSITION": 0, "COLOR_0": 1, "_BATCHID": 2},
+            "indices": 3, "material": 0, "mode": 4
+        }]}],
+        "accessors": accessors,
+        "bufferViews": bin.views,
+        "buffers": [{"byteLength": bin.data.len()}],
+    });
+    container(&gltf, bin.data)
+}
+
+/// B3DM (3D Tiles 1.0): feature table, batch table, then the GLB.
+mod b3dm {
+    use super::*;
+
+    /// The B3DM of the mesh: `BATCH_LENGTH` features, their attributes in the batch table
+    /// (numbers in its binary body, texts and booleans as JSON arrays).
+    pub(super) fn wrap(
+        mesh: &Mesh,
+        features: usize,
+        table: &PropertyTable,
+        bin: Bin,
+        accessors: Vec<Value>,
+    ) -> Vec<u8> {
+        let glb = plain_gltf(mesh, bin, accessors);
+        // The header is 28 bytes: the feature table's JSON ends 8-byte aligned at 4 more than a
+        // multiple of 8; every later part is a multiple of 8.
+        let mut feature_json = serde_json::to_vec(&json!({"BATCH_LENGTH": features})).expect("JSON");
+        while !(28 + feature_json.len()).is_multiple_of(8) {
+            feature_json.push(b' ');
+        }
+        let (mut batch, mut body) = (serde_json::Map::new(), Vec::new());
+        for (name, column) in table.names.iter().zip(&table.columns) {
+            let value = match column {
+                Column::Float64(v) => {
+                    binary(&mut body, v.iter().map(|x| x.unwrap_or(NO_DATA_FLOAT).to_le_bytes()), "DOUBLE")
+                }
+                // Batch tables have no 64-bit integers: as doubles (exact to 2^53).
+                Column::Int64(v) => {
+                    binary(&mut body, v.iter().map(|x| (x.unwrap_or(NO_DATA_INT) as f64).to_le_bytes()), "DOUBLE")
+                }
+                Column::Text(v) => json!(v.iter().map(|x| x.clone().unwrap_or_default()).collect::<Vec<_>>()),
+                Column::Boolean(v) => json!(v.iter().map(|x| x.unwrap_or(false)).collect::<Vec<_>>()),
+            };
+            batch.insert(name.clone(), value);
+        }
+        let batch_json = padded(serde_json::to_vec(&batch).expect("JSON"), b' ');
+        let body = padded(body, 0);
+        let total = 28 + feature_json.len() + batch_json.len() + body.len() + glb.len();
+        let mut out = Vec::with_capacity(total);
+        out.extend_from_slice(b"b3dm");
+        for v in [1, total, feature_json.len(), 0, batch_json.len(), body.len()] {
+            out.extend_from_slice(&(v as u32).to_le_bytes());
+        }
+        out.extend_from_slice(&feature_json);
+        out.extend_from_slice(&batch_json);
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&glb);
+        out
+    }
+
+    /// A column in the batch table's binary body (8-byte aligned), and its reference.
+    fn binary(body: &mut Vec<u8>, values: impl Iterator<Item = [u8; 8]>, component: &str) -> Value {
+        let offset = body.len();
+        body.extend(values.flatten());
+        json!({"byteOffset": offset, "componentType": component, "type": "SCALAR"})
+    }
+
+    /// `bytes` padded with `pad` to a multiple of 8.
+    fn padded(mut bytes: Vec<u8>, pad: u8) -> Vec<u8> {
+        while !bytes.len().is_multiple_of(8) {
+            bytes.push(pad);
+        }
+        bytes
+    }
 }
 
 /// The class's properties and the table's columns, their values appended to `bin`.

@@ -24,6 +24,7 @@ pub fn style(
     colour_by: &str,
     range: Option<(f64, f64)>,
     height: Height,
+    format: crate::glb::Format,
 ) -> anyhow::Result<Style> {
     let statistic = match stat {
         Some(name) => config.statistics.iter().find(|s| s.name == name).with_context(|| {
@@ -43,12 +44,17 @@ pub fn style(
         ),
     };
     let palette = Palette::of(&statistic.palette, &statistic.nodata_color)?;
-    Ok(Style { height, colour_by: colour_by.to_string(), range, palette })
+    Ok(Style { height, colour_by: colour_by.to_string(), range, palette, format })
 }
 
-/// Path of a tile's content: `dir_3dtiles/TMS/Z/X/Y.glb` (the config's tile path structure).
-pub fn content_path(config: &Config, tile: Tile) -> PathBuf {
-    config.tile_paths.path(&config.dir_3dtiles, None, tile, ".glb")
+/// Path of a tile's content: `dir_3dtiles/TMS/Z/X/Y.glb` (or `.b3dm`; the config's tile path
+/// structure).
+pub fn content_path(config: &Config, tile: Tile, format: crate::glb::Format) -> PathBuf {
+    let ext = match format {
+        crate::glb::Format::Glb => ".glb",
+        crate::glb::Format::B3dm => ".b3dm",
+    };
+    config.tile_paths.path(&config.dir_3dtiles, None, tile, ext)
 }
 
 /// Contents written with one style, each with its result line.
@@ -101,7 +107,7 @@ impl Contents<'_> {
     }
 
     fn write(&self, tile: Tile, staged: &Path, line: &mut Content3d) -> anyhow::Result<()> {
-        let path = content_path(self.config, tile);
+        let path = content_path(self.config, tile, self.style.format);
         let c = content::build(self.config, tile, staged, self.style)?;
         line.features = Some(c.features as u64);
         line.triangles = Some(c.triangles as u64);

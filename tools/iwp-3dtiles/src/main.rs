@@ -7,6 +7,7 @@ use iwp_core::runner::Run;
 use iwp_core::shard::Shard;
 use iwp_core::tilejobs;
 use iwp_tiles3d::content::Height;
+use iwp_tiles3d::glb::Format;
 use iwp_tiles3d::tiles3d_job::{self, Contents};
 use std::process::ExitCode;
 
@@ -52,6 +53,10 @@ struct Args {
     /// Values at the palette's two ends (default: the statistic's val_range).
     #[arg(long, num_args = 2, value_names = ["LO", "HI"], allow_negative_numbers = true)]
     colour_range: Option<Vec<f64>>,
+    /// Content format: glb (3D Tiles 1.1, glTF with EXT_mesh_features and EXT_structural_metadata)
+    /// or b3dm (3D Tiles 1.0 with a batch table, for older CesiumJS).
+    #[arg(long, default_value = "glb", value_parser = ["glb", "b3dm"])]
+    format: String,
     /// Write contents that already exist (with the same bytes) again.
     #[arg(long)]
     force: bool,
@@ -88,7 +93,8 @@ fn main() -> ExitCode {
     }
     let height = args.height_from.clone().map_or(Height::Fixed(args.height), Height::Column);
     let range = args.colour_range.as_ref().map(|r| (r[0], r[1]));
-    let style = match tiles3d_job::style(&config, args.style.as_deref(), &args.colour_by, range, height) {
+    let format = if args.format == "b3dm" { Format::B3dm } else { Format::Glb };
+    let style = match tiles3d_job::style(&config, args.style.as_deref(), &args.colour_by, range, height, format) {
         Ok(s) => s,
         Err(e) => return run.usage(&format!("{e:#}")),
     };
