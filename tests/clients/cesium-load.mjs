@@ -22,7 +22,8 @@
 //
 // Prints one JSON object on stdout:
 //   {tileLoad, tileFailed, failures:[{url,message}], external_requests:[url],
-//    leaves_loaded, max_depth_loaded, console_errors:[...], not_found:[path],
+//    leaves_loaded, max_depth_loaded, feature_sample:{url, featuresLength, properties},
+//    console_errors:[...], not_found:[path],
 //    settled:[bool...], timed_out, timings_ms:{...}, screenshot, error?}
 // console_errors leaves out Chromium's "Failed to load resource" lines: those are in
 // not_found (HTTP 404 served here) and external_requests (aborted) instead.
@@ -155,7 +156,17 @@ function pageMain(CFG) {
     S.tileLoad += 1;
     if (loaded.has(tile)) return;
     loaded.add(tile);
-    if (tile.children.length === 0 && !tile.hasTilesetContent) S.leaves_loaded += 1;
+    if (tile.children.length === 0 && !tile.hasTilesetContent) {
+      S.leaves_loaded += 1;
+      // The first leaf's features as the client reads them: count, and feature 0's properties.
+      const c = tile.content;
+      if (!S.feature_sample && c && c.featuresLength > 0) {
+        const f = c.getFeature(0);
+        const properties = {};
+        for (const id of f.getPropertyIds()) properties[id] = f.getProperty(id);
+        S.feature_sample = { url: c.url, featuresLength: c.featuresLength, properties };
+      }
+    }
     S.max_depth_loaded = Math.max(S.max_depth_loaded, depth(tile));
   }
 
@@ -287,7 +298,7 @@ try {
     out.timed_out = true;
     result = await page.evaluate(() => window.__state || {});
   }
-  for (const k of ['tileLoad', 'tileFailed', 'failures', 'leaves_loaded', 'max_depth_loaded', 'settled', 'error', 'phase']) {
+  for (const k of ['tileLoad', 'tileFailed', 'failures', 'leaves_loaded', 'max_depth_loaded', 'feature_sample', 'settled', 'error', 'phase']) {
     if (result[k] !== undefined) out[k] = result[k];
   }
   Object.assign(out.timings_ms, result.timings_ms || {});

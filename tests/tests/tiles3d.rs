@@ -117,7 +117,7 @@ fn contents_and_hierarchy_are_valid_faithful_and_load_in_cesium() {
     let staged = run("iwp-stage", &["-c", cfg, "-q"], Some(&list));
     assert!(staged.status.success());
     let tiles = String::from_utf8(run("iwp-3dtiles", &["-c", cfg, "--list"], None).stdout).unwrap();
-    let style = ["--style", "iwp_coverage", "--colour-by", "staging_area", "--colour-range", "0", "200", "-q"];
+    let style = ["--style", "iwp_coverage", "--colour-by", "Area", "--colour-range", "0", "200", "-q"];
     let made = run("iwp-3dtiles", &[&["-c", cfg], &style[..]].concat(), Some(&tiles));
     assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
     let contents = lines(&made.stdout);
@@ -240,6 +240,18 @@ fn contents_and_hierarchy_are_valid_faithful_and_load_in_cesium() {
     assert_eq!(r["external_requests"].as_array().unwrap().len(), 0, "{r}");
     assert!(r["leaves_loaded"].as_u64().unwrap() >= 1, "leaves loaded when zoomed in: {r}");
     assert_eq!(r["console_errors"].as_array().unwrap().len(), 0, "{r}");
+    // The client reads every feature and its typed properties.
+    let sample = &r["feature_sample"];
+    let url = sample["url"].as_str().unwrap();
+    let line = with_file
+        .iter()
+        .find(|c| url.ends_with(c["path"].as_str().unwrap().rsplit("3dtiles/").next().unwrap()))
+        .unwrap();
+    assert_eq!(sample["featuresLength"], line["features"], "{sample}");
+    let p = &sample["properties"];
+    assert!(p["staging_identifier"].as_str().is_some_and(|s| s.len() == 36), "{p}");
+    assert!(p["staging_duplicated"].is_boolean() && p["staging_centroid_within_tile"] == true, "{p}");
+    assert!(p["Area"].is_f64() && p["staging_filename"].as_str().is_some_and(|f| f.ends_with(".shp")), "{p}");
 
     // 3D Tiles 1.0: B3DM contents with a batch table, the same checks.
     let b3dm_dir = d.join("3dtiles-b3dm");

@@ -120,7 +120,11 @@ pub fn write_as(format: Format, mesh: &Mesh, features: usize, table: &PropertyTa
     if format == Format::B3dm {
         return b3dm::wrap(mesh, features, table, bin, accessors);
     }
-    let (class_properties, table_properties) = metadata(table, &mut bin);
+    let [class_properties, table_properties, enums] = metadata(table, &mut bin);
+    let mut schema = json!({"id": "iwp", "classes": {"polygon": {"properties": class_properties}}});
+    if !enums.is_empty() {
+        schema["enums"] = enums.into();
+    }
     while !bin.data.len().is_multiple_of(8) {
         bin.data.push(0);
     }
@@ -128,7 +132,7 @@ pub fn write_as(format: Format, mesh: &Mesh, features: usize, table: &PropertyTa
         "asset": {"version": "2.0", "generator": concat!("iwp-3dtiles ", env!("CARGO_PKG_VERSION"))},
         "extensionsUsed": ["EXT_mesh_features", "EXT_structural_metadata", "KHR_materials_unlit"],
         "extensions": {"EXT_structural_metadata": {
-            "schema": {"id": "iwp", "classes": {"polygon": {"properties": class_properties}}},
+            "schema": schema,
             "propertyTables": [{"class": "polygon", "count": features, "properties": table_properties}]
         }},
         "scene": 0,
@@ -240,9 +244,10 @@ mod b3dm {
     }
 }
 
-/// The class's properties and the table's columns, their values appended to `bin`.
-fn metadata(table: &PropertyTable, bin: &mut Bin) -> (serde_json::Map<String, Value>, serde_json::Map<String, Value>) {
-    let (mut class, mut columns) = (serde_json::Map::new(), serde_json::Map::new());
+/// The class's properties, the table's columns (their values appended to `bin`) and the enums
+/// of the texts stored as enums.
+fn metadata(table: &PropertyTable, bin: &mut Bin) -> [serde_json::Map<String, Value>; 3] {
+    let (mut class, mut columns, mut enums) = (serde_json::Map::new(), serde_json::Map::new(), serde_json::Map::new());
     for (name, column) in table.names.iter().zip(&table.columns) {
         let (definition, values) = match column {
             Column::Float64(v) => {
@@ -269,23 +274,41 @@ fn metadata(table: &PropertyTable, bin: &mut Bin) -> (serde_json::Map<String, Va
                 (json!({"type": "BOOLEAN"}), json!({"values": bin.view(&bits, None)}))
             }
             Column::Text(v) => {
-                let (mut text, mut offsets) = (Vec::new(), vec![0u32]);
-                for s in v {
-                    text.extend_from_slice(s.as_deref().unwrap_or("").as_bytes());
-                    offsets.push(text.len() as u32);
+                // Few distinct texts (image names, dates, sensors): an enum, one byte each.
+                let distinct: std::collections::BTreeSet<&str> = v.iter().filter_map(|x| x.as_deref()).collect();
+                let whole = v.iter().all(|x| x.as_deref().is_some_and(|t| !t.is_empty()));
+                if whole && distinct.len() <= 255 && distinct.len() < v.len() {
+                    let names: Vec<&str> = distinct.into_iter().collect();
+                    let codes: Vec<u8> =
+                        v.iter().map(|x| names.binary_search(&x.as_deref().unwrap_or("")).unwrap_or(0) as u8).collect();
+                    let values: Vec<Value> =
+                        names.iter().enumerate().map(|(i, n)| json!({"name": n, "value": i})).collect();
+                    enums.insert(name.clone(), json!({"valueType": "UINT8", "values": values}));
+                    (json!({"type": "ENUM", "enumType": name}), json!({"values": bin.view(&codes, None)}))
+                } else {
+                    let (mut text, mut offsets) = (Vec::new(), vec![0usize]);
+                    for s in v {
+                        text.extend_from_slice(s.as_deref().unwrap_or("").as_bytes());
+                        offsets.push(text.len());
+                    }
+                    let values = bin.view(&text, None);
+                    let (offsets, kind) = if text.len() <= usize::from(u16::MAX) {
+                        (bytes_of(offsets.iter().map(|&o| (o as u16).to_le_bytes())), "UINT16")
+                    } else {
+                        (bytes_of(offsets.iter().map(|&o| (o as u32).to_le_bytes())), "UINT32")
+                    };
+                    let offsets = bin.view(&offsets, None);
+                    (
+                        json!({"type": "STRING"}),
+                        json!({"values": values, "stringOffsets": offsets, "stringOffsetType": kind}),
+                    )
                 }
-                let values = bin.view(&text, None);
-                let offsets = bin.view(&bytes_of(offsets.iter().map(|o| o.to_le_bytes())), None);
-                (
-                    json!({"type": "STRING"}),
-                    json!({"values": values, "stringOffsets": offsets, "stringOffsetType": "UINT32"}),
-                )
             }
         };
         class.insert(name.clone(), definition);
         columns.insert(name.clone(), values);
     }
-    (class, columns)
+    [class, columns, enums]
 }
 
 /// The bytes of a sequence of fixed-size values.

@@ -45,7 +45,7 @@ struct Args {
     #[arg(long, value_name = "COLUMN", conflicts_with = "height")]
     height_from: Option<String>,
     /// Colour polygons by this column's value.
-    #[arg(long, value_name = "COLUMN", default_value = "staging_area")]
+    #[arg(long, value_name = "COLUMN", default_value = "Area")]
     colour_by: String,
     /// The config statistic whose palette (and val_range) gives the colours (default: the first).
     #[arg(long, value_name = "STAT")]
