@@ -83,7 +83,7 @@ pub struct Config {
     /// The footprint index file (every footprint with its bounding box), built once and read by
     /// every staging process; default beside dir_staged, `STAGED.footprint-index.sqlite`.
     pub footprint_index: PathBuf,
-    /// Folder for 3D tiles (`dir_3dtiles`, default `3dtiles`); read, but no tool writes 3D tiles yet.
+    /// Folder for 3D tiles (`dir_3dtiles`, default `3dtiles`): iwp-3dtiles writes its contents and tilesets there.
     pub dir_3dtiles: PathBuf,
     /// The staging summary CSV, one row per tile write that added rows (`filename_staging_summary`,
     /// default `staging_summary.csv`).

@@ -48,7 +48,7 @@ pub enum DedupAt {
     /// When rasterizing: iwp-raster leaves them out of every statistic (`raster`).
     #[serde(rename = "raster")]
     Raster,
-    /// In 3D tiles (`3dtiles`); accepted, but no tool makes 3D tiles yet.
+    /// In 3D tiles (`3dtiles`): iwp-3dtiles leaves flagged rows out of its contents.
     #[serde(rename = "3dtiles")]
     Tiles3d,
 }
