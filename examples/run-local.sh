@@ -5,6 +5,8 @@
 # summarizes every stage at the end. Rerunning skips outputs that exist.
 # Usage: examples/run-local.sh CONFIG [RUN_DIR]
 #   IWP_BIN: folder of the iwp binaries if not on PATH; IWP_PREVIEW_Z: preview level (default z_min)
+#   IWP_3DTILES: when set, also 3D tiles of the staged tiles, with these iwp-3dtiles flags
+#   (e.g. IWP_3DTILES="--colour-range 0 200"; empty for the defaults), then their tileset.json
 set -euo pipefail
 config=${1:?usage: examples/run-local.sh CONFIG [RUN_DIR]}
 run=${2:-${IWP_RUN:-$PWD/iwp-local}}
@@ -31,6 +33,15 @@ done
 rc=0
 iwp-progress --jobs "$run/files.ndjson" "$run/stage.ndjson" --once --name stage >"$run/summary.ndjson" || rc=$?
 iwp-progress --jobs "$run/raster.ndjson" "$run/webtile.ndjson" --once --name webtile >>"$run/summary.ndjson" || rc=$?
+if [ -n "${IWP_3DTILES+set}" ]; then
+  # Optional: a content per staged z-max tile, then the hierarchy from their result lines.
+  iwp-3dtiles -c "$config" --list >"$run/3dtiles-jobs.ndjson"
+  # shellcheck disable=SC2086 # IWP_3DTILES holds flags
+  iwp-3dtiles -c "$config" --input "$run/3dtiles-jobs.ndjson" $IWP_3DTILES >"$run/3dtiles.ndjson" || rc=$?
+  iwp-3dtiles -c "$config" --tileset --input "$run/3dtiles.ndjson" >"$run/tileset.ndjson" || rc=$?
+  iwp-progress --jobs "$run/3dtiles-jobs.ndjson" "$run/3dtiles.ndjson" --once --name 3dtiles >>"$run/summary.ndjson" || rc=$?
+  echo "== 3D tiles: $(get dir_3dtiles)/tileset.json" >&2
+fi
 echo "== previews of z$preview:" >&2
 ls "$web"/*/preview-z"$preview".png
 exit "$rc"

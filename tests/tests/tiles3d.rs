@@ -73,6 +73,19 @@ fn triangle_area(glb: &[u8]) -> f64 {
         .sum()
 }
 
+/// Rows of a staged tile whose centroid lies in it and that are flagged as duplicates.
+fn duplicated_rows(path: &Path) -> usize {
+    let ds = gdal::Dataset::open(path).unwrap();
+    let mut layer = ds.layer(0).unwrap();
+    let flag = |f: &gdal::vector::Feature, name: &str| {
+        f.field_index(name).ok().and_then(|i| f.field_as_integer(i).ok().flatten())
+    };
+    layer
+        .features()
+        .filter(|f| flag(f, "staging_centroid_within_tile") == Some(1) && flag(f, "staging_duplicated") == Some(1))
+        .count()
+}
+
 /// The rows of a staged tile whose centroid lies in it: their count, geodesic area and vertices.
 fn staged_rows(path: &Path) -> (usize, f64, Vec<(f64, f64)>) {
     let ds = gdal::Dataset::open(path).unwrap();
@@ -203,6 +216,24 @@ fn contents_and_hierarchy_are_valid_faithful_and_load_in_cesium() {
     for (p, bytes) in &before {
         assert!(&std::fs::read(p).unwrap() == bytes, "{p:?} differs when made again");
     }
+
+    // Duplicates dropped where the config says so: each content loses exactly its flagged rows.
+    let dedup_dir = d.join("3dtiles-dedup");
+    let sets = ["--set", "deduplicate_at=[\"3dtiles\"]", "--set"];
+    let dir_set = format!("dir_3dtiles={}", dedup_dir.display());
+    let deduped =
+        run("iwp-3dtiles", &[&["-c", cfg], &sets[..], &[dir_set.as_str()], &style[..]].concat(), Some(&tiles));
+    assert!(deduped.status.success(), "{}", String::from_utf8_lossy(&deduped.stderr));
+    let (mut dropped, mut kept_rows) = (0, 0);
+    for c in lines(&deduped.stdout) {
+        let staged = d.join(format!("staged/WorldCRS84Quad/{}/{}/{}.gpkg", c["z"], c["x"], c["y"]));
+        let dups = duplicated_rows(&staged);
+        assert_eq!(c["duplicates"].as_u64().unwrap() as usize, dups, "{staged:?}");
+        assert_eq!(c["features"].as_u64().unwrap() as usize, staged_rows(&staged).0 - dups, "{staged:?}");
+        dropped += dups;
+        kept_rows += c["features"].as_u64().unwrap() as usize;
+    }
+    assert!(dropped > 0 && kept_rows + dropped == all_rows, "{dropped} duplicates of {all_rows} rows");
 
     let Some(clients) = clients() else { return };
     let glbs: Vec<String> = with_file.iter().map(|c| c["path"].as_str().unwrap().to_string()).collect();

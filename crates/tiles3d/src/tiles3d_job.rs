@@ -127,7 +127,9 @@ impl Contents<'_> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         }
-        iwp_core::files::write_atomic(&path, &c.glb).with_context(|| format!("cannot write {}", path.display()))
+        // Not synced, as GeoTIFFs and PNGs are not: a content lost in a crash is made again.
+        iwp_core::files::write_atomic_unsynced(&path, &c.glb)
+            .with_context(|| format!("cannot write {}", path.display()))
     }
 }
 

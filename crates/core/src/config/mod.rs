@@ -181,7 +181,7 @@ type Getter = fn(&Config) -> String;
 impl Config {
     /// The values `--get KEY` prints, as scripts want them: paths absolute as the tools use them,
     /// numbers and names plain, `statistics` as the statistics' names separated by spaces.
-    const GETTERS: [(&'static str, Getter); 18] = [
+    const GETTERS: [(&'static str, Getter); 19] = [
         ("dir_input", |c| c.dir_input.display().to_string()),
         ("ext_input", |c| c.ext_input.clone()),
         ("dir_footprints", |c| c.dir_footprints.display().to_string()),
@@ -191,6 +191,7 @@ impl Config {
         ("ext_staged", |c| c.ext_staged.clone()),
         ("dir_geotiff", |c| c.dir_geotiff.display().to_string()),
         ("dir_web_tiles", |c| c.dir_web_tiles.display().to_string()),
+        ("dir_3dtiles", |c| c.dir_3dtiles.display().to_string()),
         ("ext_web_tiles", |c| c.ext_web_tiles.clone()),
         ("filename_staging_summary", |c| c.filename_staging_summary.display().to_string()),
         ("filename_rasters_summary", |c| c.filename_rasters_summary.display().to_string()),
