@@ -137,3 +137,71 @@ fn relative(mut node: Value, up: &str) -> Value {
     }
     node
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iwp_core::tms::KNOWN_TMS;
+
+    /// Leaves on a square block of z15 tiles, each region its tile's box.
+    fn block(side: u32) -> Vec<Leaf> {
+        let tms = &KNOWN_TMS[0];
+        let mut leaves = Vec::new();
+        for x in 0..side {
+            for y in 0..side {
+                let tile = Tile::new(5600 + x, 3600 + y, 15);
+                let b = tms.bounds(tile);
+                leaves.push(Leaf {
+                    tile,
+                    uri: format!("15/{}/{}.glb", tile.x, tile.y),
+                    region: [b.left, b.bottom, b.right, b.top, 0.0, 0.0],
+                });
+            }
+        }
+        leaves
+    }
+
+    #[test]
+    fn files_stay_small_however_many_leaves() {
+        // 40,000 leaves: every file holds at most a subtree of 5 levels (1 + 4 + ... + 4^5 nodes),
+        // the root at most the 2 top tiles' subtrees, whatever the number of leaves.
+        let files = build(&KNOWN_TMS[0], &block(200), 5);
+        let leaves_seen: usize = files.iter().map(|f| f.json.to_string().matches(".glb").count()).sum();
+        assert_eq!(leaves_seen, 40_000, "every leaf in one file");
+        for f in &files {
+            let limit = if f.path == "tileset.json" { 2 * 1365 } else { 1365 };
+            assert!(f.nodes <= limit, "{}: {} nodes", f.path, f.nodes);
+            assert!(f.json.to_string().len() < 1 << 20, "{}: over 1 MB", f.path);
+        }
+        let largest = files.iter().map(|f| f.json.to_string().len()).max().unwrap();
+        eprintln!("{} files for 40,000 leaves, the largest {largest} bytes", files.len());
+        let subtree = files.iter().find(|f| f.path.starts_with("subtrees/10/")).unwrap();
+        let uri = subtree.json.to_string();
+        assert!(uri.contains("\"../../../15/"), "leaf URIs relative to the subtree file");
+    }
+
+    #[test]
+    fn parents_hold_children_and_errors_shrink() {
+        let files = build(&KNOWN_TMS[0], &block(3), 99);
+        assert_eq!(files.len(), 1, "no split");
+        fn walk(node: &Value, parent: Option<(&Value, f64)>) -> usize {
+            let r: Vec<f64> =
+                node["boundingVolume"]["region"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+            let e = node["geometricError"].as_f64().unwrap();
+            if let Some((p, pe)) = parent {
+                let p: Vec<f64> = p.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+                assert!(r[0] >= p[0] && r[1] >= p[1] && r[2] <= p[2] && r[3] <= p[3], "{r:?} in {p:?}");
+                assert!(e <= pe);
+            }
+            let kids = node["children"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+            if kids.is_empty() {
+                assert_eq!(e, 0.0, "leaves have no error");
+                return 1;
+            }
+            kids.iter().map(|k| walk(k, Some((&node["boundingVolume"]["region"], e)))).sum()
+        }
+        let root = &files[0].json["root"];
+        assert_eq!(root["refine"], "ADD");
+        assert_eq!(walk(root, None), 9);
+    }
+}
