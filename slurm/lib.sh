@@ -290,6 +290,20 @@ iwp_webtile() {
     --wmts "$(cfg dir_web_tiles)/WMTSCapabilities.xml" --preview "$preview" -q >"$RUN/webtile/final.ndjson"
 }
 
+# Optional (when IWP_3DTILES is set, to iwp-3dtiles's flags): a 3D Tiles content per staged z-max
+# tile, shared over every task, then the tileset.json hierarchy from their result lines.
+iwp_tiles3d() {
+  local force=() flags
+  [ "${IWP_FORCE:-0}" = 1 ] && force=(--force)
+  read -r -a flags <<<"${IWP_3DTILES:-}"
+  mkdir -p "$RUN/tiles3d"
+  iwp-3dtiles -c "$CONFIG" --list >"$RUN/tiles3d/jobs.ndjson"
+  rm -f "$RUN"/tiles3d/tiles3d.*.ndjson
+  tolerant on_tasks tiles3d tiles3d iwp-3dtiles -c "$CONFIG" --input "$RUN/tiles3d/jobs.ndjson" --shard auto "${force[@]}" "${flags[@]}"
+  cat "$RUN"/tiles3d/tiles3d.*.ndjson >"$RUN/tiles3d/contents.ndjson"
+  tolerant iwp-3dtiles -c "$CONFIG" --tileset --input "$RUN/tiles3d/contents.ndjson" -q >"$RUN/tiles3d/tileset.ndjson"
+}
+
 # Every stage's summary (iwp-progress) into RUN/summary.ndjson; exit 1 when any unit failed.
 iwp_summary() {
   local rc=0 out=$RUN/summary.ndjson zmax zmin z
@@ -311,6 +325,7 @@ iwp_summary() {
     fi
   done
   summarize webtile "$RUN/webtile/jobs.ndjson" "$RUN/webtile/webtile.*.ndjson"
+  summarize 3dtiles "$RUN/tiles3d/jobs.ndjson" "$RUN/tiles3d/tiles3d.*.ndjson"
   say "summary in $out:"
   sed 's/,"tasks".*//' "$out" >&2
   return "$rc"

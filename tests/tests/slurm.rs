@@ -8,7 +8,9 @@
 //! IWP_REQUIRE_SLURM=1.
 
 use iwp_rasters::geotiff;
-use iwp_tests::{bin, golden, png_pixels, raster_bits, relative_files, root, run_with, staged_rows, GoldenCase};
+use iwp_tests::{
+    bin, files_under, golden, png_pixels, raster_bits, relative_files, root, run_with, staged_rows, GoldenCase,
+};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -186,7 +188,13 @@ fn outputs(case: &Path, staged: &str, geotiff: &str, web: &str) -> Outputs {
 
 /// Runs examples/run-local.sh on a case.
 fn run_local(cluster: &Cluster, config: &str, run: &Path) {
+    run_local_with(cluster, config, run, &[]);
+}
+
+/// [`run_local`] with more environment.
+fn run_local_with(cluster: &Cluster, config: &str, run: &Path, env: &[(&str, &str)]) {
     let mut c = cluster.command("bash");
+    c.envs(env.iter().copied());
     c.arg(root().join("examples/run-local.sh")).arg(config).arg(run);
     let out = run_with(&mut c, None);
     assert!(out.status.code().is_some_and(|c| c <= 1), "run-local.sh: {}", String::from_utf8_lossy(&out.stderr));
@@ -291,12 +299,28 @@ fn generated_data_a_cancelled_job_resubmitted_and_the_raster_script_alone() {
     let Some(cluster) = Cluster::start() else { return };
     let dirs = ("staged", "geotiff", "web_tiles");
     let (local, _l) = generated_copy("200000");
-    run_local(&cluster, &config(&local), &local.join("../run"));
+    // With the optional 3D tiles stage, on both.
+    let tiles3d = [("IWP_3DTILES", "--colour-range 0 200")];
+    run_local_with(&cluster, &config(&local), &local.join("../run"), &tiles3d);
 
     // A whole run on Slurm equals run-local.sh.
     let (slurm, _s) = generated_copy("200000");
-    let (code, log) = cluster.submit("iwp-run.sbatch", &config(&slurm), &slurm.join("../run"), true);
+    let (code, log, _) = cluster.submit_with("iwp-run.sbatch", &config(&slurm), &slurm.join("../run"), true, &tiles3d);
     assert_eq!(code, Some(0), "iwp-run.sbatch failed:\n{log}");
+    assert!(log.contains("tiles3d: done"), "{log}");
+    // The same 3D tiles, byte for byte: contents (shared over the tasks) and the hierarchy.
+    let tree = |case: &Path| -> BTreeMap<PathBuf, Vec<u8>> {
+        let root = case.join("3dtiles");
+        files_under(&root)
+            .into_iter()
+            .map(|p| (p.strip_prefix(&root).unwrap().to_path_buf(), std::fs::read(&p).unwrap()))
+            .collect()
+    };
+    let (a, b) = (tree(&slurm), tree(&local));
+    assert!(a.keys().any(|k| k.ends_with("tileset.json")) && a.len() > 10, "{:?}", a.keys().collect::<Vec<_>>());
+    assert!(a == b, "the same 3D tiles from Slurm and run-local.sh");
+    let summary = std::fs::read_to_string(slurm.join("../run/summary.ndjson")).unwrap();
+    assert!(summary.lines().any(|l| l.contains("\"stage\":\"3dtiles\"") && l.contains("\"failed\":0")), "{summary}");
     let pair = Pair { slurm: slurm.clone(), local: local.clone(), _keep: vec![] };
     let first = compare(&pair, dirs);
     let polygons: usize = first.staged.values().map(|rows| rows.len()).sum();
