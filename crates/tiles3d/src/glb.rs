@@ -125,41 +125,22 @@ pub fn write_as(format: Format, mesh: &Mesh, features: usize, table: &PropertyTa
     if !enums.is_empty() {
         schema["enums"] = enums.into();
     }
-    while !bin.data.len().is_multiple_of(8) {
-        bin.data.push(0);
-    }
-    let gltf = json!({
-        "asset": {"version": "2.0", "generator": concat!("iwp-3dtiles ", env!("CARGO_PKG_VERSION"))},
-        "extensionsUsed": ["EXT_mesh_features", "EXT_structural_metadata", "KHR_materials_unlit"],
-        "extensions": {"EXT_structural_metadata": {
-            "schema": schema,
-            "propertyTables": [{"class": "polygon", "count": features, "properties": table_properties}]
-        }},
-        "scene": 0,
-        "scenes": [{"nodes": [0]}],
-        "nodes": [{"mesh": 0, "translation": y_up(mesh.centre)}],
-        "materials": [{"pbrMetallicRoughness": {"metallicFactor": 0.0, "roughnessFactor": 1.0},
-            "extensions": {"KHR_materials_unlit": {}}}],
-        "meshes": [{"primitives": [{
-            "attributes": {"POSITION": 0, "COLOR_0": 1, "_FEATURE_ID_0": 2},
-            "indices": 3, "material": 0, "mode": 4,
-            "extensions": {"EXT_mesh_features": {"featureIds": [
-                {"featureCount": features, "attribute": 0, "propertyTable": 0}
-            ]}}
-        }]}],
-        "accessors": accessors,
-        "bufferViews": bin.views,
-        "buffers": [{"byteLength": bin.data.len()}],
+    let metadata = json!({
+        "schema": schema,
+        "propertyTables": [{"class": "polygon", "count": features, "properties": table_properties}]
     });
-    container(&gltf, bin.data)
+    glb_of(mesh, bin, accessors, Some((features, metadata)))
 }
 
-/// The glTF of the mesh alone (no metadata extensions), feature ids as `_BATCHID`, for a B3DM.
-fn plain_gltf(mesh: &Mesh, mut bin: Bin, accessors: Vec<Value>) -> Vec<u8> {
+/// The GLB of the mesh's accessors in `bin`. With `metadata` (the feature count and the
+/// EXT_structural_metadata object), feature ids are `_FEATURE_ID_0` through EXT_mesh_features
+/// (3D Tiles 1.1); without, they are `_BATCHID` and the GLB carries no metadata (for a B3DM).
+fn glb_of(mesh: &Mesh, mut bin: Bin, accessors: Vec<Value>, metadata: Option<(usize, Value)>) -> Vec<u8> {
     while !bin.data.len().is_multiple_of(8) {
         bin.data.push(0);
     }
-    let gltf = json!({
+    let ids = if metadata.is_some() { "_FEATURE_ID_0" } else { "_BATCHID" };
+    let mut gltf = json!({
         "asset": {"version": "2.0", "generator": concat!("iwp-3dtiles ", env!("CARGO_PKG_VERSION"))},
         "extensionsUsed": ["KHR_materials_unlit"],
         "scene": 0,
@@ -168,13 +149,20 @@ fn plain_gltf(mesh: &Mesh, mut bin: Bin, accessors: Vec<Value>) -> Vec<u8> {
         "materials": [{"pbrMetallicRoughness": {"metallicFactor": 0.0, "roughnessFactor": 1.0},
             "extensions": {"KHR_materials_unlit": {}}}],
         "meshes": [{"primitives": [{
-            "attributes": {"POSITION": 0, "COLOR_0": 1, "_BATCHID": 2},
+            "attributes": {"POSITION": 0, "COLOR_0": 1, ids: 2},
             "indices": 3, "material": 0, "mode": 4
         }]}],
         "accessors": accessors,
         "bufferViews": bin.views,
         "buffers": [{"byteLength": bin.data.len()}],
     });
+    if let Some((features, metadata)) = metadata {
+        gltf["extensionsUsed"] = json!(["EXT_mesh_features", "EXT_structural_metadata", "KHR_materials_unlit"]);
+        gltf["extensions"] = json!({"EXT_structural_metadata": metadata});
+        gltf["meshes"][0]["primitives"][0]["extensions"] = json!({"EXT_mesh_features": {"featureIds": [
+            {"featureCount": features, "attribute": 0, "propertyTable": 0}
+        ]}});
+    }
     container(&gltf, bin.data)
 }
 
@@ -191,7 +179,7 @@ mod b3dm {
         bin: Bin,
         accessors: Vec<Value>,
     ) -> Vec<u8> {
-        let glb = plain_gltf(mesh, bin, accessors);
+        let glb = glb_of(mesh, bin, accessors, None);
         // The header is 28 bytes: the feature table's JSON ends 8-byte aligned at 4 more than a
         // multiple of 8; every later part is a multiple of 8.
         let mut feature_json = serde_json::to_vec(&json!({"BATCH_LENGTH": features})).expect("JSON");
