@@ -2,23 +2,13 @@
 //! listing tile files as lines, and a shard's share of a level's tiles.
 
 use crate::config::Config;
-use crate::jobs::{Fields, Results};
-use crate::lines::{TileAt, TileLine};
+use crate::jobs::Results;
+use crate::lines::{StagedTile, TileAt, TileLine};
 use crate::runner::Job;
 use crate::shard::Shard;
 use crate::tms::Tile;
 use std::io;
 use std::path::Path;
-
-/// The `tms`, `z`, `x`, `y` fields of a tile's line.
-pub fn tile_fields(config: &Config, tile: Tile) -> Fields {
-    let mut f = Fields::new();
-    f.insert("tms".into(), config.tms.id.into());
-    f.insert("z".into(), tile.z.into());
-    f.insert("x".into(), tile.x.into());
-    f.insert("y".into(), tile.y.into());
-    f
-}
 
 /// A tile's place on a typed line: the config's tms and the tile's z/x/y.
 pub fn tile_at(config: &Config, tile: Tile) -> TileAt {
@@ -59,9 +49,9 @@ pub fn list(config: &Config, dir: &Path, ext: &str, z: Option<u8>, results: &Res
         if z.is_some_and(|z| tile.z != z) {
             continue;
         }
-        let mut f = tile_fields(config, tile);
-        f.insert("path".into(), path.display().to_string().into());
-        results.ok(f)?;
+        let line =
+            StagedTile { tile: tile_at(config, tile), path: path.display().to_string(), ..StagedTile::default() };
+        results.put(&line)?;
     }
     Ok(())
 }

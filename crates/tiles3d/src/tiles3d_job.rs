@@ -7,7 +7,7 @@ use crate::tileset::{self, Leaf};
 use anyhow::{bail, Context};
 use iwp_core::config::Config;
 use iwp_core::jobs::Results;
-use iwp_core::lines::{Content3d, Status, TileLine};
+use iwp_core::lines::{Content3d, TileLine};
 use iwp_core::runner::Job;
 use iwp_core::tilejobs;
 use iwp_core::tms::Tile;
@@ -144,7 +144,7 @@ pub fn write_tilesets(
 ) -> anyhow::Result<()> {
     let root = &config.dir_3dtiles;
     let mut leaves: BTreeMap<Tile, Leaf> = BTreeMap::new();
-    for job in jobs.iter().filter(|j| j.body.status != Some(Status::Error) && !j.body.path.is_empty()) {
+    for job in jobs.iter().filter(|j| !j.body.failed() && !j.body.path.is_empty()) {
         let tile = match tilejobs::tile_of_line(config, job, Some(config.z_max)) {
             Ok(t) => t,
             Err(e) => {

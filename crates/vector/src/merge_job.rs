@@ -5,7 +5,7 @@ use crate::merge::{merge_tile, Transfer};
 use crate::tilestore::tile_path;
 use iwp_core::config::Config;
 use iwp_core::jobs::Results;
-use iwp_core::lines::{StagedTile, Status};
+use iwp_core::lines::{StagedTile, TileLine};
 use iwp_core::runner::Job;
 use iwp_core::tilejobs;
 use iwp_core::tms::Tile;
@@ -27,7 +27,7 @@ pub fn sources_of_lines(
     results: &Results,
 ) -> io::Result<Sources> {
     let mut tiles = Sources::new();
-    for job in jobs.iter().filter(|j| j.body.status != Some(Status::Error)) {
+    for job in jobs.iter().filter(|j| !j.body.failed()) {
         let t = &job.body;
         let named = match tilejobs::tile_named(config, job.line, &t.tile, &t.path) {
             Ok(_) if t.path.is_empty() => Err(format!("line {}: no \"path\"", job.line)),

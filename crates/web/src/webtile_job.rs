@@ -7,7 +7,7 @@ use crate::webtile::{write_preview, write_tiles, LevelRanges};
 use anyhow::Context;
 use iwp_core::config::Config;
 use iwp_core::jobs::Results;
-use iwp_core::lines::{GeoTiff, Png};
+use iwp_core::lines::{GeoTiff, Png, TileLine};
 use iwp_core::runner::Job;
 use iwp_core::tilejobs;
 use iwp_core::tms::{Bounds, Tile};
@@ -34,7 +34,7 @@ pub struct Inputs {
 /// cannot be had, gets an error line when `reports` (one share reports).
 pub fn inputs(config: &Config, jobs: &[Job<GeoTiff>], reports: bool, results: &Results) -> io::Result<Inputs> {
     let mut inputs = Inputs::default();
-    for job in jobs.iter().filter(|j| j.body.status != Some(iwp_core::lines::Status::Error)) {
+    for job in jobs.iter().filter(|j| !j.body.failed()) {
         let tile = match tilejobs::tile_of_line(config, job, None) {
             Ok(t) => t,
             Err(e) => {
