@@ -134,7 +134,10 @@ pub fn build(config: &Config, tile: Tile, staged: &Path, style: &Style) -> anyho
     struct Row {
         key: Option<String>,
         parts: iwp_vector::geom::PolygonList,
-        values: Vec<Option<f64>>,
+        /// The `--colour-by` value.
+        colour: Option<f64>,
+        /// The `--height-from` value.
+        height: Option<f64>,
     }
     let mut rows: Vec<(Row, usize)> = Vec::new();
     let mut duplicates = 0;
@@ -159,8 +162,7 @@ pub fn build(config: &Config, tile: Tile, staged: &Path, style: &Style) -> anyho
             own.push_from(parts, p);
         }
         let num = |i: usize| values.get(i).ok().and_then(|v| number(v).ok().flatten());
-        let v = vec![num(colour_at), height_at.and_then(num)];
-        rows.push((Row { key, parts: own, values: v }, index));
+        rows.push((Row { key, parts: own, colour: num(colour_at), height: height_at.and_then(num) }, index));
         Ok(())
     })?;
     rows.sort_by(|a, b| a.0.key.cmp(&b.0.key));
@@ -168,7 +170,7 @@ pub fn build(config: &Config, tile: Tile, staged: &Path, style: &Style) -> anyho
     let columns: Vec<Column> = columns.into_iter().map(|c| reorder(c, &order)).collect();
     let table = PropertyTable { names: names.iter().map(|n| identifier(n)).collect(), columns };
     // Colours: the palette's index of each row's value.
-    let values: Vec<f64> = rows.iter().map(|(r, _)| r.values[0].unwrap_or(f64::NAN)).collect();
+    let values: Vec<f64> = rows.iter().map(|(r, _)| r.colour.unwrap_or(f64::NAN)).collect();
     let colours = palette_indexes(&values, style.range.0, style.range.1, None);
     let b = config.tms.bounds(tile);
     let centre_height = if let Height::Fixed(h) = style.height { h } else { 0.0 };
@@ -178,7 +180,7 @@ pub fn build(config: &Config, tile: Tile, staged: &Path, style: &Style) -> anyho
     for (feature, ((row, _), colour)) in rows.iter().zip(&colours).enumerate() {
         let height = match style.height {
             Height::Fixed(h) => h,
-            Height::Column(_) => row.values[1].unwrap_or(0.0),
+            Height::Column(_) => row.height.unwrap_or(0.0),
         };
         (min_height, max_height) = (min_height.min(height), max_height.max(height));
         let rgba = style.palette.rgba[usize::from(*colour).min(style.palette.rgba.len() - 1)];
