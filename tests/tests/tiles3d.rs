@@ -25,23 +25,56 @@ fn clients() -> Option<PathBuf> {
     None
 }
 
-/// Vertex positions of a GLB in ECEF (the node's translation added, turned back to z-up).
-fn ecef_vertices(glb: &[u8]) -> Vec<[f64; 3]> {
+/// The JSON chunk of a GLB.
+fn gltf_of(glb: &[u8]) -> Value {
     let json_len = u32::from_le_bytes(glb[12..16].try_into().unwrap()) as usize;
-    let gltf: Value = serde_json::from_slice(&glb[20..20 + json_len]).unwrap();
-    let bin = &glb[28 + json_len..];
+    serde_json::from_slice(&glb[20..20 + json_len]).unwrap()
+}
+
+/// The binary chunk's data of a GLB.
+fn bin_of(glb: &[u8]) -> &[u8] {
+    &glb[28 + u32::from_le_bytes(glb[12..16].try_into().unwrap()) as usize..]
+}
+
+/// Vertex positions of a GLB in ECEF: float or 16-bit (KHR_mesh_quantization) positions placed
+/// by the node's scale, rotation and translation, turned back from glTF's y-up to z-up.
+fn ecef_vertices(glb: &[u8]) -> Vec<[f64; 3]> {
+    let (gltf, bin) = (gltf_of(glb), bin_of(glb));
     let accessor =
         &gltf["accessors"][gltf["meshes"][0]["primitives"][0]["attributes"]["POSITION"].as_u64().unwrap() as usize];
     let view = &gltf["bufferViews"][accessor["bufferView"].as_u64().unwrap() as usize];
     let at = view["byteOffset"].as_u64().unwrap() as usize;
-    let t: Vec<f64> = gltf["nodes"][0]["translation"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let node = &gltf["nodes"][0];
+    let numbers = |v: &Value, default: &[f64]| -> Vec<f64> {
+        v.as_array().map_or(default.to_vec(), |a| a.iter().map(|x| x.as_f64().unwrap()).collect())
+    };
+    let (t, r, s) = (
+        numbers(&node["translation"], &[0.0; 3]),
+        numbers(&node["rotation"], &[0.0, 0.0, 0.0, 1.0]),
+        numbers(&node["scale"], &[1.0; 3]),
+    );
+    let short = accessor["componentType"] == 5122;
+    let stride = view["byteStride"].as_u64().map_or(if short { 6 } else { 12 }, |s| s as usize);
     (0..accessor["count"].as_u64().unwrap() as usize)
         .map(|i| {
             let f = |k: usize| {
-                f32::from_le_bytes(bin[at + 12 * i + 4 * k..at + 12 * i + 4 * k + 4].try_into().unwrap()) as f64
+                let b = at + stride * i;
+                if short {
+                    i16::from_le_bytes(bin[b + 2 * k..b + 2 * k + 2].try_into().unwrap()) as f64
+                } else {
+                    f32::from_le_bytes(bin[b + 4 * k..b + 4 * k + 4].try_into().unwrap()) as f64
+                }
             };
-            let (x, y, z) = (f(0) + t[0], f(1) + t[1], f(2) + t[2]);
-            [x, -z, y]
+            let v = [f(0) * s[0], f(1) * s[1], f(2) * s[2]];
+            // v rotated by the unit quaternion r: v + 2w(u x v) + 2u x (u x v).
+            let u = [r[0], r[1], r[2]];
+            let cross = |a: [f64; 3], b: [f64; 3]| {
+                [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+            };
+            let c = cross(u, v);
+            let d = cross(u, c);
+            let p: Vec<f64> = (0..3).map(|k| v[k] + 2.0 * r[3] * c[k] + 2.0 * d[k] + t[k]).collect();
+            [p[0], -p[2], p[1]]
         })
         .collect()
 }
@@ -49,9 +82,7 @@ fn ecef_vertices(glb: &[u8]) -> Vec<[f64; 3]> {
 /// Triangle areas of a GLB in square metres.
 fn triangle_area(glb: &[u8]) -> f64 {
     let v = ecef_vertices(glb);
-    let json_len = u32::from_le_bytes(glb[12..16].try_into().unwrap()) as usize;
-    let gltf: Value = serde_json::from_slice(&glb[20..20 + json_len]).unwrap();
-    let bin = &glb[28 + json_len..];
+    let (gltf, bin) = (gltf_of(glb), bin_of(glb));
     let accessor = &gltf["accessors"][gltf["meshes"][0]["primitives"][0]["indices"].as_u64().unwrap() as usize];
     let at =
         gltf["bufferViews"][accessor["bufferView"].as_u64().unwrap() as usize]["byteOffset"].as_u64().unwrap() as usize;
@@ -158,7 +189,7 @@ fn contents_and_hierarchy_are_valid_faithful_and_load_in_cesium() {
         wgs84.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
         CoordTransform::new(&ecef, &wgs84).unwrap()
     };
-    let (mut all_features, mut all_rows) = (0, 0);
+    let (mut all_features, mut all_rows, mut quantized, mut worst) = (0, 0, 0, 0.0f64);
     for c in &with_file {
         let glb = std::fs::read(c["path"].as_str().unwrap()).unwrap();
         let staged = d.join(format!("staged/WorldCRS84Quad/{}/{}/{}.gpkg", c["z"], c["x"], c["y"]));
@@ -177,6 +208,7 @@ fn contents_and_hierarchy_are_valid_faithful_and_load_in_cesium() {
         for p in &points {
             grid.entry(cell(*p)).or_default().push(*p);
         }
+        quantized += usize::from(gltf_of(&glb)["extensionsRequired"] == serde_json::json!(["KHR_mesh_quantization"]));
         let v = ecef_vertices(&glb);
         let (mut xs, mut ys, mut zs): (Vec<f64>, Vec<f64>, Vec<f64>) =
             (v.iter().map(|p| p[0]).collect(), v.iter().map(|p| p[1]).collect(), v.iter().map(|p| p[2]).collect());
@@ -190,6 +222,7 @@ fn contents_and_hierarchy_are_valid_faithful_and_load_in_cesium() {
                 .flatten()
                 .map(|s| ((lon - s.0) * 111_320.0 * lat.to_radians().cos()).hypot((lat - s.1) * 110_600.0))
                 .fold(f64::INFINITY, f64::min);
+            worst = worst.max(metres.hypot(zs[k]));
             assert!(
                 metres < 0.01 && zs[k].abs() < 0.01,
                 "{staged:?}: vertex {k} is {metres} m from its source, {} m up",
@@ -201,6 +234,8 @@ fn contents_and_hierarchy_are_valid_faithful_and_load_in_cesium() {
         all_rows += staged_rows(Path::new(t["path"].as_str().unwrap())).0;
     }
     assert_eq!(all_features, all_rows, "every polygon in exactly one content");
+    assert!(quantized > 0, "no content has 16-bit positions (KHR_mesh_quantization)");
+    eprintln!("{quantized} of {} contents quantized; farthest vertex {:.4} m from its source", with_file.len(), worst);
 
     // Made again: the same bytes.
     let before: Vec<(PathBuf, Vec<u8>)> =

@@ -3,6 +3,7 @@
 //! property table of typed columns (EXT_structural_metadata). glTF is y-up: positions and the
 //! node's translation (the tile's centre) are turned from z-up ECEF as 3D Tiles clients expect.
 
+use crate::frame;
 use crate::mesh::Mesh;
 use serde_json::{json, Value};
 
@@ -64,6 +65,7 @@ fn y_up([x, y, z]: [f64; 3]) -> [f64; 3] {
 const ARRAY_BUFFER: u32 = 34962;
 const ELEMENT_ARRAY_BUFFER: u32 = 34963;
 const FLOAT: u32 = 5126;
+const SHORT: u32 = 5122;
 const UNSIGNED_BYTE: u32 = 5121;
 const UNSIGNED_SHORT: u32 = 5123;
 const UNSIGNED_INT: u32 = 5125;
@@ -87,19 +89,12 @@ pub fn write(mesh: &Mesh, features: usize, table: &PropertyTable) -> Vec<u8> {
 /// The content of `mesh` in `format`.
 pub fn write_as(format: Format, mesh: &Mesh, features: usize, table: &PropertyTable) -> Vec<u8> {
     let mut bin = Bin::default();
-    let mut accessors = Vec::new();
-    // Positions, with their bounds (required for POSITION).
-    let positions: Vec<[f32; 3]> = mesh.positions.iter().map(|p| y_up(p.map(f64::from)).map(|v| v as f32)).collect();
-    let (mut min, mut max) = ([f32::INFINITY; 3], [f32::NEG_INFINITY; 3]);
-    for p in &positions {
-        for k in 0..3 {
-            min[k] = min[k].min(p[k]);
-            max[k] = max[k].max(p[k]);
-        }
-    }
-    let view = bin.view(&bytes_of(positions.iter().flatten().map(|v| v.to_le_bytes())), Some(ARRAY_BUFFER));
-    accessors.push(json!({"bufferView": view, "componentType": FLOAT, "count": positions.len(), "type": "VEC3",
-        "min": min, "max": max}));
+    let quantized = if format == Format::Glb { frame::quantize(mesh.centre, &mesh.positions) } else { None };
+    let (position, node) = match &quantized {
+        Some(q) => quantized_positions(q, &mut bin),
+        None => float_positions(mesh, &mut bin),
+    };
+    let mut accessors = vec![position];
     let view = bin.view(&bytes_of(mesh.colours.iter().copied()), Some(ARRAY_BUFFER));
     accessors.push(json!({"bufferView": view, "componentType": UNSIGNED_BYTE, "normalized": true,
         "count": mesh.colours.len(), "type": "VEC4"}));
@@ -107,7 +102,7 @@ pub fn write_as(format: Format, mesh: &Mesh, features: usize, table: &PropertyTa
     let view = bin.view(&bytes_of(mesh.feature_ids.iter().map(|&f| (f as f32).to_le_bytes())), Some(ARRAY_BUFFER));
     accessors
         .push(json!({"bufferView": view, "componentType": FLOAT, "count": mesh.feature_ids.len(), "type": "SCALAR"}));
-    let (view, component) = if positions.len() <= usize::from(u16::MAX) {
+    let (view, component) = if mesh.positions.len() <= usize::from(u16::MAX) {
         (
             bin.view(&bytes_of(mesh.indices.iter().map(|&i| (i as u16).to_le_bytes())), Some(ELEMENT_ARRAY_BUFFER)),
             UNSIGNED_SHORT,
@@ -118,7 +113,7 @@ pub fn write_as(format: Format, mesh: &Mesh, features: usize, table: &PropertyTa
     accessors
         .push(json!({"bufferView": view, "componentType": component, "count": mesh.indices.len(), "type": "SCALAR"}));
     if format == Format::B3dm {
-        return b3dm::wrap(mesh, features, table, bin, accessors);
+        return b3dm::wrap(node, features, table, bin, accessors);
     }
     let [class_properties, table_properties, enums] = metadata(table, &mut bin);
     let mut schema = json!({"id": "iwp", "classes": {"polygon": {"properties": class_properties}}});
@@ -129,23 +124,69 @@ pub fn write_as(format: Format, mesh: &Mesh, features: usize, table: &PropertyTa
         "schema": schema,
         "propertyTables": [{"class": "polygon", "count": features, "properties": table_properties}]
     });
-    glb_of(mesh, bin, accessors, Some((features, metadata)))
+    glb_of(Gltf { bin, accessors, node, quantized: quantized.is_some() }, Some((features, metadata)))
+}
+
+/// Float positions relative to the mesh's centre, in ECEF axes: their accessor and the node
+/// placing them.
+fn float_positions(mesh: &Mesh, bin: &mut Bin) -> (Value, Value) {
+    let positions: Vec<[f32; 3]> = mesh.positions.iter().map(|p| y_up(p.map(f64::from)).map(|v| v as f32)).collect();
+    let (mut min, mut max) = ([f32::INFINITY; 3], [f32::NEG_INFINITY; 3]);
+    for p in &positions {
+        for k in 0..3 {
+            min[k] = min[k].min(p[k]);
+            max[k] = max[k].max(p[k]);
+        }
+    }
+    let view = bin.view(&bytes_of(positions.iter().flatten().map(|v| v.to_le_bytes())), Some(ARRAY_BUFFER));
+    let accessor = json!({"bufferView": view, "componentType": FLOAT, "count": positions.len(), "type": "VEC3",
+        "min": min, "max": max});
+    (accessor, json!({"mesh": 0, "translation": y_up(mesh.centre)}))
+}
+
+/// Quantized positions (16-bit steps, padded to 8 bytes a vertex as vertex attributes must be
+/// 4-byte aligned) in their east-north-up frame: their accessor and the node whose rotation,
+/// scale and translation place the steps.
+fn quantized_positions(q: &frame::Quantized, bin: &mut Bin) -> (Value, Value) {
+    let (mut min, mut max) = ([i16::MAX; 3], [i16::MIN; 3]);
+    let mut bytes = Vec::with_capacity(8 * q.positions.len());
+    for p in &q.positions {
+        for k in 0..3 {
+            (min[k], max[k]) = (min[k].min(p[k]), max[k].max(p[k]));
+            bytes.extend_from_slice(&p[k].to_le_bytes());
+        }
+        bytes.extend_from_slice(&[0, 0]);
+    }
+    let view = bin.view(&bytes, Some(ARRAY_BUFFER));
+    bin.views[view]["byteStride"] = 8.into();
+    let accessor = json!({"bufferView": view, "componentType": SHORT, "count": q.positions.len(), "type": "VEC3",
+        "min": min, "max": max});
+    let rotation = frame::quaternion(q.axes.map(y_up));
+    (accessor, json!({"mesh": 0, "translation": y_up(q.origin), "rotation": rotation, "scale": q.step}))
+}
+
+/// A glTF being built: its binary chunk, accessors and node, and whether its positions are
+/// quantized.
+struct Gltf {
+    bin: Bin,
+    accessors: Vec<Value>,
+    node: Value,
+    quantized: bool,
 }
 
 /// The GLB of the mesh's accessors in `bin`. With `metadata` (the feature count and the
 /// EXT_structural_metadata object), feature ids are `_FEATURE_ID_0` through EXT_mesh_features
 /// (3D Tiles 1.1); without, they are `_BATCHID` and the GLB carries no metadata (for a B3DM).
-fn glb_of(mesh: &Mesh, mut bin: Bin, accessors: Vec<Value>, metadata: Option<(usize, Value)>) -> Vec<u8> {
+fn glb_of(Gltf { mut bin, accessors, node, quantized }: Gltf, metadata: Option<(usize, Value)>) -> Vec<u8> {
     while !bin.data.len().is_multiple_of(8) {
         bin.data.push(0);
     }
     let ids = if metadata.is_some() { "_FEATURE_ID_0" } else { "_BATCHID" };
     let mut gltf = json!({
         "asset": {"version": "2.0", "generator": concat!("iwp-3dtiles ", env!("CARGO_PKG_VERSION"))},
-        "extensionsUsed": ["KHR_materials_unlit"],
         "scene": 0,
         "scenes": [{"nodes": [0]}],
-        "nodes": [{"mesh": 0, "translation": y_up(mesh.centre)}],
+        "nodes": [node],
         "materials": [{"pbrMetallicRoughness": {"metallicFactor": 0.0, "roughnessFactor": 1.0},
             "extensions": {"KHR_materials_unlit": {}}}],
         "meshes": [{"primitives": [{
@@ -156,13 +197,20 @@ fn glb_of(mesh: &Mesh, mut bin: Bin, accessors: Vec<Value>, metadata: Option<(us
         "bufferViews": bin.views,
         "buffers": [{"byteLength": bin.data.len()}],
     });
+    let mut used = vec!["KHR_materials_unlit"];
+    if quantized {
+        used.push("KHR_mesh_quantization");
+        gltf["extensionsRequired"] = json!(["KHR_mesh_quantization"]);
+    }
     if let Some((features, metadata)) = metadata {
-        gltf["extensionsUsed"] = json!(["EXT_mesh_features", "EXT_structural_metadata", "KHR_materials_unlit"]);
+        used.extend(["EXT_mesh_features", "EXT_structural_metadata"]);
         gltf["extensions"] = json!({"EXT_structural_metadata": metadata});
         gltf["meshes"][0]["primitives"][0]["extensions"] = json!({"EXT_mesh_features": {"featureIds": [
             {"featureCount": features, "attribute": 0, "propertyTable": 0}
         ]}});
     }
+    used.sort_unstable();
+    gltf["extensionsUsed"] = json!(used);
     container(&gltf, bin.data)
 }
 
@@ -173,13 +221,13 @@ mod b3dm {
     /// The B3DM of the mesh: `BATCH_LENGTH` features, their attributes in the batch table
     /// (numbers in its binary body, texts and booleans as JSON arrays).
     pub(super) fn wrap(
-        mesh: &Mesh,
+        node: Value,
         features: usize,
         table: &PropertyTable,
         bin: Bin,
         accessors: Vec<Value>,
     ) -> Vec<u8> {
-        let glb = glb_of(mesh, bin, accessors, None);
+        let glb = glb_of(Gltf { bin, accessors, node, quantized: false }, None);
         // The header is 28 bytes: the feature table's JSON ends 8-byte aligned at 4 more than a
         // multiple of 8; every later part is a multiple of 8.
         let mut feature_json = serde_json::to_vec(&json!({"BATCH_LENGTH": features})).expect("JSON");

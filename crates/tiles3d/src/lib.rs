@@ -7,6 +7,7 @@
 pub mod check;
 pub mod content;
 pub mod ecef;
+pub mod frame;
 pub mod glb;
 pub mod mesh;
 pub mod tiles3d_job;

@@ -1,6 +1,7 @@
 //! Flat polygons as one indexed triangle mesh: rings in longitude and latitude triangulated by
 //! ear clipping (holes respected), vertices in ECEF metres relative to a tile-local centre, so
-//! float32 positions keep sub-millimetre precision; one feature id and one colour per vertex.
+//! float32 positions keep sub-millimetre precision (the GLB may quantize them further: see
+//! [`crate::frame`]); one feature id and one colour per vertex.
 
 use crate::ecef::to_ecef;
 use geo::{LineString, Polygon, TriangulateEarcut};
