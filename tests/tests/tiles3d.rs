@@ -173,8 +173,26 @@ fn contents_and_hierarchy_are_valid_faithful_and_load_in_cesium() {
         Some(&String::from_utf8(made.stdout.clone()).unwrap()),
     );
     assert!(tilesets.status.success(), "{}", String::from_utf8_lossy(&tilesets.stderr));
-    assert!(lines(&tilesets.stdout).len() >= 3, "a root and external tilesets");
+    let files = lines(&tilesets.stdout);
+    assert!(files.len() >= 3, "a root and external tilesets");
     let root = d.join("3dtiles/tileset.json");
+    assert_eq!(files.last().unwrap()["path"], root.to_str().unwrap(), "the root is written last");
+    for f in &files {
+        let bytes = std::fs::metadata(f["path"].as_str().unwrap()).unwrap().len();
+        assert_eq!(f["bytes"].as_u64(), Some(bytes), "{f}");
+        assert!(f["tiles"].as_u64().unwrap() >= 1 && f["status"] == "ok", "{f}");
+    }
+    // A content outside dir_3dtiles is one error line; the hierarchy of the others is written.
+    let stray = format!(
+        "{}{{\"tms\":\"WorldCRS84Quad\",\"z\":15,\"x\":1,\"y\":1,\"path\":\"/elsewhere/1.glb\",\"region\":[0,0,1,1,0,0],\"status\":\"ok\"}}\n",
+        String::from_utf8(made.stdout.clone()).unwrap()
+    );
+    let with_stray = run("iwp-3dtiles", &["-c", cfg, "--tileset", "-q"], Some(&stray));
+    assert_eq!(with_stray.status.code(), Some(1));
+    let out = lines(&with_stray.stdout);
+    let errors: Vec<&Value> = out.iter().filter(|l| l["status"] == "error").collect();
+    assert_eq!((errors.len(), out.len()), (1, files.len() + 1), "{out:?}");
+    assert!(errors.iter().any(|e| e["error"].as_str().unwrap().contains("/elsewhere/1.glb is not under dir_3dtiles")));
 
     // The 3D Tiles rules, every file.
     let report = iwp_tiles3d::check::check(&root);

@@ -233,6 +233,21 @@ pub struct Content3d {
     pub status: Option<Status>,
 }
 
+/// A tileset file of the 3D tiles hierarchy (iwp-3dtiles --tileset's results): the root
+/// tileset.json or an external tileset.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tileset3d {
+    /// The file.
+    pub path: String,
+    /// Tiles (nodes) in it; a reference to an external tileset counts as one.
+    pub tiles: u64,
+    /// The file's size in bytes.
+    pub bytes: u64,
+    /// `ok` or `error` on a result line; None when the line has no `status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+}
+
 /// An archive of a pack (iwp-pack pack's and unpack's results), or, with `manifest`, a pack
 /// that was already made.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -354,6 +369,7 @@ pub const KINDS: &[(&str, &[&str])] = &[
             "status",
         ],
     ),
+    ("3D tileset", &["path", "tiles", "bytes", "status"]),
     ("archive", &["archive", "manifest", "files", "bytes", "skipped", "secs", "...", "status"]),
     ("error", &["line", "input", "...", "status", "error"]),
     ("node", &["node", "index", "head"]),

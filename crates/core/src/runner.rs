@@ -66,14 +66,22 @@ impl Run {
     /// Reads every job line as kind `T`, whatever `--shard` says, for tools that share out units
     /// made of several lines (a tile's sources); bad lines are reported as [`Run::read`] does.
     pub fn read_all<T: DeserializeOwned>(&self, args: &JobArgs) -> Result<Vec<Job<T>>, ExitCode> {
+        let mut jobs = Vec::new();
+        self.read_each(args, |job| jobs.push(job))?;
+        Ok(jobs)
+    }
+
+    /// Hands every job line read as kind `T` to `take` as it is read, whatever `--shard` says
+    /// (for steps over more lines than memory should hold); bad lines are reported as
+    /// [`Run::read`] does.
+    pub fn read_each<T: DeserializeOwned>(&self, args: &JobArgs, mut take: impl FnMut(Job<T>)) -> Result<(), ExitCode> {
         let reports = args.shard.unwrap_or(Shard::All).reports_for_all();
         let input = jobs::open_input(args.input.as_deref()).map_err(|e| self.usage(&e.to_string()))?;
-        let mut jobs = Vec::new();
         for item in jobs::read_jobs(input) {
             let reported = match item.map_err(|e| self.usage(&format!("cannot read job lines: {e}")))? {
                 Ok(job) => match lines::parse::<T>(job.line, job.fields.clone()) {
                     Ok(body) => {
-                        jobs.push(Job { line: job.line, body });
+                        take(Job { line: job.line, body });
                         continue;
                     }
                     Err(why) => reports.then(|| self.results.error(job.fields, &why)),
@@ -84,7 +92,7 @@ impl Run {
                 break;
             }
         }
-        Ok(jobs)
+        Ok(())
     }
 
     /// Works on every unit on rayon's threads, with a progress bar of `what` on a terminal;

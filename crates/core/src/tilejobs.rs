@@ -7,12 +7,36 @@ use crate::lines::{StagedTile, TileAt, TileLine};
 use crate::runner::Job;
 use crate::shard::Shard;
 use crate::tms::Tile;
+use std::collections::BTreeMap;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A tile's place on a typed line: the config's tms and the tile's z/x/y.
 pub fn tile_at(config: &Config, tile: Tile) -> TileAt {
     TileAt { tms: Some(config.tms.id.into()), z: Some(tile.z), x: Some(tile.x), y: Some(tile.y) }
+}
+
+/// The tiles of level `z` the lines name, each with the file its (last) line names (None when
+/// the line names none); failed units' lines are skipped, a line naming no tile of that level
+/// gets an error line when `reports` (one share reports).
+pub fn tiles_of_lines<T: TileLine>(
+    config: &Config,
+    z: u8,
+    jobs: &[Job<T>],
+    reports: bool,
+    results: &Results,
+) -> io::Result<BTreeMap<Tile, Option<PathBuf>>> {
+    let mut tiles = BTreeMap::new();
+    for job in jobs.iter().filter(|j| !j.body.failed()) {
+        match tile_of_line(config, job, Some(z)) {
+            Ok(t) => {
+                tiles.insert(t, Some(job.body.file()).filter(|p| !p.is_empty()).map(PathBuf::from));
+            }
+            Err(e) if reports => results.error_for(&job.body, &e)?,
+            Err(_) => {}
+        }
+    }
+    Ok(tiles)
 }
 
 /// The tile line `line` names: its z/x/y, else its path (empty: none); refused when its tms is

@@ -114,6 +114,10 @@ fn the_documentation_lists_every_kind_and_field_in_order() {
             }),
         ),
         (
+            "3D tileset",
+            keys(&Tileset3d { path: "3dtiles/tileset.json".into(), tiles: 1, bytes: 1, status: Some(Status::Ok) }),
+        ),
+        (
             "archive",
             keys(&Archive {
                 archive: Some("part-1-00001.tar".into()),

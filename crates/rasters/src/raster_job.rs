@@ -15,7 +15,7 @@ use iwp_core::tilejobs;
 use iwp_core::tms::Tile;
 use iwp_vector::tilestore::tile_path;
 use rayon::prelude::*;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -75,19 +75,12 @@ pub fn first_level<T: TileLine>(
     reports: bool,
     results: &Results,
 ) -> io::Result<LevelTiles> {
-    let from = if first == config.z_max { first } else { first + 1 };
-    let mut tiles: BTreeMap<Tile, Option<PathBuf>> = BTreeMap::new();
-    for job in jobs.iter().filter(|j| !j.body.failed()) {
-        match tilejobs::tile_of_line(config, job, Some(from)) {
-            Ok(t) if first == config.z_max => {
-                tiles.insert(t, Some(job.body.file()).filter(|p| !p.is_empty()).map(PathBuf::from));
-            }
-            Ok(t) => tiles.extend(t.parent().map(|p| (p, None))),
-            Err(e) if reports => results.error_for(&job.body, &e)?,
-            Err(_) => {}
-        }
+    if first == config.z_max {
+        return Ok(tilejobs::tiles_of_lines(config, first, jobs, reports, results)?.into_iter().collect());
     }
-    Ok(tiles.into_iter().collect())
+    let below = tilejobs::tiles_of_lines(config, first + 1, jobs, reports, results)?;
+    let parents: BTreeSet<Tile> = below.keys().filter_map(|t| t.parent()).collect();
+    Ok(parents.into_iter().map(|p| (p, None)).collect())
 }
 
 /// Every tile from each of `tiles` up to level `z_min` (the tiles themselves included).

@@ -5,15 +5,16 @@
 use crate::content::{self, Height, Style};
 use crate::tileset::{self, Leaf};
 use anyhow::{bail, Context};
+use iwp_core::cli::JobArgs;
 use iwp_core::config::Config;
 use iwp_core::jobs::Results;
-use iwp_core::lines::{Content3d, TileLine};
-use iwp_core::runner::Job;
+use iwp_core::lines::{Content3d, Status, TileLine, Tileset3d};
+use iwp_core::runner::{Job, Run};
 use iwp_core::tilejobs;
 use iwp_core::tms::Tile;
 use iwp_web::palette::Palette;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Instant;
 
 /// The style a run asks for: the statistic whose palette (and val_range) colours the polygons,
@@ -77,20 +78,9 @@ impl Contents<'_> {
         jobs: &[Job<iwp_core::lines::StagedTile>],
         reports: bool,
     ) -> std::io::Result<Vec<(Tile, PathBuf)>> {
-        let mut tiles = BTreeMap::new();
-        for job in jobs.iter().filter(|j| !j.body.failed()) {
-            match tilejobs::tile_of_line(self.config, job, Some(self.config.z_max)) {
-                Ok(t) => {
-                    let path = Some(job.body.file()).filter(|p| !p.is_empty()).map(PathBuf::from);
-                    let staged = path
-                        .unwrap_or_else(|| iwp_vector::tilestore::tile_path(self.config, &self.config.dir_staged, t));
-                    tiles.insert(t, staged);
-                }
-                Err(e) if reports => self.results.error_for(&job.body, &e)?,
-                Err(_) => {}
-            }
-        }
-        Ok(tiles.into_iter().collect())
+        let tiles = tilejobs::tiles_of_lines(self.config, self.config.z_max, jobs, reports, self.results)?;
+        let staged = |t: Tile| iwp_vector::tilestore::tile_path(self.config, &self.config.dir_staged, t);
+        Ok(tiles.into_iter().map(|(t, path)| (t, path.unwrap_or_else(|| staged(t)))).collect())
     }
 
     /// Writes one tile's content (or finds it written) and its result line, or its error line.
@@ -133,49 +123,62 @@ impl Contents<'_> {
     }
 }
 
-/// The hierarchy step: reads 3D content lines (failed and empty ones skipped; a tile listed
-/// twice keeps its last line), writes `tileset.json` and its external tilesets under
-/// `dir_3dtiles`, and one result line per file written (path, nodes).
-pub fn write_tilesets(
-    config: &Config,
-    jobs: &[Job<Content3d>],
-    split_levels: u8,
-    results: &Results,
-) -> anyhow::Result<()> {
-    let root = &config.dir_3dtiles;
-    let mut leaves: BTreeMap<Tile, Leaf> = BTreeMap::new();
-    for job in jobs.iter().filter(|j| !j.body.failed() && !j.body.path.is_empty()) {
-        let tile = match tilejobs::tile_of_line(config, job, Some(config.z_max)) {
-            Ok(t) => t,
-            Err(e) => {
-                results.error_for(&job.body, &e)?;
-                continue;
-            }
-        };
-        let Some(region) = job.body.region else {
-            results.error_for(&job.body, &format!("line {}: no `region`", job.line))?;
-            continue;
-        };
-        let file = PathBuf::from(&job.body.path);
-        let uri = match iwp_core::files::relative_within(&file, root) {
-            Some(rel) => rel.to_string_lossy().replace('\\', "/"),
-            None => bail!("line {}: content {} is not under dir_3dtiles {}", job.line, file.display(), root.display()),
-        };
-        leaves.insert(tile, Leaf { tile, uri, region });
+/// The hierarchy step: reads 3D content lines as they come (failed and empty ones skipped; a
+/// tile listed twice keeps its last line; a line naming no z-max tile, no `region` or a file
+/// outside dir_3dtiles gets an error line), then writes `tileset.json` and its external tilesets
+/// under dir_3dtiles, one 3D tileset result line per file. Memory holds a small leaf per
+/// content (about 100 bytes) and one file's JSON.
+pub fn hierarchy(config: &Config, run: &Run, args: &JobArgs, split_levels: u8) -> ExitCode {
+    let mut leaves = Vec::new();
+    let read = run.read_each::<Content3d>(args, |job| match leaf_of(config, &job) {
+        Ok(Some(leaf)) => leaves.push(leaf),
+        Ok(None) => {}
+        Err(why) => {
+            let _ = run.results.error_for(&job.body, &why);
+        }
+    });
+    if let Err(code) = read {
+        return code;
     }
-    let leaves: Vec<Leaf> = leaves.into_values().collect();
-    for file in tileset::build(config.tms, &leaves, split_levels) {
+    tracing::info!("{} contents: writing the tileset files", leaves.len());
+    let root = &config.dir_3dtiles;
+    let written = tileset::build_each(config.tms, leaves, split_levels, &mut |file| {
         let path = root.join(&file.path);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         }
         let text = serde_json::to_vec(&file.json)?;
-        iwp_core::files::write_atomic(&path, &text).with_context(|| format!("cannot write {}", path.display()))?;
-        let mut line = iwp_core::jobs::Fields::new();
-        line.insert("path".into(), path.display().to_string().into());
-        line.insert("tiles".into(), file.nodes.into());
-        line.insert("bytes".into(), text.len().into());
-        results.ok(line)?;
+        // Not synced, as contents are not: a file lost in a crash is made again by this step.
+        iwp_core::files::write_atomic_unsynced(&path, &text)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        let line = Tileset3d {
+            path: path.display().to_string(),
+            tiles: file.nodes as u64,
+            bytes: text.len() as u64,
+            status: Some(Status::Ok),
+        };
+        Ok(run.results.put(&line)?)
+    });
+    if let Err(e) = written {
+        if !run.results.is_closed() {
+            let mut fields = iwp_core::jobs::Fields::new();
+            fields.insert("path".into(), root.join("tileset.json").display().to_string().into());
+            let _ = run.results.error(fields, &format!("{e:#}"));
+        }
     }
-    Ok(())
+    run.finish("tileset files")
+}
+
+/// The leaf of a 3D content line: None for a failed line or a tile without content.
+fn leaf_of(config: &Config, job: &Job<Content3d>) -> Result<Option<Leaf>, String> {
+    if job.body.failed() || job.body.path.is_empty() {
+        return Ok(None);
+    }
+    let tile = tilejobs::tile_of_line(config, job, Some(config.z_max))?;
+    let region = job.body.region.ok_or_else(|| format!("line {}: no `region`", job.line))?;
+    let root = &config.dir_3dtiles;
+    let uri = iwp_core::files::relative_within(Path::new(&job.body.path), root).ok_or_else(|| {
+        format!("line {}: content {} is not under dir_3dtiles {}", job.line, job.body.path, root.display())
+    })?;
+    Ok(Some(Leaf { tile, uri: uri.to_string_lossy().replace('\\', "/").into(), region }))
 }

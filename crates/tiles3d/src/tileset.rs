@@ -15,7 +15,7 @@ pub struct Leaf {
     /// Its tile.
     pub tile: Tile,
     /// Its URI relative to the folder of the tileset files.
-    pub uri: String,
+    pub uri: Box<str>,
     /// West, south, east, north (degrees) and minimum and maximum height (metres) of its
     /// polygons.
     pub region: [f64; 6],
@@ -52,90 +52,134 @@ fn region_json(r: [f64; 6]) -> Value {
 }
 
 /// The hierarchy over `leaves` (all at one level), as the root tileset.json and its external
-/// tilesets (a subtree at every level that is a multiple of `split_levels`, above the leaves).
-pub fn build(tms: &Tms, leaves: &[Leaf], split_levels: u8) -> Vec<TilesetFile> {
-    let split_levels = split_levels.max(1);
+/// tilesets (a subtree at every level that is a multiple of `split_levels`, above the leaves),
+/// all in memory: see [`build_each`] for large trees.
+pub fn build(tms: &Tms, leaves: Vec<Leaf>, split_levels: u8) -> Vec<TilesetFile> {
+    let mut files = Vec::new();
+    build_each(tms, leaves, split_levels, &mut |f| {
+        files.push(f);
+        Ok(())
+    })
+    .expect("collecting files cannot fail");
+    files
+}
+
+/// The hierarchy over `leaves` (all at one level; a tile given twice keeps its last leaf),
+/// each file handed to `emit` as soon as it is made: an external tileset before the file that
+/// refers to it, the root tileset.json last. Memory holds the leaves, their ancestors' regions
+/// and one file's JSON.
+pub fn build_each(
+    tms: &Tms,
+    mut leaves: Vec<Leaf>,
+    split_levels: u8,
+    emit: &mut dyn FnMut(TilesetFile) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    // Sorted by tile, the last of equal tiles first (a stable sort of the reversed list), kept.
+    leaves.reverse();
+    leaves.sort_by_key(|l| l.tile);
+    leaves.dedup_by_key(|l| l.tile);
     // Every ancestor's region, the union of its leaves'.
     let mut regions: BTreeMap<Tile, [f64; 6]> = BTreeMap::new();
-    let mut by_tile: BTreeMap<Tile, &Leaf> = BTreeMap::new();
-    for leaf in leaves {
-        by_tile.insert(leaf.tile, leaf);
-        let mut t = Some(leaf.tile);
+    for leaf in &leaves {
+        let mut t = leaf.tile.parent();
         while let Some(tile) = t {
             regions.entry(tile).and_modify(|r| *r = union(*r, leaf.region)).or_insert(leaf.region);
             t = tile.parent();
         }
     }
-    let tops: Vec<Tile> = regions.keys().filter(|t| t.z == 0).copied().collect();
-    let mut files = Vec::new();
-    let children: Vec<Value> =
-        tops.iter().map(|t| node(tms, *t, &regions, &by_tile, split_levels, true, &mut files)).collect();
-    let root_region = tops.iter().map(|t| regions[t]).reduce(union);
+    let tree = Tree { tms, leaves: &leaves, regions: &regions, split_levels: split_levels.max(1) };
+    let tops: Vec<Tile> = match leaves.first() {
+        Some(l) if l.tile.z == 0 => leaves.iter().map(|l| l.tile).collect(),
+        _ => regions.keys().filter(|t| t.z == 0).copied().collect(),
+    };
+    let mut nodes = 1;
+    let mut children = Vec::new();
+    for t in &tops {
+        let (child, n) = tree.node(*t, "", true, emit)?;
+        children.push(child);
+        nodes += n;
+    }
+    let root_region = tops.iter().filter_map(|t| tree.region(*t)).reduce(union);
     let root_error = geometric_error(tms, 0) * 2.0;
-    let mut root = json!({"geometricError": root_error, "refine": "ADD", "children": children});
-    root["boundingVolume"] = region_json(root_region.unwrap_or([-180.0, -90.0, 180.0, 90.0, 0.0, 0.0]));
-    let nodes = count(&root);
-    files.insert(0, TilesetFile { path: "tileset.json".into(), json: tileset(root, root_error), nodes });
-    files
+    let region = root_region.unwrap_or([-180.0, -90.0, 180.0, 90.0, 0.0, 0.0]);
+    let root = tile_json(region, root_error, [("refine", Value::from("ADD")), ("children", Value::Array(children))]);
+    emit(TilesetFile { path: "tileset.json".into(), json: tileset(root, root_error), nodes })
 }
 
-/// A tileset file's JSON around `root`.
+/// A tileset file's JSON around `root` (moved in, not copied as `json!` would).
 fn tileset(root: Value, error: f64) -> Value {
-    json!({"asset": {"version": "1.1", "generator": concat!("iwp-3dtiles ", env!("CARGO_PKG_VERSION"))},
-        "geometricError": error, "root": root})
+    let mut file = json!({"asset": {"version": "1.1", "generator": concat!("iwp-3dtiles ", env!("CARGO_PKG_VERSION"))},
+        "geometricError": error});
+    file["root"] = root;
+    file
 }
 
-/// Nodes in a tree of JSON tiles.
-fn count(node: &Value) -> usize {
-    1 + node["children"].as_array().map_or(0, |c| c.iter().map(count).sum())
+/// A tile's JSON: its region, geometric error and `more` fields, moved in.
+fn tile_json<const N: usize>(region: [f64; 6], error: f64, more: [(&str, Value); N]) -> Value {
+    let mut tile = serde_json::Map::new();
+    tile.insert("boundingVolume".into(), region_json(region));
+    tile.insert("geometricError".into(), error.into());
+    for (k, v) in more {
+        tile.insert(k.into(), v);
+    }
+    Value::Object(tile)
 }
 
-/// The node of `tile`: a leaf with its content, or a parent of the children that have leaves
-/// below; a parent starting a subtree (not at the top) becomes a reference to an external
-/// tileset added to `files`.
-fn node(
-    tms: &Tms,
-    tile: Tile,
-    regions: &BTreeMap<Tile, [f64; 6]>,
-    leaves: &BTreeMap<Tile, &Leaf>,
+/// The tree being written: leaves sorted by tile, their ancestors' regions.
+struct Tree<'a> {
+    tms: &'a Tms,
+    leaves: &'a [Leaf],
+    regions: &'a BTreeMap<Tile, [f64; 6]>,
     split_levels: u8,
-    in_file_top: bool,
-    files: &mut Vec<TilesetFile>,
-) -> Value {
-    let volume = region_json(regions[&tile]);
-    if let Some(leaf) = leaves.get(&tile) {
-        return json!({"boundingVolume": volume, "geometricError": 0.0, "content": {"uri": leaf.uri}});
-    }
-    let error = geometric_error(tms, tile.z);
-    if !in_file_top && tile.z.is_multiple_of(split_levels) {
-        let inner = node(tms, tile, regions, leaves, split_levels, true, files);
-        let path = format!("subtrees/{}/{}/{}.json", tile.z, tile.x, tile.y);
-        let nodes = count(&inner);
-        // URIs inside an external tileset are relative to it: its leaves' go up three folders.
-        let json = tileset(relative(inner, "../../../"), error);
-        files.push(TilesetFile { path: path.clone(), json, nodes });
-        return json!({"boundingVolume": volume, "geometricError": error, "content": {"uri": path}});
-    }
-    let children: Vec<Value> = tile
-        .children()
-        .iter()
-        .filter(|c| regions.contains_key(c))
-        .map(|c| node(tms, *c, regions, leaves, split_levels, false, files))
-        .collect();
-    json!({"boundingVolume": volume, "geometricError": error, "refine": "ADD", "children": children})
 }
 
-/// The tree with every content URI prefixed by `up` (for a file in a subfolder).
-fn relative(mut node: Value, up: &str) -> Value {
-    if let Some(uri) = node["content"]["uri"].as_str() {
-        node["content"]["uri"] = format!("{up}{uri}").into();
+impl Tree<'_> {
+    /// The leaf of `tile`, if it is one.
+    fn leaf(&self, tile: Tile) -> Option<&Leaf> {
+        self.leaves.binary_search_by_key(&tile, |l| l.tile).ok().map(|i| &self.leaves[i])
     }
-    if let Some(children) = node["children"].as_array_mut() {
-        for c in children.iter_mut() {
-            *c = relative(c.take(), up);
+
+    /// The region of `tile`, when it has leaves below (or is one).
+    fn region(&self, tile: Tile) -> Option<[f64; 6]> {
+        self.leaf(tile).map(|l| l.region).or_else(|| self.regions.get(&tile).copied())
+    }
+
+    /// The node of `tile` and the nodes it holds in its file: a leaf with its content (URI
+    /// prefixed by `up`, the way from the file's folder to the root folder), or a parent of the
+    /// children that have leaves below; a parent starting a subtree (not at the top of its file)
+    /// becomes a reference to an external tileset handed to `emit` first.
+    fn node(
+        &self,
+        tile: Tile,
+        up: &str,
+        in_file_top: bool,
+        emit: &mut dyn FnMut(TilesetFile) -> anyhow::Result<()>,
+    ) -> anyhow::Result<(Value, usize)> {
+        if let Some(leaf) = self.leaf(tile) {
+            let content = json!({"uri": format!("{up}{}", leaf.uri)});
+            return Ok((tile_json(leaf.region, 0.0, [("content", content)]), 1));
         }
+        let region = self.regions[&tile];
+        let error = geometric_error(self.tms, tile.z);
+        if !in_file_top && tile.z.is_multiple_of(self.split_levels) {
+            // URIs inside an external tileset are relative to it: its leaves' go up three folders.
+            let (inner, nodes) = self.node(tile, "../../../", true, emit)?;
+            let path = format!("subtrees/{}/{}/{}.json", tile.z, tile.x, tile.y);
+            let content = json!({"uri": format!("{up}{path}")});
+            emit(TilesetFile { path, json: tileset(inner, error), nodes })?;
+            return Ok((tile_json(region, error, [("content", content)]), 1));
+        }
+        let (mut children, mut nodes) = (Vec::new(), 1);
+        for c in tile.children() {
+            if self.region(c).is_some() {
+                let (child, n) = self.node(c, up, false, emit)?;
+                children.push(child);
+                nodes += n;
+            }
+        }
+        let children = [("refine", Value::from("ADD")), ("children", Value::Array(children))];
+        Ok((tile_json(region, error, children), nodes))
     }
-    node
 }
 
 #[cfg(test)]
@@ -153,7 +197,7 @@ mod tests {
                 let b = tms.bounds(tile);
                 leaves.push(Leaf {
                     tile,
-                    uri: format!("15/{}/{}.glb", tile.x, tile.y),
+                    uri: format!("15/{}/{}.glb", tile.x, tile.y).into(),
                     region: [b.left, b.bottom, b.right, b.top, 0.0, 0.0],
                 });
             }
@@ -165,7 +209,7 @@ mod tests {
     fn files_stay_small_however_many_leaves() {
         // 40,000 leaves: every file holds at most a subtree of 5 levels (1 + 4 + ... + 4^5 nodes),
         // the root at most the 2 top tiles' subtrees, whatever the number of leaves.
-        let files = build(&KNOWN_TMS[0], &block(200), 5);
+        let files = build(&KNOWN_TMS[0], block(200), 5);
         let leaves_seen: usize = files.iter().map(|f| f.json.to_string().matches(".glb").count()).sum();
         assert_eq!(leaves_seen, 40_000, "every leaf in one file");
         for f in &files {
@@ -182,7 +226,7 @@ mod tests {
 
     #[test]
     fn parents_hold_children_and_errors_shrink() {
-        let files = build(&KNOWN_TMS[0], &block(3), 99);
+        let files = build(&KNOWN_TMS[0], block(3), 99);
         assert_eq!(files.len(), 1, "no split");
         fn walk(node: &Value, parent: Option<(&Value, f64)>) -> usize {
             let r: Vec<f64> =
@@ -200,7 +244,7 @@ mod tests {
             }
             kids.iter().map(|k| walk(k, Some((&node["boundingVolume"]["region"], e)))).sum()
         }
-        let root = &files[0].json["root"];
+        let root = &files.last().unwrap().json["root"];
         assert_eq!(root["refine"], "ADD");
         assert_eq!(walk(root, None), 9);
     }

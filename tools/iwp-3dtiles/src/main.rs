@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use iwp_core::cli::{self, ConfigArgs, JobArgs, LogArgs, ThreadArgs};
-use iwp_core::lines::{Content3d, StagedTile};
+use iwp_core::lines::StagedTile;
 use iwp_core::runner::Run;
 use iwp_core::shard::Shard;
 use iwp_core::tilejobs;
@@ -80,16 +80,7 @@ fn main() -> ExitCode {
     }
     iwp_core::temps::claim(&[&config.dir_3dtiles]);
     if args.tileset {
-        let jobs = match run.read_all::<Content3d>(&args.jobs) {
-            Ok(j) => j,
-            Err(code) => return code,
-        };
-        if let Err(e) = tiles3d_job::write_tilesets(&config, &jobs, args.split_levels, &run.results) {
-            if !run.results.is_closed() {
-                return run.usage(&format!("{e:#}"));
-            }
-        }
-        return run.finish("tileset files");
+        return tiles3d_job::hierarchy(&config, &run, &args.jobs, args.split_levels);
     }
     let height = args.height_from.clone().map_or(Height::Fixed(args.height), Height::Column);
     let range = args.colour_range.as_ref().map(|r| (r[0], r[1]));
