@@ -4,7 +4,7 @@
 //
 // Usage: node cesium-load.mjs --dir DIR --tileset REL/tileset.json
 //          [--imagery-template 'REL/{z}/{x}/{y}.png' [--imagery-max-level N]]
-//          [--screenshot out.png] [--timeout-secs N]
+//          [--screenshot out.png] [--timeout-secs N] [--overlay]
 //
 // It serves DIR at http://127.0.0.1:PORT/ (random port) and CesiumJS's built files
 // (node_modules/cesium/Build/Cesium) at /cesium/, opens a generated page that
@@ -17,12 +17,18 @@
 //   4. flies close to the deepest known tile with content (a leaf if one is known) and
 //      settles again, repeating while that tile turns out to have children (external
 //      tilesets), at most MAX_ROUNDS times,
-// and then takes the screenshot. Every request whose host is not 127.0.0.1 is aborted
+// and then takes the screenshot. With --overlay (and an imagery template) it first renders that
+// view twice on a black globe, imagery alone and tileset alone, and compares where each has
+// coloured pixels: "overlay":{tiles, tiles_on_imagery, bright, bright_under_tiles, shifted}:
+// the tiles' coloured pixels and the share of them over coloured imagery, the imagery's bright
+// pixels (full coverage) and the share of them under the tiles, and the same with the tiles'
+// frame moved 12 px right and down (what a misplaced tileset would score); with --screenshot the two renders are saved beside it
+// (NAME-imagery.png, NAME-tiles.png). Every request whose host is not 127.0.0.1 is aborted
 // and listed; Chromium's DNS resolves nothing but 127.0.0.1 as a second fence.
 //
 // Prints one JSON object on stdout:
 //   {tileLoad, tileFailed, failures:[{url,message}], external_requests:[url],
-//    leaves_loaded, max_depth_loaded, feature_sample:{url, featuresLength, properties},
+//    leaves_loaded, max_depth_loaded, feature_sample:{url, featuresLength, properties}, overlay?,
 //    console_errors:[...], not_found:[path],
 //    settled:[bool...], timed_out, timings_ms:{...}, screenshot, error?}
 // console_errors leaves out Chromium's "Failed to load resource" lines: those are in
@@ -44,14 +50,14 @@ function usage(msg) {
   if (msg) console.error(`cesium-load: ${msg}`);
   console.error('usage: node cesium-load.mjs --dir DIR --tileset REL/tileset.json ' +
     "[--imagery-template 'REL/{z}/{x}/{y}.png' [--imagery-max-level N]] " +
-    '[--screenshot out.png] [--timeout-secs N]');
+    '[--screenshot out.png] [--timeout-secs N] [--overlay]');
   process.exit(2);
 }
 const opts = { timeoutSecs: 50 };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 2) {
   const [k, v] = [argv[i], argv[i + 1]];
-  if (v === undefined) usage(`missing value for ${k}`);
+  if (v === undefined && k !== '--overlay') usage(`missing value for ${k}`);
   if (k === '--dir') opts.dir = path.resolve(v);
   else if (k === '--tileset') opts.tileset = v;
   else if (k === '--imagery-template') opts.imageryTemplate = v;
@@ -59,6 +65,7 @@ for (let i = 0; i < argv.length; i += 2) {
   else if (k === '--imagery' && v === 'none') { /* accepted for symmetry: no imagery */ }
   else if (k === '--screenshot') opts.screenshot = path.resolve(v);
   else if (k === '--timeout-secs') opts.timeoutSecs = Number(v);
+  else if (k === '--overlay') { opts.overlay = true; i -= 1; }
   else usage(`unknown option ${k}`);
 }
 if (!opts.dir || !opts.tileset) usage('--dir and --tileset are required');
@@ -135,6 +142,8 @@ function pageMain(CFG) {
     // SwiftShader renders on the CPU: skip multisampling and sky effects so frames
     // come fast enough (Cesium advances tile loading a little each frame).
     msaaSamples: 1, skyBox: false, skyAtmosphere: false,
+    // The overlay check reads the canvas back after a frame.
+    contextOptions: { webgl: { preserveDrawingBuffer: true } },
   });
   const scene = viewer.scene;
   scene.fog.enabled = false;
@@ -203,6 +212,64 @@ function pageMain(CFG) {
     return best;
   }
 
+  // The canvas's pixels after the next frame: a mask of the coloured ones (any channel over
+  // 24 on the black globe) and the frame as a PNG data URL.
+  function frame() {
+    return new Promise((resolve) => {
+      const remove = scene.postRender.addEventListener(() => {
+        remove();
+        const c = scene.canvas;
+        const copy = document.createElement('canvas');
+        copy.width = c.width; copy.height = c.height;
+        const g = copy.getContext('2d');
+        g.drawImage(c, 0, 0);
+        const px = g.getImageData(0, 0, c.width, c.height).data;
+        // 1: coloured (any channel over 24), 2: also bright (channels summing over 350).
+        const mask = new Uint8Array(c.width * c.height);
+        for (let i = 0; i < mask.length; i += 1) {
+          const [r, g, b] = [px[4 * i], px[4 * i + 1], px[4 * i + 2]];
+          mask[i] = r + g + b > 350 ? 2 : r > 24 || g > 24 || b > 24 ? 1 : 0;
+        }
+        resolve({ mask, width: c.width, height: c.height, png: copy.toDataURL('image/png') });
+      });
+      scene.requestRender();
+    });
+  }
+
+  // The same view rendered with the imagery alone and the tileset alone, compared.
+  async function overlay() {
+    const layer = viewer.imageryLayers.get(0);
+    const base = scene.globe.baseColor;
+    scene.globe.baseColor = Cesium.Color.BLACK;
+    tileset.show = false;
+    await settle();
+    const a = await frame();
+    tileset.show = true;
+    layer.show = false;
+    await settle();
+    const b = await frame();
+    layer.show = true;
+    scene.globe.baseColor = base;
+    // Counts over the pixels where both frames are defined after moving the tiles' frame
+    // by (dx, dy): tiles' coloured pixels, those on coloured imagery, bright imagery pixels,
+    // those under the tiles.
+    function compare(dx, dy) {
+      let [tiles, tilesOn, bright, brightUnder] = [0, 0, 0, 0];
+      for (let y = Math.max(0, dy); y < a.height; y += 1) {
+        for (let x = Math.max(0, dx); x < a.width; x += 1) {
+          const [i, j] = [y * a.width + x, (y - dy) * a.width + (x - dx)];
+          const t = b.mask[j] > 0;
+          tiles += t;
+          tilesOn += t && a.mask[i] > 0;
+          bright += a.mask[i] === 2;
+          brightUnder += a.mask[i] === 2 && t;
+        }
+      }
+      return { tiles, tiles_on_imagery: tilesOn / Math.max(tiles, 1), bright, bright_under_tiles: brightUnder / Math.max(bright, 1) };
+    }
+    return { ...compare(0, 0), shifted: compare(12, 12), png_imagery: a.png, png_tiles: b.png };
+  }
+
   return (async () => {
     S.phase = 'tileset';
     tileset = await Cesium.Cesium3DTileset.fromUrl('/' + CFG.tileset);
@@ -231,6 +298,11 @@ function pageMain(CFG) {
       if (target.children.length === 0 && !target.hasTilesetContent) break; // reached a leaf
     }
     mark('close_settled');
+    if (CFG.overlay && viewer.imageryLayers.length > 0) {
+      S.phase = 'overlay';
+      S.overlay = await overlay();
+      mark('overlay_settled');
+    }
     S.phase = 'done';
     return S;
   })();
@@ -247,7 +319,7 @@ pageHtml = `<!doctype html>
 ${pageMain.toString()}
 pageMain(${JSON.stringify({
   tileset: opts.tileset.split(path.sep).join('/'),
-  imageryTemplate: opts.imageryTemplate, imageryMaxLevel: opts.imageryMaxLevel,
+  imageryTemplate: opts.imageryTemplate, imageryMaxLevel: opts.imageryMaxLevel, overlay: !!opts.overlay,
 })}).then((r) => { window.__result = r; },
   (e) => { window.__result = Object.assign(window.__state || {}, { error: String(e && e.stack || e) }); });
 </script></body></html>
@@ -298,8 +370,18 @@ try {
     out.timed_out = true;
     result = await page.evaluate(() => window.__state || {});
   }
-  for (const k of ['tileLoad', 'tileFailed', 'failures', 'leaves_loaded', 'max_depth_loaded', 'feature_sample', 'settled', 'error', 'phase']) {
+  for (const k of ['tileLoad', 'tileFailed', 'failures', 'leaves_loaded', 'max_depth_loaded', 'feature_sample', 'settled', 'error', 'phase', 'overlay']) {
     if (result[k] !== undefined) out[k] = result[k];
+  }
+  if (out.overlay) {
+    for (const which of ['imagery', 'tiles']) {
+      const png = out.overlay[`png_${which}`];
+      delete out.overlay[`png_${which}`];
+      if (opts.screenshot && png) {
+        const file = opts.screenshot.replace(/(\.png)?$/, `-${which}.png`);
+        fs.writeFileSync(file, Buffer.from(png.split(',')[1], 'base64'));
+      }
+    }
   }
   Object.assign(out.timings_ms, result.timings_ms || {});
   if (out.settled.includes(false)) out.timed_out = true; // a settle wait ran out of time

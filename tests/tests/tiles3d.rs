@@ -313,12 +313,23 @@ fn contents_and_hierarchy_are_valid_faithful_and_load_in_cesium() {
             "--screenshot",
             shot.to_str().unwrap(),
         ])
-        .args(["--imagery-template", "web_tiles/iwp_coverage/WorldCRS84Quad/{z}/{x}/{y}.png"])
+        .args(["--imagery-template", "web_tiles/iwp_coverage/WorldCRS84Quad/{z}/{x}/{y}.png", "--overlay"])
         .output()
         .unwrap();
     let r: Value =
         serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
     assert!(out.status.success(), "{r}");
+    // The polygons lie where the WMTS imagery has them: the same close view rendered with the
+    // imagery alone and the tileset alone on a black globe. Nearly every pixel of the polygons
+    // is over coloured imagery and most of the imagery's full-coverage pixels are under them,
+    // clearly more than with the polygons' frame moved by 12 pixels (about 2 m there).
+    let o = &r["overlay"];
+    let share = |v: &Value, k: &str| v[k].as_f64().unwrap();
+    assert!(o["tiles"].as_u64().unwrap() > 10_000, "{o}");
+    assert!(share(o, "tiles_on_imagery") >= 0.99, "{o}");
+    assert!(share(o, "bright_under_tiles") >= 0.9, "{o}");
+    assert!(share(o, "bright_under_tiles") > share(&o["shifted"], "bright_under_tiles") + 0.05, "{o}");
+    assert!(share(o, "tiles_on_imagery") > share(&o["shifted"], "tiles_on_imagery"), "{o}");
     assert!(r["tileLoad"].as_u64().unwrap() >= 1, "{r}");
     assert_eq!(r["tileFailed"], 0, "{r}");
     assert_eq!(r["external_requests"].as_array().unwrap().len(), 0, "{r}");
