@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent setup for the JavaScript client tests (see README.md):
 #   1. Debian's chromium (used headless by cesium-load.mjs through playwright-core),
-#   2. node_modules from package-lock.json (npm ci), only when missing or stale.
+#   2. node_modules from package-lock.json (npm ci), only when missing or stale,
+#   3. .venv with the Python clients of requirements.txt (OWSLib, pmtiles), when missing or stale.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -28,4 +29,13 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
   touch node_modules   # npm ci may keep an old mtime; mark it fresh
 else
   echo "install.sh: node_modules is up to date with package-lock.json"
+fi
+
+if [ ! -x .venv/bin/python ] || [ requirements.txt -nt .venv ]; then
+  echo "install.sh: creating .venv with requirements.txt"
+  python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
+  touch .venv
+else
+  echo "install.sh: .venv is up to date with requirements.txt"
 fi

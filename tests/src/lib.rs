@@ -216,3 +216,56 @@ pub fn temp_files(dir: &Path) -> Vec<PathBuf> {
 
 /// The tests' deterministic generator (SplitMix64), the one the sample-data generator uses.
 pub use iwp_vector::synth::Rand;
+
+/// The clients' folder (tests/clients) when its packages are installed (node_modules with
+/// cesium, Debian's chromium, the .venv of Python clients); else None with a visible SKIP
+/// message, or a failure under IWP_REQUIRE_CLIENTS.
+pub fn clients() -> Option<PathBuf> {
+    let dir = root().join("tests/clients");
+    let ready = dir.join("node_modules/cesium").is_dir()
+        && Path::new("/usr/bin/chromium").exists()
+        && dir.join(".venv/bin/python").exists();
+    if ready {
+        return Some(dir);
+    }
+    assert!(std::env::var("IWP_REQUIRE_CLIENTS").is_err(), "tests/clients is not installed (tests/clients/install.sh)");
+    eprintln!("SKIP client checks: run tests/clients/install.sh (chromium, cesium, gltf-validator, OWSLib, pmtiles)");
+    None
+}
+
+/// A folder served over HTTP on 127.0.0.1 (Python's http.server) while this lives.
+pub struct Served {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT/`.
+    pub url: String,
+}
+
+impl Served {
+    /// Serves `dir` on a free port of 127.0.0.1; returns once it answers.
+    pub fn new(dir: &Path) -> Served {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("port").port();
+        let mut child = Command::new("python3")
+            .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1", "--directory"])
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 -m http.server");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Served { child, url: format!("http://127.0.0.1:{port}/") };
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("http.server on port {port} did not start");
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -8,22 +8,11 @@ use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
 use gdal::vector::LayerAccess;
 use geo::orient::{Direction, Orient};
 use geo::GeodesicArea;
-use iwp_tests::{files_under, lines, run, synth};
+use iwp_tests::{clients, files_under, lines, run, synth};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// The clients' folder (tests/clients), when its packages are installed.
-fn clients() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("clients");
-    if dir.join("node_modules/cesium").is_dir() && Path::new("/usr/bin/chromium").exists() {
-        return Some(dir);
-    }
-    assert!(std::env::var("IWP_REQUIRE_CLIENTS").is_err(), "tests/clients is not installed (tests/clients/install.sh)");
-    eprintln!("SKIP client checks: run tests/clients/install.sh (chromium, cesium, gltf-validator)");
-    None
-}
 
 /// The JSON chunk of a GLB.
 fn gltf_of(glb: &[u8]) -> Value {

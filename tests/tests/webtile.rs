@@ -48,7 +48,10 @@ fn capabilities_shards_list_lines_and_preview() {
         let url = layer.descendants().find(|n| n.has_tag_name("ResourceURL")).unwrap();
         assert_eq!(
             url.attribute("template"),
-            Some(format!("https://example.org/tiles/doi/placeholder/{stat}/WorldCRS84Quad/{{TileMatrix}}/{{TileCol}}/{{TileRow}}.png").as_str())
+            Some(
+                format!("https://example.org/tiles/{stat}/WorldCRS84Quad/{{TileMatrix}}/{{TileCol}}/{{TileRow}}.png")
+                    .as_str()
+            )
         );
         let lower = layer.descendants().find(|n| n.has_tag_name("LowerCorner")).unwrap().text().unwrap();
         let lon: f64 = lower.split(' ').next().unwrap().parse().unwrap();

@@ -267,3 +267,18 @@ pub fn full_disk_note(dir: &Path) -> Option<String> {
     let free = free_bytes(existing)?;
     (free < 1 << 20).then(|| format!("the disk holding {} is full ({free} bytes free)", existing.display()))
 }
+
+/// An absolute path as the path of a `file://` URL: bytes other than letters, digits, `/` and
+/// `-._~` percent-encoded.
+pub fn url_path(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -3,6 +3,7 @@
 
 #![warn(missing_docs)]
 
+pub mod legend;
 pub mod palette;
 pub mod webtile;
 pub mod webtile_job;

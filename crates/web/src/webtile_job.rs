@@ -3,7 +3,8 @@
 //! lines, previews, and the WMTS capabilities of the tiles.
 
 use crate::palette::Palette;
-use crate::webtile::{write_preview, write_tiles, LevelRanges};
+use crate::webtile::{value_range, write_preview, write_tiles, LevelRanges};
+use crate::wmts::{Limits, Service};
 use anyhow::Context;
 use iwp_core::config::Config;
 use iwp_core::jobs::Results;
@@ -85,22 +86,76 @@ fn add_ranges(
     Ok(())
 }
 
-/// Writes the WMTS capabilities: layers over the union of the z-max tiles (the TMS extent if none).
-pub fn write_capabilities<'a>(
-    config: &Config,
-    base_url: &str,
-    tiles: impl Iterator<Item = &'a Tile>,
-    file: &Path,
-) -> anyhow::Result<()> {
-    let deepest: Vec<Bounds> = tiles.filter(|t| t.z == config.z_max).map(|t| config.tms.bounds(*t)).collect();
-    let extent = deepest.into_iter().reduce(|a, b| Bounds {
+/// Where dir_web_tiles is served: `base_url` as given, then the config's doi when it has one;
+/// without a base URL, the folder's own `file://` URL (for GDAL or QGIS on this machine).
+pub fn served_at(config: &Config, base_url: Option<&str>) -> anyhow::Result<String> {
+    let Some(url) = base_url else {
+        let dir = std::path::absolute(&config.dir_web_tiles)
+            .with_context(|| format!("cannot resolve {}", config.dir_web_tiles.display()))?;
+        return Ok(format!("file://{}", iwp_core::files::url_path(&dir)));
+    };
+    let url = url.trim_end_matches('/');
+    Ok(match &config.doi {
+        Some(doi) => format!("{url}/{}", doi.trim_matches('/')),
+        None => url.to_string(),
+    })
+}
+
+/// The columns and rows of each level's tiles.
+pub fn limits<'a>(tiles: impl Iterator<Item = &'a Tile>) -> BTreeMap<u8, Limits> {
+    let mut limits: BTreeMap<u8, Limits> = BTreeMap::new();
+    for t in tiles {
+        let l = limits.entry(t.z).or_insert(Limits { min_col: t.x, max_col: t.x, min_row: t.y, max_row: t.y });
+        (l.min_col, l.max_col) = (l.min_col.min(t.x), l.max_col.max(t.x));
+        (l.min_row, l.max_row) = (l.min_row.min(t.y), l.max_row.max(t.y));
+    }
+    limits
+}
+
+/// The lon/lat extent of the z-max tiles among `tiles` (the TMS's extent if none).
+pub fn extent<'a>(config: &Config, tiles: impl Iterator<Item = &'a Tile>) -> anyhow::Result<Bounds> {
+    let deepest = tiles.filter(|t| t.z == config.z_max).map(|t| config.tms.bounds(*t));
+    let extent = deepest.reduce(|a, b| Bounds {
         left: a.left.min(b.left),
         bottom: a.bottom.min(b.bottom),
         right: a.right.max(b.right),
         top: a.top.max(b.top),
     });
-    let bbox = crate::wmts::lonlat_bbox(config.tms, extent.unwrap_or_else(|| config.tms.extent()))?;
-    let xml = crate::wmts::capabilities(config, base_url, bbox);
+    crate::wmts::lonlat_bbox(config.tms, extent.unwrap_or_else(|| config.tms.extent()))
+}
+
+/// Each statistic's value range at z-max (its legend's ends).
+pub fn ranges(config: &Config, levels: &LevelRanges) -> anyhow::Result<Vec<(f64, f64)>> {
+    config.statistics.iter().map(|s| value_range(s, config.z_max, levels)).collect()
+}
+
+/// Writes each statistic's legend, `dir_web_tiles/STAT/legend.svg`.
+pub fn write_legends(config: &Config, palettes: &[Palette], ranges: &[(f64, f64)]) -> anyhow::Result<()> {
+    for ((stat, palette), range) in config.statistics.iter().zip(palettes).zip(ranges) {
+        let path = config.dir_web_tiles.join(&stat.name).join("legend.svg");
+        std::fs::create_dir_all(path.parent().expect("a folder"))?;
+        let svg = crate::legend::svg(&stat.name, palette, *range);
+        iwp_core::files::write_atomic(&path, svg.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Writes the WMTS capabilities of the tiles in `inputs` (layers over the z-max tiles' extent,
+/// limits from every level's tiles) and the legends they point to.
+pub fn write_capabilities(
+    config: &Config,
+    palettes: &[Palette],
+    base_url: Option<&str>,
+    inputs: &Inputs,
+    file: &Path,
+) -> anyhow::Result<()> {
+    let ranges = ranges(config, &inputs.levels)?;
+    write_legends(config, palettes, &ranges)?;
+    let base = served_at(config, base_url)?;
+    let limits = limits(inputs.tiles.keys());
+    let service = Service { base: &base, bbox: extent(config, inputs.tiles.keys())?, limits: &limits, ranges: &ranges };
+    let xml = crate::wmts::capabilities(config, &service);
     iwp_core::files::write_atomic(file, xml.as_bytes()).with_context(|| format!("cannot write {}", file.display()))?;
     tracing::info!("WMTS capabilities written to {}", file.display());
     Ok(())

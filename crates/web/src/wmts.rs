@@ -1,14 +1,14 @@
-//! WMTS 1.0 capabilities for the web tiles: one layer per statistic and one tile matrix set, in
-//! the structure of the reference's generator, with its bugs fixed: matrix sizes from the tile
-//! matrix set (not 2^(z+1) x 2^z), the statistic's folder in the URL template, no `//` in URLs.
+//! WMTS 1.0 capabilities for the web tiles: one layer per statistic (its style's legend, the
+//! levels and tile ranges that exist) and one tile matrix set, in the structure of the
+//! reference's generator, with its bugs fixed: matrix sizes from the tile matrix set (not
+//! 2^(z+1) x 2^z), the statistic's folder in the URL template, no `//` in URLs, limits so that
+//! clients ask only for tiles that exist.
 
 use iwp_core::config::Config;
 use iwp_core::tms::{Bounds, Tms};
 
-/// Escapes text for XML content and attribute values.
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
+use crate::legend::esc;
+use std::collections::BTreeMap;
 
 /// Metres per CRS unit: a degree along the equator of the WGS 84 ellipsoid, or 1.
 fn meters_per_unit(tms: &Tms) -> f64 {
@@ -37,11 +37,35 @@ fn well_known_scale_set(tms: &Tms) -> Option<&'static str> {
     }
 }
 
-/// The capabilities document. `base_url` is where dir_web_tiles is served (the reference uses
-/// `https://arcticdata.io/data/` + doi); `bbox` the layers' lon/lat extent.
-pub fn capabilities(config: &Config, base_url: &str, bbox: Bounds) -> String {
+/// The first and last column and row of a level's tiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Smallest column.
+    pub min_col: u32,
+    /// Largest column.
+    pub max_col: u32,
+    /// Smallest row.
+    pub min_row: u32,
+    /// Largest row.
+    pub max_row: u32,
+}
+
+/// What the capabilities describe beyond the config.
+pub struct Service<'a> {
+    /// Where dir_web_tiles is served: URLs are `base/STAT/TMS/{TileMatrix}/...`.
+    pub base: &'a str,
+    /// The layers' lon/lat extent.
+    pub bbox: Bounds,
+    /// Per level that has tiles, their columns and rows.
+    pub limits: &'a BTreeMap<u8, Limits>,
+    /// Per statistic (config order), the value range its colours span at z-max.
+    pub ranges: &'a [(f64, f64)],
+}
+
+/// The capabilities document.
+pub fn capabilities(config: &Config, service: &Service) -> String {
     let tms = config.tms;
-    let base = format!("{}/{}", base_url.trim_end_matches('/'), config.doi.trim_matches('/'));
+    let base = service.base.trim_end_matches('/');
     let (tile_h, tile_w) = (config.tile_size[0], config.tile_size[1]);
     let ext = config.ext_web_tiles.as_str();
     let mime = match ext {
@@ -50,12 +74,26 @@ pub fn capabilities(config: &Config, base_url: &str, bbox: Bounds) -> String {
         ".tif" | ".tiff" => "image/geotiff",
         _ => "application/octet-stream",
     };
+    let names = config.layer_names();
+    let summary = config
+        .summary
+        .clone()
+        .unwrap_or_else(|| format!("Web tiles of ice-wedge polygon statistics, one layer each: {}.", names.join(", ")));
+    let keywords = config.keywords.clone().unwrap_or_else(|| names.iter().map(|n| n.to_string()).collect());
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     x.push_str("<Capabilities xmlns=\"http://www.opengis.net/wmts/1.0\" xmlns:ows=\"http://www.opengis.net/ows/1.1\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:gml=\"http://www.opengis.net/gml\" xsi:schemaLocation=\"http://www.opengis.net/wmts/1.0 http://schemas.opengis.net/wmts/1.0/wmtsGetCapabilities_response.xsd\" version=\"1.0.0\">\n");
     x.push_str(&format!(
-        "  <ows:ServiceIdentification>\n    <ows:Title>{}</ows:Title>\n    <ows:ServiceType>OGC WMTS</ows:ServiceType>\n    <ows:ServiceTypeVersion>1.0.0</ows:ServiceTypeVersion>\n  </ows:ServiceIdentification>\n",
-        esc(&config.title)
+        "  <ows:ServiceIdentification>\n    <ows:Title>{}</ows:Title>\n    <ows:Abstract>{}</ows:Abstract>\n    <ows:Keywords>\n{}    </ows:Keywords>\n    <ows:ServiceType>OGC WMTS</ows:ServiceType>\n    <ows:ServiceTypeVersion>1.0.0</ows:ServiceTypeVersion>\n  </ows:ServiceIdentification>\n",
+        esc(&config.service_title()),
+        esc(&summary),
+        keywords.iter().map(|k| format!("      <ows:Keyword>{}</ows:Keyword>\n", esc(k))).collect::<String>()
     ));
+    if let Some(who) = &config.attribution {
+        x.push_str(&format!(
+            "  <ows:ServiceProvider>\n    <ows:ProviderName>{}</ows:ProviderName>\n    <ows:ServiceContact/>\n  </ows:ServiceProvider>\n",
+            esc(who)
+        ));
+    }
     x.push_str("  <ows:OperationsMetadata>\n");
     for (op, href) in [("GetCapabilities", format!("{base}/WMTSCapabilities.xml")), ("GetTile", format!("{base}/"))] {
         x.push_str(&format!(
@@ -64,14 +102,32 @@ pub fn capabilities(config: &Config, base_url: &str, bbox: Bounds) -> String {
         ));
     }
     x.push_str("  </ows:OperationsMetadata>\n  <Contents>\n");
-    for stat in &config.statistics {
+    let limits: String = service
+        .limits
+        .iter()
+        .map(|(z, l)| {
+            format!(
+                "          <TileMatrixLimits>\n            <TileMatrix>{z}</TileMatrix>\n            <MinTileRow>{}</MinTileRow>\n            <MaxTileRow>{}</MaxTileRow>\n            <MinTileCol>{}</MinTileCol>\n            <MaxTileCol>{}</MaxTileCol>\n          </TileMatrixLimits>\n",
+                l.min_row, l.max_row, l.min_col, l.max_col
+            )
+        })
+        .collect();
+    let bbox = service.bbox;
+    for (stat, range) in config.statistics.iter().zip(service.ranges) {
         let template = format!("{base}/{}/{}/{{TileMatrix}}/{{TileCol}}/{{TileRow}}{ext}", stat.name, tms.id);
+        let legend = format!("{base}/{}/legend.svg", stat.name);
+        let (legend_w, legend_h) = crate::legend::SIZE;
         x.push_str(&format!(
-            "    <Layer>\n      <ows:Title>{name}</ows:Title>\n      <ows:Identifier>{name}</ows:Identifier>\n      <ows:WGS84BoundingBox crs=\"urn:ogc:def:crs:OGC:2:84\">\n        <ows:LowerCorner>{} {}</ows:LowerCorner>\n        <ows:UpperCorner>{} {}</ows:UpperCorner>\n      </ows:WGS84BoundingBox>\n      <Style isDefault=\"true\">\n        <ows:Identifier>default</ows:Identifier>\n      </Style>\n      <Format>{mime}</Format>\n      <TileMatrixSetLink>\n        <TileMatrixSet>{tms_id}</TileMatrixSet>\n      </TileMatrixSetLink>\n      <ResourceURL format=\"{mime}\" resourceType=\"tile\" template=\"{}\"/>\n    </Layer>\n",
+            "    <Layer>\n      <ows:Title>{name}</ows:Title>\n      <ows:Abstract>{name}: colours from {} to {} (values beyond take the end colours).</ows:Abstract>\n      <ows:WGS84BoundingBox crs=\"urn:ogc:def:crs:OGC:2:84\">\n        <ows:LowerCorner>{} {}</ows:LowerCorner>\n        <ows:UpperCorner>{} {}</ows:UpperCorner>\n      </ows:WGS84BoundingBox>\n      <ows:Identifier>{name}</ows:Identifier>\n      <Style isDefault=\"true\">\n        <ows:Title>{name} from {} to {}</ows:Title>\n        <ows:Identifier>default</ows:Identifier>\n        <LegendURL format=\"image/svg+xml\" width=\"{legend_w}\" height=\"{legend_h}\" xlink:href=\"{}\"/>\n      </Style>\n      <Format>{mime}</Format>\n      <TileMatrixSetLink>\n        <TileMatrixSet>{tms_id}</TileMatrixSet>\n        <TileMatrixSetLimits>\n{limits}        </TileMatrixSetLimits>\n      </TileMatrixSetLink>\n      <ResourceURL format=\"{mime}\" resourceType=\"tile\" template=\"{}\"/>\n    </Layer>\n",
+            range.0,
+            range.1,
             bbox.left,
             bbox.bottom,
             bbox.right,
             bbox.top,
+            range.0,
+            range.1,
+            esc(&legend),
             esc(&template),
             name = esc(&stat.name),
             tms_id = tms.id,

@@ -34,16 +34,18 @@ struct Args {
     /// Write PNGs that already exist again.
     #[arg(long)]
     force: bool,
-    /// Also write WMTS capabilities XML to FILE: one layer per statistic, extent of the z-max
-    /// tiles in the input.
+    /// Also write WMTS capabilities XML to FILE: one layer per statistic (with its legend,
+    /// dir_web_tiles/STAT/legend.svg), extent of the z-max tiles in the input, limits of every
+    /// level's tiles.
     #[arg(long, value_name = "FILE")]
     wmts: Option<PathBuf>,
     /// After the tiles, write one mosaic PNG per statistic of zoom level Z (dir_web_tiles/STAT/preview-zZ.png).
     #[arg(long, value_name = "Z")]
     preview: Option<u8>,
-    /// Where dir_web_tiles is served, for the capabilities' URLs (the config's doi is appended).
-    #[arg(long, value_name = "URL", default_value = "https://arcticdata.io/data/")]
-    base_url: String,
+    /// Where dir_web_tiles is served, for the capabilities' URLs, e.g. https://arcticdata.io/data/
+    /// (the config's doi is appended when it has one). Default: the folder's file:// URL.
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
     #[command(flatten)]
     threads: ThreadArgs,
     #[command(flatten)]
@@ -82,7 +84,7 @@ fn main() -> ExitCode {
         return run.results.exit_code(TOOL);
     };
     if let Some(file) = &args.wmts {
-        if let Err(e) = webtile_job::write_capabilities(&config, &args.base_url, inputs.tiles.keys(), file) {
+        if let Err(e) = webtile_job::write_capabilities(&config, &palettes, args.base_url.as_deref(), &inputs, file) {
             return run.usage(&format!("{e:#}"));
         }
     }

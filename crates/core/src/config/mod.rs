@@ -96,10 +96,20 @@ pub struct Config {
     pub filename_rasters_summary: PathBuf,
     /// The `version` key (used by the reference's 3D tiles only); read, but unused.
     pub version: Option<String>,
-    /// Title of the WMTS capabilities' service (`title`, default `Placeholder Title`).
-    pub title: String,
-    /// The dataset's DOI, the path after the base URL in WMTS URLs (`doi`, default `doi/placeholder`).
-    pub doi: String,
+    /// Title of the web tiles' service and map page (`title`; None: from the layer names, see
+    /// [`Config::service_title`]).
+    pub title: Option<String>,
+    /// The dataset's DOI, put between the base URL and the layers in WMTS URLs when configured
+    /// (`doi`, default none).
+    pub doi: Option<String>,
+    /// What the web tiles show, for the capabilities' abstract (`abstract`, default none: from
+    /// the layer names).
+    pub summary: Option<String>,
+    /// Keywords of the capabilities (`keywords`; None: the layer names).
+    pub keywords: Option<Vec<String>>,
+    /// Who to credit, for the capabilities' provider and the map page (`attribution`, default
+    /// none).
+    pub attribution: Option<String>,
     /// Names of the columns staging adds (the `prop_*` keys).
     pub props: PropNames,
     /// A CRS definition (e.g. `EPSG:3413`) used for every input file instead of its own (`input_crs`;
@@ -181,7 +191,7 @@ type Getter = fn(&Config) -> String;
 impl Config {
     /// The values `--get KEY` prints, as scripts want them: paths absolute as the tools use them,
     /// numbers and names plain, `statistics` as the statistics' names separated by spaces.
-    const GETTERS: [(&'static str, Getter); 19] = [
+    const GETTERS: [(&'static str, Getter); 20] = [
         ("dir_input", |c| c.dir_input.display().to_string()),
         ("ext_input", |c| c.ext_input.clone()),
         ("dir_footprints", |c| c.dir_footprints.display().to_string()),
@@ -198,14 +208,25 @@ impl Config {
         ("tms_id", |c| c.tms.id.to_string()),
         ("z_min", |c| c.z_min.to_string()),
         ("z_max", |c| c.z_max.to_string()),
-        ("statistics", |c| c.statistics.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(" ")),
+        ("statistics", |c| c.layer_names().join(" ")),
         ("deduplicate_method", |c| c.deduplicate_method.map_or("none".into(), |m| format!("{m:?}").to_lowercase())),
-        ("doi", |c| c.doi.clone()),
+        ("doi", |c| c.doi.clone().unwrap_or_default()),
+        ("title", |c| c.service_title()),
     ];
 
     /// The keys [`Config::get`] answers.
     pub fn gettable() -> impl Iterator<Item = &'static str> {
         Self::GETTERS.iter().map(|(k, _)| *k)
+    }
+
+    /// The service's title: `title`, else "Ice-wedge polygons: " and the layer names.
+    pub fn service_title(&self) -> String {
+        self.title.clone().unwrap_or_else(|| format!("Ice-wedge polygons: {}", self.layer_names().join(", ")))
+    }
+
+    /// The web-tile layers' names: the statistics', in order.
+    pub fn layer_names(&self) -> Vec<&str> {
+        self.statistics.iter().map(|s| s.name.as_str()).collect()
     }
 
     /// A resolved config value as `--get` prints it (see [`Config::GETTERS`]).
@@ -319,7 +340,10 @@ impl Config {
             filename_rasters_summary: resolve("filename_rasters_summary", &raw.filename_rasters_summary),
             version: raw.version,
             title: raw.title,
-            doi: raw.doi,
+            doi: raw.doi.filter(|d| !d.trim_matches('/').is_empty()),
+            summary: raw.summary,
+            keywords: raw.keywords,
+            attribution: raw.attribution,
             props: PropNames {
                 centroid_x: raw.prop_centroid_x,
                 centroid_y: raw.prop_centroid_y,

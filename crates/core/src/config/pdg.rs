@@ -42,10 +42,16 @@ pub(super) struct RawConfig {
     pub(super) filename_config: Option<String>,
     #[serde(default)]
     pub(super) version: Option<String>,
-    #[serde(default = "d::title")]
-    pub(super) title: String,
-    #[serde(default = "d::doi")]
-    pub(super) doi: String,
+    #[serde(default)]
+    pub(super) title: Option<String>,
+    #[serde(default)]
+    pub(super) doi: Option<String>,
+    #[serde(default, rename = "abstract")]
+    pub(super) summary: Option<String>,
+    #[serde(default)]
+    pub(super) keywords: Option<Vec<String>>,
+    #[serde(default)]
+    pub(super) attribution: Option<String>,
     #[serde(default = "d::prop_centroid_x")]
     pub(super) prop_centroid_x: String,
     #[serde(default = "d::prop_centroid_y")]
@@ -124,8 +130,6 @@ pub(super) mod d {
         filename_staging_summary = "staging_summary.csv",
         filename_rasterization_events = "rasterization_events.csv",
         filename_rasters_summary = "rasters_summary.csv",
-        title = "Placeholder Title",
-        doi = "doi/placeholder",
         prop_centroid_x = "staging_centroid_x",
         prop_centroid_y = "staging_centroid_y",
         prop_area = "staging_area",
