@@ -2,7 +2,7 @@
 //! template; shards render the same PNGs as one run; lines without band figures (--list) give
 //! the same PNGs as raster lines; a level preview; bad input.
 
-use iwp_tests::{lines, relative_contents, run, synth};
+use iwp_tests::{lines, png_pixels, relative_contents, relative_files, run, synth};
 use std::path::Path;
 
 /// Generated data staged and rasterized at z 13..15; returns (config path, raster lines).
@@ -70,11 +70,33 @@ fn capabilities_shards_list_lines_and_preview() {
         assert_eq!(get("TileWidth"), "256");
     }
 
-    // Preview of z13: one mosaic per statistic.
+    // Preview of z13: one mosaic per statistic, and a GeoTIFF of it that GDAL places over the
+    // block of z13 tiles (WorldCRS84Quad: 180/2^13 degrees a tile) with the same pixels.
     for stat in ["iwp_count", "iwp_coverage"] {
         let p = dir.path().join(format!("web_tiles/{stat}/preview-z13.png"));
+        let mosaic = png_pixels(p.parent().unwrap()).remove("preview-z13.png").unwrap();
         let info = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&p).unwrap())).read_info().unwrap();
-        assert_eq!(info.info().width % 256, 0);
+        let (w, h) = (info.info().width as usize, info.info().height as usize);
+        assert_eq!(w % 256, 0);
+        let tiles: Vec<Vec<f64>> =
+            relative_files(&dir.path().join(format!("web_tiles/{stat}/WorldCRS84Quad/13")), "png")
+                .iter()
+                .map(|r| r.trim_end_matches(".png").split('/').map(|v| v.parse().unwrap()).collect())
+                .collect();
+        let span = 180.0 / 8192.0;
+        let west = -180.0 + span * tiles.iter().map(|t| t[0]).fold(f64::INFINITY, f64::min);
+        let north = 90.0 - span * tiles.iter().map(|t| t[1]).fold(f64::INFINITY, f64::min);
+        let ds = gdal::Dataset::open(p.with_extension("tif")).unwrap();
+        let gt = ds.geo_transform().unwrap();
+        let expected = [west, span / 256.0, 0.0, north, 0.0, -span / 256.0];
+        assert!(gt.iter().zip(expected).all(|(a, b)| (a - b).abs() < 1e-12), "{gt:?} against {expected:?}");
+        assert_eq!(ds.spatial_ref().unwrap().auth_code().unwrap(), 4326);
+        assert_eq!((ds.raster_size(), ds.raster_count()), ((w, h), 4));
+        for b in 0..4 {
+            let band = ds.rasterband(b + 1).unwrap().read_as::<u8>((0, 0), (w, h), (w, h), None).unwrap();
+            let ours: Vec<u8> = mosaic.iter().skip(b).step_by(4).copied().collect();
+            assert!(band.data() == ours.as_slice(), "{stat}: band {} differs from the PNG mosaic", b + 1);
+        }
     }
 
     // Two shards, into another folder, give the same bytes; so do --list lines (no band figures).

@@ -4,7 +4,7 @@
 use crate::palette::{Palette, NODATA_INDEX};
 use anyhow::{bail, Context};
 use iwp_core::config::{Config, Statistic};
-use iwp_core::tms::Tile;
+use iwp_core::tms::{Bounds, Tile};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -182,5 +182,40 @@ pub fn write_preview(config: &Config, stat: &str, tiles: &[Tile]) -> anyhow::Res
     }
     let path = config.dir_web_tiles.join(stat).join(format!("preview-z{z}.png"));
     iwp_core::files::write_atomic(&path, &out).with_context(|| format!("cannot write {}", path.display()))?;
+    let (top_left, bottom_right) = (config.tms.bounds(Tile::new(x0, y0, z)), config.tms.bounds(Tile::new(x1, y1, z)));
+    let bounds =
+        Bounds { left: top_left.left, top: top_left.top, right: bottom_right.right, bottom: bottom_right.bottom };
+    let tif = path.with_extension("tif");
+    write_rgba_geotiff(&tif, config.tms.epsg, bounds, (w, h), &canvas)
+        .with_context(|| format!("cannot write {}", tif.display()))?;
     Ok(path)
+}
+
+/// An RGBA image (`pixels`, rows of `size.0` pixels) as a GeoTIFF covering `bounds` in EPSG
+/// `epsg`: four Byte bands, the fourth alpha, deflate-compressed and tiled.
+fn write_rgba_geotiff(
+    path: &Path,
+    epsg: u32,
+    bounds: Bounds,
+    size: (usize, usize),
+    pixels: &[u8],
+) -> anyhow::Result<()> {
+    use gdal::raster::{Buffer, RasterCreationOptions};
+    let out = iwp_core::files::AtomicOutput::new(path)?;
+    {
+        let driver = gdal::DriverManager::get_driver_by_name("GTiff")?;
+        let options =
+            RasterCreationOptions::from_iter(["COMPRESS=DEFLATE", "TILED=YES", "PHOTOMETRIC=RGB", "ALPHA=YES"]);
+        let mut ds = driver.create_with_band_type_with_options::<u8, _>(out.path(), size.0, size.1, 4, &options)?;
+        let (pw, ph) = ((bounds.right - bounds.left) / size.0 as f64, (bounds.top - bounds.bottom) / size.1 as f64);
+        ds.set_geo_transform(&[bounds.left, pw, 0.0, bounds.top, 0.0, -ph])?;
+        ds.set_spatial_ref(&gdal::spatial_ref::SpatialRef::from_epsg(epsg)?)?;
+        for b in 0..4 {
+            let band_pixels: Vec<u8> = pixels.iter().skip(b).step_by(4).copied().collect();
+            let mut buffer = Buffer::new(size, band_pixels);
+            ds.rasterband(b + 1)?.write((0, 0), size, &mut buffer)?;
+        }
+    }
+    out.commit()?;
+    Ok(())
 }
