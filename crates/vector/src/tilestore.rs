@@ -122,7 +122,6 @@ pub fn write_tile(
         std::fs::create_dir_all(folder).with_context(|| format!("cannot create {}", folder.display()))?;
         let lock = std::fs::File::open(folder)?;
         lock.lock().with_context(|| format!("cannot lock {}", folder.display()))?;
-        let layer_name = tile.y.to_string();
         let fname_col = &config.props.filename;
         let out = AtomicOutput::new(&path)?;
         let mut ds = if path.exists() {
@@ -136,6 +135,7 @@ pub fn write_tile(
                 return Ok(TileWrite { tile, path, added: 0, features: layer.feature_count(), area: 0.0 });
             }
             if force {
+                let layer_name = layer.name();
                 let sql = format!(
                     "DELETE FROM \"{layer_name}\" WHERE \"{fname_col}\" = '{}'",
                     file.filename.replace('\'', "''")
@@ -146,9 +146,9 @@ pub fn write_tile(
         } else {
             let driver = DriverManager::get_driver_by_name("GPKG")?;
             let mut ds = driver.create_vector_only(out.path())?;
-            let srs = vector::srs(config.tms.crs)?;
+            let srs = vector::registered_srs(config.tms.crs)?;
             ds.create_layer(LayerOptions {
-                name: &layer_name,
+                name: &config.layer_name,
                 srs: Some(&srs),
                 ty: OGRwkbGeometryType::wkbPolygon,
                 options: Some(&["SPATIAL_INDEX=NO"]),

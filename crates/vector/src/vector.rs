@@ -90,6 +90,16 @@ pub fn srs(definition: &str) -> anyhow::Result<SpatialRef> {
     Ok(srs)
 }
 
+/// The CRS of `definition` as files should register it: by its EPSG code where it has one
+/// (OGC:CRS84, lon/lat on WGS 84, as EPSG:4326 in longitude, latitude order), so that a
+/// GeoPackage's gpkg_spatial_ref_sys names organization EPSG and srs_id the code.
+pub fn registered_srs(definition: &str) -> anyhow::Result<SpatialRef> {
+    if definition.eq_ignore_ascii_case("OGC:CRS84") {
+        return srs("EPSG:4326");
+    }
+    srs(definition)
+}
+
 /// Creates a new vector file at `path` (driver from the extension) with one polygon layer.
 pub fn create_polygon_file(
     path: &Path,

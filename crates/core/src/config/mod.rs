@@ -96,6 +96,8 @@ pub struct Config {
     pub filename_rasters_summary: PathBuf,
     /// The `version` key (used by the reference's 3D tiles only); read, but unused.
     pub version: Option<String>,
+    /// The feature table (layer) name of staged GeoPackages (`layer_name`, default `iwp`).
+    pub layer_name: String,
     /// Title of the web tiles' service and map page (`title`; None: from the layer names, see
     /// [`Config::service_title`]).
     pub title: Option<String>,
@@ -339,6 +341,7 @@ impl Config {
             filename_rasterization_events: resolve("filename_rasterization_events", &raw.filename_rasterization_events),
             filename_rasters_summary: resolve("filename_rasters_summary", &raw.filename_rasters_summary),
             version: raw.version,
+            layer_name: raw.layer_name,
             title: raw.title,
             doi: raw.doi.filter(|d| !d.trim_matches('/').is_empty()),
             summary: raw.summary,

@@ -42,6 +42,8 @@ pub(super) struct RawConfig {
     pub(super) filename_config: Option<String>,
     #[serde(default)]
     pub(super) version: Option<String>,
+    #[serde(default = "d::layer_name")]
+    pub(super) layer_name: String,
     #[serde(default)]
     pub(super) title: Option<String>,
     #[serde(default)]
@@ -130,6 +132,7 @@ pub(super) mod d {
         filename_staging_summary = "staging_summary.csv",
         filename_rasterization_events = "rasterization_events.csv",
         filename_rasters_summary = "rasters_summary.csv",
+        layer_name = "iwp",
         prop_centroid_x = "staging_centroid_x",
         prop_centroid_y = "staging_centroid_y",
         prop_area = "staging_area",
