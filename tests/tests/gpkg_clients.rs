@@ -68,9 +68,12 @@ fn staged_geopackages_name_their_layer_and_epsg_crs() {
     }
 }
 
+/// A row of gpkg_spatial_ref_sys: srs_id, organization, organization_coordsys_id.
+type SrsRow = (i64, String, i64);
+
 /// (table name, srs_id) of gpkg_contents and (srs_id, organization, code) of
 /// gpkg_spatial_ref_sys, read through GDAL's SQLite dialect.
-fn tables(path: &Path) -> (Vec<(String, i64)>, Vec<(i64, String, i64)>) {
+fn tables(path: &Path) -> (Vec<(String, i64)>, Vec<SrsRow>) {
     let ds = gdal::Dataset::open(path).unwrap();
     let rows = |sql: &str| -> Vec<Vec<String>> {
         let mut out = Vec::new();
