@@ -21,7 +21,7 @@ echo "== $(wc -l <"$run/files.ndjson") input files: staging, rasters at every le
 set +e
 iwp-stage -c "$config" --input "$run/files.ndjson" | tee "$run/stage.ndjson" |
   iwp-raster -c "$config" | tee "$run/raster.ndjson" |
-  iwp-webtile -c "$config" --wmts "$web/WMTSCapabilities.xml" --preview "$preview" >"$run/webtile.ndjson"
+  iwp-webtile -c "$config" --wmts "$web/WMTSCapabilities.xml" --viewer --preview "$preview" >"$run/webtile.ndjson"
 codes=("${PIPESTATUS[@]}")
 set -e
 echo "== exit status: stage ${codes[0]}, raster ${codes[2]}, webtile ${codes[4]} (1: some units failed, see their lines)" >&2
@@ -40,8 +40,11 @@ if [ -n "${IWP_3DTILES+set}" ]; then
   iwp-3dtiles -c "$config" --input "$run/3dtiles-jobs.ndjson" $IWP_3DTILES >"$run/3dtiles.ndjson" || rc=$?
   iwp-3dtiles -c "$config" --tileset --input "$run/3dtiles.ndjson" >"$run/tileset.ndjson" || rc=$?
   iwp-progress --jobs "$run/3dtiles-jobs.ndjson" "$run/3dtiles.ndjson" --once --name 3dtiles >>"$run/summary.ndjson" || rc=$?
+  # The map page again, now with its 3D view.
+  iwp-webtile -c "$config" --input "$run/raster.ndjson" --wmts "$web/WMTSCapabilities.xml" --viewer --no-tiles -q >/dev/null || rc=$?
   echo "== 3D tiles: $(get dir_3dtiles)/tileset.json" >&2
 fi
 echo "== previews of z$preview:" >&2
 ls "$web"/*/preview-z"$preview".png
+echo "== map page: $web/index.html (serve a folder holding it and the tiles, e.g. python3 -m http.server -d $(dirname "$web"))" >&2
 exit "$rc"

@@ -277,7 +277,8 @@ iwp_raster() {
   done
 }
 
-# Web tiles from every GeoTIFF line, then capabilities and a preview (one task: they need all).
+# Web tiles from every GeoTIFF line, then capabilities, the map page and a preview (one task:
+# they need all).
 iwp_webtile() {
   local force=() preview
   [ "${IWP_FORCE:-0}" = 1 ] && force=(--force)
@@ -287,7 +288,7 @@ iwp_webtile() {
   rm -f "$RUN"/webtile/webtile.*.ndjson
   tolerant on_tasks webtile webtile iwp-webtile -c "$CONFIG" --input "$RUN/webtile/jobs.ndjson" --shard auto "${force[@]}"
   tolerant iwp-webtile -c "$CONFIG" --input "$RUN/webtile/jobs.ndjson" \
-    --wmts "$(cfg dir_web_tiles)/WMTSCapabilities.xml" --preview "$preview" -q >"$RUN/webtile/final.ndjson"
+    --wmts "$(cfg dir_web_tiles)/WMTSCapabilities.xml" --viewer --no-tiles --preview "$preview" -q >"$RUN/webtile/final.ndjson"
 }
 
 # Optional (when IWP_3DTILES is set, to iwp-3dtiles's flags): a 3D Tiles content per staged z-max
@@ -302,6 +303,9 @@ iwp_tiles3d() {
   tolerant on_tasks tiles3d tiles3d iwp-3dtiles -c "$CONFIG" --input "$RUN/tiles3d/jobs.ndjson" --shard auto "${force[@]}" "${flags[@]}"
   cat "$RUN"/tiles3d/tiles3d.*.ndjson >"$RUN/tiles3d/contents.ndjson"
   tolerant iwp-3dtiles -c "$CONFIG" --tileset --input "$RUN/tiles3d/contents.ndjson" -q >"$RUN/tiles3d/tileset.ndjson"
+  # The map page again, now with its 3D view.
+  tolerant iwp-webtile -c "$CONFIG" --input "$RUN/webtile/jobs.ndjson" \
+    --wmts "$(cfg dir_web_tiles)/WMTSCapabilities.xml" --viewer --no-tiles -q >"$RUN/tiles3d/viewer.ndjson"
 }
 
 # Every stage's summary (iwp-progress) into RUN/summary.ndjson; exit 1 when any unit failed.

@@ -230,6 +230,21 @@ pub fn relative_within(path: &Path, dir: &Path) -> Option<PathBuf> {
     fs::canonicalize(path).ok()?.strip_prefix(&dir).ok().map(Path::to_path_buf)
 }
 
+/// The relative way from folder `from` to `to` (`..` where needed), both taken as absolute
+/// paths with `.` and `..` resolved as text; as a URL path (`/` separated, percent-encoded).
+pub fn relative_url(from: &Path, to: &Path) -> io::Result<String> {
+    let (from, to) = (normalized(&std::path::absolute(from)?), normalized(&std::path::absolute(to)?));
+    let common = from.components().zip(to.components()).take_while(|(a, b)| a == b).count();
+    let mut rel = PathBuf::new();
+    for _ in from.components().skip(common) {
+        rel.push("..");
+    }
+    for c in to.components().skip(common) {
+        rel.push(c);
+    }
+    Ok(url_path(&rel))
+}
+
 /// An absolute path with `.` and `..` taken out as text (no link resolved).
 fn normalized(path: &Path) -> PathBuf {
     use std::path::Component;

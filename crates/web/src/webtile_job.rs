@@ -161,6 +161,22 @@ pub fn write_capabilities(
     Ok(())
 }
 
+/// Writes the map page (`index.html`, `tiles.json`) of the tiles in `inputs` into `folder`, and
+/// the legends it shows; returns the page's path.
+pub fn write_viewer(config: &Config, palettes: &[Palette], inputs: &Inputs, folder: &Path) -> anyhow::Result<PathBuf> {
+    let ranges = ranges(config, &inputs.levels)?;
+    write_legends(config, palettes, &ranges)?;
+    let page = crate::viewer::Page {
+        folder,
+        tiles: &inputs.tiles,
+        extent: extent(config, inputs.tiles.keys())?,
+        ranges: &ranges,
+    };
+    let path = crate::viewer::write(config, &page)?;
+    tracing::info!("map page written to {}", path.display());
+    Ok(path)
+}
+
 /// PNGs coloured with the statistics' palettes over the level ranges, each with its result line.
 pub struct Rendering<'a> {
     /// The run's config.

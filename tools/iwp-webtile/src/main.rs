@@ -39,6 +39,15 @@ struct Args {
     /// level's tiles.
     #[arg(long, value_name = "FILE")]
     wmts: Option<PathBuf>,
+    /// Also write the map page, index.html (OpenLayers: every layer with its legend, a basemap,
+    /// a 3D view when dir_3dtiles has a tileset.json), beside the --wmts file, else in
+    /// dir_web_tiles; serve that folder's parent over HTTP to open it.
+    #[arg(long)]
+    viewer: bool,
+    /// Render no PNG: only write what --wmts, --viewer and --preview ask for, from the PNGs
+    /// already made (e.g. the map page again once the 3D tiles exist).
+    #[arg(long)]
+    no_tiles: bool,
     /// After the tiles, write one mosaic PNG per statistic of zoom level Z (dir_web_tiles/STAT/preview-zZ.png).
     #[arg(long, value_name = "Z")]
     preview: Option<u8>,
@@ -88,6 +97,16 @@ fn main() -> ExitCode {
             return run.usage(&format!("{e:#}"));
         }
     }
+    if args.viewer {
+        let folder = match args.wmts.as_deref().and_then(Path::parent) {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            Some(_) => PathBuf::from("."),
+            None => config.dir_web_tiles.clone(),
+        };
+        if let Err(e) = webtile_job::write_viewer(&config, &palettes, &inputs, &folder) {
+            return run.usage(&format!("{e:#}"));
+        }
+    }
     let level: Vec<Tile> =
         args.preview.map(|z| inputs.tiles.keys().filter(|t| t.z == z).copied().collect()).unwrap_or_default();
     let mine: Vec<(Tile, PathBuf)> = tilejobs::share(inputs.tiles, shard);
@@ -98,7 +117,9 @@ fn main() -> ExitCode {
         force: args.force,
         results: &run.results,
     };
-    run.each_unit("GeoTIFFs", &mine, |(tile, path)| drop(rendering.tile(*tile, path)));
+    if !args.no_tiles {
+        run.each_unit("GeoTIFFs", &mine, |(tile, path)| drop(rendering.tile(*tile, path)));
+    }
     if let Some(z) = args.preview.filter(|_| !run.results.is_closed()) {
         let _ = rendering.previews(z, &level);
     }
