@@ -36,14 +36,10 @@
 // Exit status: 0 it ran (the caller asserts on the JSON), 1 the page, Cesium or the
 // tileset could not load, 2 usage error.
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { HERE, serve, browse } from './harness.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
 const CESIUM_DIR = path.join(HERE, 'node_modules', 'cesium', 'Build', 'Cesium');
-const CHROMIUM = process.env.IWP_CHROMIUM || '/usr/bin/chromium';
 
 // ---- arguments -------------------------------------------------------------------
 function usage(msg) {
@@ -82,42 +78,11 @@ if (opts.imageryTemplate && opts.imageryMaxLevel === undefined) {
   } catch { /* leave unset */ }
 }
 
-// ---- static HTTP server on 127.0.0.1 ---------------------------------------------
-const TYPES = {
-  '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css',
-  '.json': 'application/json', '.glb': 'model/gltf-binary', '.gltf': 'model/gltf+json',
-  '.b3dm': 'application/octet-stream', '.subtree': 'application/octet-stream', '.bin': 'application/octet-stream',
-  '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp',
-  '.svg': 'image/svg+xml', '.wasm': 'application/wasm', '.ktx2': 'image/ktx2', '.xml': 'application/xml',
-};
-const notFound = [];
+// ---- static HTTP server on 127.0.0.1 (harness.mjs): DIR, CesiumJS under /cesium/, the page ----
 let pageHtml = '';
-const server = http.createServer((req, res) => {
-  const urlPath = decodeURIComponent(new URL(req.url, 'http://127.0.0.1').pathname);
-  if (urlPath === '/__harness__/index.html') {
-    res.writeHead(200, { 'content-type': 'text/html', 'cache-control': 'no-store' });
-    res.end(pageHtml);
-    return;
-  }
-  const [root, rel] = urlPath.startsWith('/cesium/')
-    ? [CESIUM_DIR, urlPath.slice('/cesium/'.length)] : [opts.dir, urlPath.slice(1)];
-  const file = path.resolve(root, rel);
-  let ok = file.startsWith(root + path.sep);
-  if (ok) { try { ok = fs.statSync(file).isFile(); } catch { ok = false; } }
-  if (!ok) {
-    if (urlPath !== '/favicon.ico') notFound.push(urlPath);
-    res.writeHead(404, { 'content-type': 'text/plain' });
-    res.end('not found');
-    return;
-  }
-  res.writeHead(200, {
-    'content-type': TYPES[path.extname(file).toLowerCase()] || 'application/octet-stream',
-    'cache-control': 'no-store',
-  });
-  fs.createReadStream(file).pipe(res);
-});
-await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-const base = `http://127.0.0.1:${server.address().port}`;
+const server = await serve({ '/cesium/': CESIUM_DIR, '/': opts.dir },
+  (urlPath) => (urlPath === '/__harness__/index.html' ? { type: 'text/html', body: pageHtml } : null));
+const { base, notFound } = server;
 
 // ---- the page --------------------------------------------------------------------
 // Runs inside Chromium. Progress lives in window.__state (read on timeout); the
@@ -334,25 +299,12 @@ const started = Date.now();
 let browser;
 let status = 0;
 try {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist',
-      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
-  });
-  const context = await browser.newContext({ viewport: { width: 800, height: 600 } });
-  // Fence: only http(s) to 127.0.0.1 goes through; data:/blob: never leave the page.
-  await context.route('**/*', (route) => {
-    const u = new URL(route.request().url());
-    if (!/^(https?|wss?):$/.test(u.protocol) || u.hostname === '127.0.0.1') return route.continue();
-    out.external_requests.push(u.href);
-    return route.abort('blockedbyclient');
-  });
-  const page = await context.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) out.console_errors.push(m.text());
-  });
-  page.on('pageerror', (e) => out.console_errors.push(`pageerror: ${e.message}`));
+  // Fenced to 127.0.0.1 (harness.mjs): other requests are aborted and listed.
+  const b = await browse({ width: 800, height: 600 });
+  browser = b.browser;
+  const { page } = b;
+  out.external_requests = b.report.external;
+  out.console_errors = b.report.consoleErrors;
 
   // The page gets what is left of --timeout-secs, less a margin for screenshot and exit.
   const budgetMs = Math.max(2000, opts.timeoutSecs * 1000 - (Date.now() - started) - 4000);
