@@ -1,7 +1,8 @@
 //! The web tiles in real clients, served from 127.0.0.1: OWSLib reads the WMTS capabilities
 //! (title, keywords, one layer per statistic with its legend, limits equal to the tiles that
 //! exist) and fetches a tile byte for byte; GDAL's WMTS driver copies an area through the
-//! capabilities that equals the mosaic of our PNGs pixel for pixel.
+//! capabilities that equals the mosaic of our PNGs pixel for pixel; the pmtiles package reads
+//! back every tile of the PMTiles archives byte for byte.
 
 use gdal::Dataset;
 use iwp_tests::{clients, png_pixels, relative_files, run, synth, Served};
@@ -133,4 +134,43 @@ fn owslib_and_gdal_read_the_capabilities_and_tiles() {
         }
     }
     assert!(coloured > 10_000, "{coloured} of {compared} pixels coloured");
+}
+
+#[test]
+fn the_pmtiles_package_reads_back_every_tile() {
+    let Some(clients) = clients() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, raster_lines) = rasters(dir.path());
+    let out = run("iwp-webtile", &["-c", &cfg, "--pmtiles"], Some(&raster_lines));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let archives: Vec<Value> =
+        iwp_tests::lines(&out.stdout).into_iter().filter(|l| l.get("archive").is_some()).collect();
+    assert_eq!(archives.len(), 2, "one archive per statistic");
+    for a in &archives {
+        let path = Path::new(a["archive"].as_str().unwrap());
+        let stat = path.file_stem().unwrap().to_str().unwrap();
+        let tree = dir.path().join("web_tiles").join(stat).join("WorldCRS84Quad");
+        let pngs = relative_files(&tree, "png");
+        assert_eq!(a["files"].as_u64(), Some(pngs.len() as u64), "{a}");
+        assert_eq!(a["bytes"].as_u64(), Some(std::fs::metadata(path).unwrap().len()), "{a}");
+        let back = dir.path().join(format!("read-{stat}"));
+        let read = Command::new(clients.join(".venv/bin/python"))
+            .arg(clients.join("pmtiles-read.py"))
+            .arg(path)
+            .arg(&back)
+            .output()
+            .unwrap();
+        assert!(read.status.success(), "{}", String::from_utf8_lossy(&read.stderr));
+        let r: Value = serde_json::from_slice(&read.stdout).unwrap();
+        assert_eq!(r["tiles"].as_u64(), Some(pngs.len() as u64), "{r}");
+        assert_eq!((r["header"]["tile_type"].as_str(), r["header"]["clustered"].as_bool()), (Some("PNG"), Some(true)));
+        assert_eq!((r["header"]["min_zoom"].as_u64(), r["header"]["max_zoom"].as_u64()), (Some(14), Some(16)), "{r}");
+        assert_eq!(r["metadata"]["zoom_offset"], 1, "{r}");
+        // Every PNG of the tree is in the archive, level z stored at z + 1.
+        for rel in &pngs {
+            let (z, rest) = rel.split_once('/').unwrap();
+            let stored = back.join(format!("{}/{rest}", z.parse::<u8>().unwrap() + 1));
+            assert_eq!(std::fs::read(&stored).unwrap(), std::fs::read(tree.join(rel)).unwrap(), "{stat}/{rel}");
+        }
+    }
 }

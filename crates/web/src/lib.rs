@@ -5,6 +5,7 @@
 
 pub mod legend;
 pub mod palette;
+pub mod pmtiles_archive;
 pub mod viewer;
 pub mod webtile;
 pub mod webtile_job;

@@ -177,6 +177,38 @@ pub fn write_viewer(config: &Config, palettes: &[Palette], inputs: &Inputs, fold
     Ok(path)
 }
 
+/// Writes one PMTiles archive per statistic of the PNGs of the tiles in `inputs`, each with a
+/// result line (`archive`, `files`, `bytes`), or an error line.
+pub fn write_pmtiles(config: &Config, inputs: &Inputs, results: &Results) -> anyhow::Result<()> {
+    let ranges = ranges(config, &inputs.levels)?;
+    let extent = extent(config, inputs.tiles.keys())?;
+    let tiles: Vec<Tile> = inputs.tiles.keys().copied().collect();
+    for (stat, range) in config.statistics.iter().zip(ranges) {
+        let started = Instant::now();
+        match crate::pmtiles_archive::write(config, &stat.name, &tiles, extent, range) {
+            Ok(a) => {
+                let line = iwp_core::lines::Archive {
+                    archive: Some(a.path.display().to_string()),
+                    files: a.tiles,
+                    bytes: Some(a.bytes),
+                    secs: Some((started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0),
+                    status: Some(iwp_core::lines::Status::Ok),
+                    ..Default::default()
+                };
+                results.put(&line)?;
+            }
+            Err(e) => {
+                let failed = iwp_core::lines::Archive {
+                    archive: Some(config.dir_web_tiles.join(format!("{}.pmtiles", stat.name)).display().to_string()),
+                    ..Default::default()
+                };
+                results.error_for(&failed, &format!("{e:#}"))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// PNGs coloured with the statistics' palettes over the level ranges, each with its result line.
 pub struct Rendering<'a> {
     /// The run's config.

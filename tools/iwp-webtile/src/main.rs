@@ -48,6 +48,10 @@ struct Args {
     /// already made (e.g. the map page again once the 3D tiles exist).
     #[arg(long)]
     no_tiles: bool,
+    /// After the tiles, pack each statistic's PNGs into one PMTiles v3 archive,
+    /// dir_web_tiles/STAT.pmtiles (one "archive" result line each).
+    #[arg(long)]
+    pmtiles: bool,
     /// After the tiles, write one mosaic PNG per statistic of zoom level Z (dir_web_tiles/STAT/preview-zZ.png).
     #[arg(long, value_name = "Z")]
     preview: Option<u8>,
@@ -76,6 +80,9 @@ fn main() -> ExitCode {
     let shard = args.jobs.shard.unwrap_or(Shard::All);
     if args.preview.is_some() && shard != Shard::All {
         return run.usage("--preview needs every tile of the level: run it without --shard");
+    }
+    if args.pmtiles && shard != Shard::All {
+        return run.usage("--pmtiles needs every tile: run it without --shard (e.g. with --no-tiles after the shards)");
     }
     let palettes = match webtile_job::palettes(&config) {
         Ok(p) => p,
@@ -109,7 +116,7 @@ fn main() -> ExitCode {
     }
     let level: Vec<Tile> =
         args.preview.map(|z| inputs.tiles.keys().filter(|t| t.z == z).copied().collect()).unwrap_or_default();
-    let mine: Vec<(Tile, PathBuf)> = tilejobs::share(inputs.tiles, shard);
+    let mine: Vec<(Tile, PathBuf)> = tilejobs::share(inputs.tiles.clone(), shard);
     let rendering = Rendering {
         config: &config,
         palettes: &palettes,
@@ -119,6 +126,11 @@ fn main() -> ExitCode {
     };
     if !args.no_tiles {
         run.each_unit("GeoTIFFs", &mine, |(tile, path)| drop(rendering.tile(*tile, path)));
+    }
+    if args.pmtiles && !run.results.is_closed() {
+        if let Err(e) = webtile_job::write_pmtiles(&config, &inputs, &run.results) {
+            return run.usage(&format!("{e:#}"));
+        }
     }
     if let Some(z) = args.preview.filter(|_| !run.results.is_closed()) {
         let _ = rendering.previews(z, &level);
