@@ -47,7 +47,7 @@ fn the_map_page_shows_every_layer_and_the_3d_tiles() {
     let caps = d.join("web_tiles/WMTSCapabilities.xml");
     let web = run(
         "iwp-webtile",
-        &["-c", cfg, "-q", "--wmts", caps.to_str().unwrap(), "--viewer", "--preview", "14"],
+        &["-c", cfg, "-q", "--wmts", caps.to_str().unwrap(), "--viewer", "--pmtiles", "--preview", "14"],
         Some(&String::from_utf8_lossy(&rasters.stdout)),
     );
     assert!(web.status.success(), "{}", String::from_utf8_lossy(&web.stderr));
@@ -62,16 +62,30 @@ fn the_map_page_shows_every_layer_and_the_3d_tiles() {
     assert!(r["tile_requests"].as_u64().unwrap() > 0, "{r}");
     assert!(r["view3d"]["loaded"].as_u64().unwrap() > 0 && r["view3d"]["failed"] == 0, "{r}");
 
-    // At z14, centred on the preview mosaic and as large: the same coloured pixels.
+    // At z14, centred on the preview mosaic and as large: the same coloured pixels, from the
+    // PNG tree and from the PMTiles archives (read by the pmtiles library, no PNG requested).
+    for source in ["tree", "pmtiles"] {
+        let r = same_as_preview(&clients, d, source);
+        assert_eq!(r["tile_requests"].as_u64().unwrap() == 0, source == "pmtiles", "{source}: {r}");
+    }
+}
+
+/// Opens the page at z14 over the preview mosaic of iwp_coverage, as large as it, with the
+/// tiles from `source`; asserts every coloured pixel is the mosaic's over white; the report.
+fn same_as_preview(clients: &Path, d: &Path, source: &str) -> Value {
     let preview_dir = d.join("web_tiles/iwp_coverage");
     let mosaic = png_pixels(&preview_dir).remove("preview-z14.png").unwrap();
     let ds = gdal::Dataset::open(preview_dir.join("preview-z14.tif")).unwrap();
     let ((w, h), gt) = (ds.raster_size(), ds.geo_transform().unwrap());
     let centre = (gt[0] + gt[1] * w as f64 / 2.0, gt[3] + gt[5] * h as f64 / 2.0);
-    let shot = d.join("page.png");
-    let query = format!("basemap=off&bare=1&layer=iwp_coverage&z=14&center={},{}", centre.0, centre.1);
-    open(&clients, d, &["--query", &query, "--viewport", &format!("{w}x{h}"), "--screenshot", shot.to_str().unwrap()]);
-    let page = png_pixels(d).remove("page.png").unwrap();
+    let shot = d.join(format!("page-{source}.png"));
+    let query = format!("basemap=off&bare=1&layer=iwp_coverage&z=14&center={},{}&source={source}", centre.0, centre.1);
+    let r = open(
+        clients,
+        d,
+        &["--query", &query, "--viewport", &format!("{w}x{h}"), "--screenshot", shot.to_str().unwrap()],
+    );
+    let page = png_pixels(d).remove(&format!("page-{source}.png")).unwrap();
     let channels = page.len() / (w * h);
     // Our pixels drawn over the page's white, as the browser blends them.
     let over_white = |c: u8, a: u8| (f64::from(c) * f64::from(a) / 255.0 + 255.0 - f64::from(a)).round();
@@ -88,8 +102,9 @@ fn the_map_page_shows_every_layer_and_the_3d_tiles() {
         }
     }
     let n = (w * h) as f64;
-    eprintln!("{w}x{h}: {agree} pixels agree, {same_colour} of {coloured} coloured pixels the same colour");
+    eprintln!("{source}: {w}x{h}: {agree} pixels agree, {same_colour} of {coloured} coloured pixels the same colour");
     assert!(coloured > 10_000, "{coloured}");
     assert!(agree as f64 / n >= 0.99, "{agree} of {n} pixels agree on being coloured");
     assert!(same_colour as f64 / coloured as f64 >= 0.99, "{same_colour} of {coloured} coloured pixels the same");
+    r
 }

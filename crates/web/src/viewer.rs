@@ -1,7 +1,8 @@
 //! The map page: `index.html` (OpenLayers from a CDN, pinned) showing every layer of the web
 //! tiles with a switcher and its legend, a basemap that can be turned off, the data's extent on
 //! open, the tile and layer under the pointer, and, where a 3D tileset was made, a CesiumJS 3D
-//! view of it over the imagery; beside it `tiles.json`, the tiles that exist per level, so the
+//! view of it over the imagery; the tiles come from the PNG tree, or from the layers' PMTiles
+//! archives (`?source=pmtiles`, where written); beside it `tiles.json`, the tiles that exist per level, so the
 //! page asks for no tile that is not there.
 
 use anyhow::{bail, Context};
@@ -16,8 +17,12 @@ use std::path::{Path, PathBuf};
 pub const OPENLAYERS: &str = "10.11.0";
 /// CesiumJS's version the page's 3D view loads (tests/clients/package.json pins the same).
 pub const CESIUM: &str = "1.145.0";
+/// The pmtiles library's version the page reads archives with (tests/clients/package.json pins
+/// the same).
+pub const PMTILES: &str = "4.5.0";
 
-/// The page's template: `__TITLE__`, `__OL_JS__`, `__OL_CSS__` and `__CONFIG__` are filled in.
+/// The page's template: `__TITLE__`, `__OL_JS__`, `__OL_CSS__`, `__PMTILES_SCRIPT__` and
+/// `__CONFIG__` are filled in.
 const TEMPLATE: &str = include_str!("viewer.html");
 
 /// Per level, per row, the runs of columns `[first, last]` of the tiles that exist.
@@ -75,10 +80,13 @@ pub fn write(config: &Config, page: &Page) -> anyhow::Result<PathBuf> {
         .iter()
         .zip(page.ranges)
         .map(|(s, r)| {
+            let archive = config.dir_web_tiles.join(format!("{}.pmtiles", s.name)).is_file();
             json!({"name": s.name, "url": format!("{web}{}/{}/{{z}}/{{x}}/{{y}}{ext}", s.name, tms.id),
-                "legend": format!("{web}{}/legend.svg", s.name), "range": [r.0, r.1]})
+                "legend": format!("{web}{}/legend.svg", s.name), "range": [r.0, r.1],
+                "pmtiles": archive.then(|| format!("{web}{}.pmtiles", s.name))})
         })
         .collect();
+    let archives = layers.iter().any(|l| !l["pmtiles"].is_null());
     let tileset = config.dir_3dtiles.join("tileset.json");
     let tileset = if tileset.is_file() { Some(relative_url(page.folder, &tileset)?) } else { None };
     let e = tms.extent();
@@ -94,6 +102,7 @@ pub fn write(config: &Config, page: &Page) -> anyhow::Result<PathBuf> {
         "layers": layers,
         "index": "tiles.json",
         "tileset": tileset,
+        "pmtilesZoomOffset": crate::pmtiles_archive::zoom_offset(tms.id)?,
         "cesium": {"js": format!("{cdn}/cesium@{CESIUM}/Build/Cesium/Cesium.js"),
             "css": format!("{cdn}/cesium@{CESIUM}/Build/Cesium/Widgets/widgets.css"),
             "base": format!("{cdn}/cesium@{CESIUM}/Build/Cesium/")},
@@ -103,6 +112,14 @@ pub fn write(config: &Config, page: &Page) -> anyhow::Result<PathBuf> {
         .replace("__TITLE__", &title)
         .replace("__OL_JS__", &format!("{cdn}/ol@{OPENLAYERS}/dist/ol.js"))
         .replace("__OL_CSS__", &format!("{cdn}/ol@{OPENLAYERS}/ol.css"))
+        .replace(
+            "__PMTILES_SCRIPT__",
+            &if archives {
+                format!("<script src=\"{cdn}/pmtiles@{PMTILES}/dist/pmtiles.js\"></script>")
+            } else {
+                String::new()
+            },
+        )
         .replace("__CONFIG__", &serde_json::to_string(&settings)?.replace("</", "<\\/"));
     let index = serde_json::to_vec(&tile_index(page.tiles.keys()))?;
     let write = |name: &str, bytes: &[u8]| {

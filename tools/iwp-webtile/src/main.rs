@@ -104,16 +104,6 @@ fn main() -> ExitCode {
             return run.usage(&format!("{e:#}"));
         }
     }
-    if args.viewer {
-        let folder = match args.wmts.as_deref().and_then(Path::parent) {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            Some(_) => PathBuf::from("."),
-            None => config.dir_web_tiles.clone(),
-        };
-        if let Err(e) = webtile_job::write_viewer(&config, &palettes, &inputs, &folder) {
-            return run.usage(&format!("{e:#}"));
-        }
-    }
     let level: Vec<Tile> =
         args.preview.map(|z| inputs.tiles.keys().filter(|t| t.z == z).copied().collect()).unwrap_or_default();
     let mine: Vec<(Tile, PathBuf)> = tilejobs::share(inputs.tiles.clone(), shard);
@@ -129,6 +119,16 @@ fn main() -> ExitCode {
     }
     if args.pmtiles && !run.results.is_closed() {
         if let Err(e) = webtile_job::write_pmtiles(&config, &inputs, &run.results) {
+            return run.usage(&format!("{e:#}"));
+        }
+    }
+    if args.viewer {
+        let folder = match args.wmts.as_deref().and_then(Path::parent) {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            Some(_) => PathBuf::from("."),
+            None => config.dir_web_tiles.clone(),
+        };
+        if let Err(e) = webtile_job::write_viewer(&config, &palettes, &inputs, &folder) {
             return run.usage(&format!("{e:#}"));
         }
     }
