@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark of iwp-webtile --pmtiles: generated data staged and rasterized at z 11..15, web tiles
+# Benchmark of iwp-webtile --format pmtiles (here `both`, to keep the tree between runs): generated data staged and rasterized at z 11..15, web tiles
 # rendered, then each layer's PNG tree packed into one PMTiles archive. Reports files and bytes
 # (apparent and on disk) of the tree against the archives, and the time to pack against `tar cf`
 # of the same tree in the same run (a plain pass over the same files into one file).
@@ -19,7 +19,7 @@ tree_bytes=$(find "$web" -name '*.png' ! -name 'preview-*' -printf '%s\n' | awk 
 tree_disk=$(du -s --block-size=1 "$web" | cut -f1)
 runs=$(for _ in $(seq "$repeat"); do
   rm -f "$web"/*.pmtiles
-  timed "$bin/iwp-webtile" -c "$cfg" --input "$work/rasters.ndjson" --no-tiles --pmtiles -q
+  timed "$bin/iwp-webtile" -c "$cfg" --input "$work/rasters.ndjson" --no-tiles --format both -q
 done)
 read -r secs secs_max < <(awk '{ print $1 }' <<<"$runs" | min_max)
 archives=$(find "$web" -maxdepth 1 -name '*.pmtiles' | wc -l)

@@ -47,7 +47,7 @@ fn the_map_page_shows_every_layer_and_the_3d_tiles() {
     let caps = d.join("web_tiles/WMTSCapabilities.xml");
     let web = run(
         "iwp-webtile",
-        &["-c", cfg, "-q", "--wmts", caps.to_str().unwrap(), "--viewer", "--pmtiles", "--preview", "14"],
+        &["-c", cfg, "-q", "--wmts", caps.to_str().unwrap(), "--viewer", "--format", "both", "--preview", "14"],
         Some(&String::from_utf8_lossy(&rasters.stdout)),
     );
     assert!(web.status.success(), "{}", String::from_utf8_lossy(&web.stderr));

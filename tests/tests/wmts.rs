@@ -141,7 +141,7 @@ fn the_pmtiles_package_reads_back_every_tile() {
     let Some(clients) = clients() else { return };
     let dir = tempfile::tempdir().unwrap();
     let (cfg, raster_lines) = rasters(dir.path());
-    let out = run("iwp-webtile", &["-c", &cfg, "--pmtiles"], Some(&raster_lines));
+    let out = run("iwp-webtile", &["-c", &cfg, "--format", "both", "--preview", "13"], Some(&raster_lines));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let archives: Vec<Value> =
         iwp_tests::lines(&out.stdout).into_iter().filter(|l| l.get("archive").is_some()).collect();
@@ -172,5 +172,18 @@ fn the_pmtiles_package_reads_back_every_tile() {
             let stored = back.join(format!("{}/{rest}", z.parse::<u8>().unwrap() + 1));
             assert_eq!(std::fs::read(&stored).unwrap(), std::fs::read(tree.join(rel)).unwrap(), "{stat}/{rel}");
         }
+    }
+
+    // --format pmtiles: the same archives, and the packed PNGs gone (previews stay).
+    let before: Vec<Vec<u8>> =
+        archives.iter().map(|a| std::fs::read(a["archive"].as_str().unwrap()).unwrap()).collect();
+    let out = run("iwp-webtile", &["-c", &cfg, "--format", "pmtiles", "-q"], Some(&raster_lines));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for (a, bytes) in archives.iter().zip(before) {
+        let path = Path::new(a["archive"].as_str().unwrap());
+        assert!(std::fs::read(path).unwrap() == bytes, "{path:?} made again differs");
+        let stat = path.file_stem().unwrap().to_str().unwrap();
+        let left = relative_files(&dir.path().join("web_tiles").join(stat), "png");
+        assert_eq!(left, vec!["preview-z13.png".to_string()], "{stat}: only the preview is left");
     }
 }

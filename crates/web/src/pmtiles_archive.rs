@@ -81,3 +81,53 @@ pub fn write(
     let bytes = std::fs::metadata(&path)?.len();
     Ok(Archive { path, tiles: count, bytes })
 }
+
+/// Where the web tiles end up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TileFormat {
+    /// A tree of PNG files, `STAT/TMS/Z/X/Y.png`.
+    #[default]
+    Png,
+    /// One PMTiles archive per statistic; the PNGs packed into it are removed.
+    Pmtiles,
+    /// Both.
+    Both,
+}
+
+impl std::str::FromStr for TileFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "png" => Ok(TileFormat::Png),
+            "pmtiles" => Ok(TileFormat::Pmtiles),
+            "both" => Ok(TileFormat::Both),
+            other => Err(format!("`{other}` is not a tile format: png, pmtiles or both")),
+        }
+    }
+}
+
+/// Removes the PNGs of `tiles` of statistic `stat` (after they were packed) and the folders
+/// left empty; returns the files removed.
+pub fn remove_packed(config: &Config, stat: &str, tiles: &[Tile]) -> std::io::Result<u64> {
+    let mut removed = 0;
+    let mut folders = std::collections::BTreeSet::new();
+    for tile in tiles {
+        let png = crate::webtile::tile_path(config, stat, *tile);
+        match std::fs::remove_file(&png) {
+            Ok(()) => removed += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        let top = config.dir_web_tiles.join(stat);
+        let mut folder = png.parent();
+        while let Some(f) = folder.filter(|f| f.starts_with(&top)) {
+            folders.insert(f.to_path_buf());
+            folder = f.parent();
+        }
+    }
+    // Deepest first; a folder still holding something (a preview, a legend) stays.
+    for f in folders.iter().rev() {
+        let _ = std::fs::remove_dir(f);
+    }
+    Ok(removed)
+}

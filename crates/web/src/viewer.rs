@@ -87,6 +87,9 @@ pub fn write(config: &Config, page: &Page) -> anyhow::Result<PathBuf> {
         })
         .collect();
     let archives = layers.iter().any(|l| !l["pmtiles"].is_null());
+    // Archives without the tree (--format pmtiles): the page reads the archives by default.
+    let tree = config.statistics.iter().any(|s| config.dir_web_tiles.join(&s.name).join(tms.id).is_dir());
+    let source = if archives && !tree { "pmtiles" } else { "tree" };
     let tileset = config.dir_3dtiles.join("tileset.json");
     let tileset = if tileset.is_file() { Some(relative_url(page.folder, &tileset)?) } else { None };
     let e = tms.extent();
@@ -103,6 +106,7 @@ pub fn write(config: &Config, page: &Page) -> anyhow::Result<PathBuf> {
         "index": "tiles.json",
         "tileset": tileset,
         "pmtilesZoomOffset": crate::pmtiles_archive::zoom_offset(tms.id)?,
+        "source": source,
         "cesium": {"js": format!("{cdn}/cesium@{CESIUM}/Build/Cesium/Cesium.js"),
             "css": format!("{cdn}/cesium@{CESIUM}/Build/Cesium/Widgets/widgets.css"),
             "base": format!("{cdn}/cesium@{CESIUM}/Build/Cesium/")},

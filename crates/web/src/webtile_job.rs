@@ -178,8 +178,9 @@ pub fn write_viewer(config: &Config, palettes: &[Palette], inputs: &Inputs, fold
 }
 
 /// Writes one PMTiles archive per statistic of the PNGs of the tiles in `inputs`, each with a
-/// result line (`archive`, `files`, `bytes`), or an error line.
-pub fn write_pmtiles(config: &Config, inputs: &Inputs, results: &Results) -> anyhow::Result<()> {
+/// result line (`archive`, `files`, `bytes`), or an error line; with `remove`, the PNGs packed
+/// into an archive written are removed.
+pub fn write_pmtiles(config: &Config, inputs: &Inputs, remove: bool, results: &Results) -> anyhow::Result<()> {
     let ranges = ranges(config, &inputs.levels)?;
     let extent = extent(config, inputs.tiles.keys())?;
     let tiles: Vec<Tile> = inputs.tiles.keys().copied().collect();
@@ -187,6 +188,10 @@ pub fn write_pmtiles(config: &Config, inputs: &Inputs, results: &Results) -> any
         let started = Instant::now();
         match crate::pmtiles_archive::write(config, &stat.name, &tiles, extent, range) {
             Ok(a) => {
+                if remove {
+                    crate::pmtiles_archive::remove_packed(config, &stat.name, &tiles)
+                        .with_context(|| format!("cannot remove the PNGs packed into {}", a.path.display()))?;
+                }
                 let line = iwp_core::lines::Archive {
                     archive: Some(a.path.display().to_string()),
                     files: a.tiles,

@@ -7,6 +7,7 @@ use iwp_core::runner::Run;
 use iwp_core::shard::Shard;
 use iwp_core::tilejobs;
 use iwp_core::tms::Tile;
+use iwp_web::pmtiles_archive::TileFormat;
 use iwp_web::webtile_job::{self, Rendering};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -48,10 +49,11 @@ struct Args {
     /// already made (e.g. the map page again once the 3D tiles exist).
     #[arg(long)]
     no_tiles: bool,
-    /// After the tiles, pack each statistic's PNGs into one PMTiles v3 archive,
-    /// dir_web_tiles/STAT.pmtiles (one "archive" result line each).
-    #[arg(long)]
-    pmtiles: bool,
+    /// Where the tiles end up: png (a tree of PNG files), pmtiles (after the tiles, each
+    /// statistic's PNGs packed into one PMTiles v3 archive, dir_web_tiles/STAT.pmtiles, and
+    /// removed) or both.
+    #[arg(long, value_name = "FORMAT", default_value = "png")]
+    format: TileFormat,
     /// After the tiles, write one mosaic PNG per statistic of zoom level Z (dir_web_tiles/STAT/preview-zZ.png).
     #[arg(long, value_name = "Z")]
     preview: Option<u8>,
@@ -81,8 +83,11 @@ fn main() -> ExitCode {
     if args.preview.is_some() && shard != Shard::All {
         return run.usage("--preview needs every tile of the level: run it without --shard");
     }
-    if args.pmtiles && shard != Shard::All {
-        return run.usage("--pmtiles needs every tile: run it without --shard (e.g. with --no-tiles after the shards)");
+    let archives = args.format != TileFormat::Png;
+    if archives && shard != Shard::All {
+        return run.usage(
+            "--format pmtiles needs every tile: run it without --shard (e.g. with --no-tiles after the shards)",
+        );
     }
     let palettes = match webtile_job::palettes(&config) {
         Ok(p) => p,
@@ -117,8 +122,12 @@ fn main() -> ExitCode {
     if !args.no_tiles {
         run.each_unit("GeoTIFFs", &mine, |(tile, path)| drop(rendering.tile(*tile, path)));
     }
-    if args.pmtiles && !run.results.is_closed() {
-        if let Err(e) = webtile_job::write_pmtiles(&config, &inputs, &run.results) {
+    if let Some(z) = args.preview.filter(|_| !run.results.is_closed()) {
+        let _ = rendering.previews(z, &level);
+    }
+    if archives && !run.results.is_closed() {
+        let remove = args.format == TileFormat::Pmtiles;
+        if let Err(e) = webtile_job::write_pmtiles(&config, &inputs, remove, &run.results) {
             return run.usage(&format!("{e:#}"));
         }
     }
@@ -131,9 +140,6 @@ fn main() -> ExitCode {
         if let Err(e) = webtile_job::write_viewer(&config, &palettes, &inputs, &folder) {
             return run.usage(&format!("{e:#}"));
         }
-    }
-    if let Some(z) = args.preview.filter(|_| !run.results.is_closed()) {
-        let _ = rendering.previews(z, &level);
     }
     run.finish("web tiles")
 }
