@@ -42,11 +42,11 @@ struct Args {
     wmts: Option<PathBuf>,
     /// Also write the map page, index.html (OpenLayers: every layer with its legend, a basemap,
     /// a 3D view when dir_3dtiles has a tileset.json), beside the --wmts file, else in
-    /// dir_web_tiles; serve that folder's parent over HTTP to open it.
+    /// dir_web_tiles; open it through HTTP from a folder holding it and the tiles.
     #[arg(long)]
     viewer: bool,
-    /// Render no PNG: only write what --wmts, --viewer and --preview ask for, from the PNGs
-    /// already made (e.g. the map page again once the 3D tiles exist).
+    /// Render no PNG: only write what --wmts, --viewer, --preview and --format pmtiles ask for,
+    /// from the PNGs already made (e.g. the map page again once the 3D tiles exist).
     #[arg(long)]
     no_tiles: bool,
     /// Where the tiles end up: png (a tree of PNG files), pmtiles (after the tiles, each
@@ -54,7 +54,8 @@ struct Args {
     /// removed) or both.
     #[arg(long, value_name = "FORMAT", default_value = "png")]
     format: TileFormat,
-    /// After the tiles, write one mosaic PNG per statistic of zoom level Z (dir_web_tiles/STAT/preview-zZ.png).
+    /// After the tiles, write one mosaic per statistic of zoom level Z:
+    /// dir_web_tiles/STAT/preview-zZ.png and a georeferenced preview-zZ.tif.
     #[arg(long, value_name = "Z")]
     preview: Option<u8>,
     /// Where dir_web_tiles is served, for the capabilities' URLs, e.g. https://arcticdata.io/data/
