@@ -124,9 +124,23 @@ pub fn extent<'a>(config: &Config, tiles: impl Iterator<Item = &'a Tile>) -> any
     crate::wmts::lonlat_bbox(config.tms, extent.unwrap_or_else(|| config.tms.extent()))
 }
 
-/// Each statistic's value range at z-max (its legend's ends).
-pub fn ranges(config: &Config, levels: &LevelRanges) -> anyhow::Result<Vec<(f64, f64)>> {
-    config.statistics.iter().map(|s| value_range(s, config.z_max, levels)).collect()
+/// What the capabilities, the map page and the archives say of the tiles in the input,
+/// worked out once: each statistic's value range at z-max (its legend's ends) and the data's
+/// lon/lat extent.
+pub struct Overview {
+    /// Per statistic (config order), the value range of its colours at z-max.
+    pub ranges: Vec<(f64, f64)>,
+    /// The lon/lat extent of the z-max tiles (the TMS's extent if none).
+    pub extent: Bounds,
+}
+
+impl Overview {
+    /// The overview of the tiles in `inputs`.
+    pub fn of(config: &Config, inputs: &Inputs) -> anyhow::Result<Overview> {
+        let ranges: anyhow::Result<Vec<_>> =
+            config.statistics.iter().map(|s| value_range(s, config.z_max, &inputs.levels)).collect();
+        Ok(Overview { ranges: ranges?, extent: extent(config, inputs.tiles.keys())? })
+    }
 }
 
 /// Writes each statistic's legend, `dir_web_tiles/STAT/legend.svg`.
@@ -141,37 +155,38 @@ pub fn write_legends(config: &Config, palettes: &[Palette], ranges: &[(f64, f64)
     Ok(())
 }
 
-/// Writes the WMTS capabilities of the tiles in `inputs` (layers over the z-max tiles' extent,
-/// limits from every level's tiles) and the legends they point to.
+/// Writes the WMTS capabilities of the tiles in `inputs` (layers over the data's extent, limits
+/// from every level's tiles, legends at `STAT/legend.svg`).
 pub fn write_capabilities(
     config: &Config,
-    palettes: &[Palette],
+    overview: &Overview,
     base_url: Option<&str>,
     inputs: &Inputs,
     file: &Path,
 ) -> anyhow::Result<()> {
-    let ranges = ranges(config, &inputs.levels)?;
-    write_legends(config, palettes, &ranges)?;
     let base = served_at(config, base_url)?;
     let limits = limits(inputs.tiles.keys());
-    let service = Service { base: &base, bbox: extent(config, inputs.tiles.keys())?, limits: &limits, ranges: &ranges };
+    let service = Service { base: &base, bbox: overview.extent, limits: &limits, ranges: &overview.ranges };
     let xml = crate::wmts::capabilities(config, &service);
     iwp_core::files::write_atomic(file, xml.as_bytes()).with_context(|| format!("cannot write {}", file.display()))?;
     tracing::info!("WMTS capabilities written to {}", file.display());
     Ok(())
 }
 
-/// Writes the map page (`index.html`, `tiles.json`) of the tiles in `inputs` into `folder`, and
-/// the legends it shows; returns the page's path.
-pub fn write_viewer(config: &Config, palettes: &[Palette], inputs: &Inputs, folder: &Path) -> anyhow::Result<PathBuf> {
-    let ranges = ranges(config, &inputs.levels)?;
-    write_legends(config, palettes, &ranges)?;
-    let page = crate::viewer::Page {
-        folder,
-        tiles: &inputs.tiles,
-        extent: extent(config, inputs.tiles.keys())?,
-        ranges: &ranges,
-    };
+/// The folder of the map page: that of the capabilities file when there is one, else
+/// dir_web_tiles.
+pub fn page_folder(config: &Config, wmts: Option<&Path>) -> PathBuf {
+    match wmts.map(|f| f.parent().unwrap_or(Path::new(""))) {
+        Some(p) if p.as_os_str().is_empty() => PathBuf::from("."),
+        Some(p) => p.to_path_buf(),
+        None => config.dir_web_tiles.clone(),
+    }
+}
+
+/// Writes the map page (`index.html`, `tiles.json`) of the tiles in `inputs` into `folder`;
+/// returns the page's path.
+pub fn write_viewer(config: &Config, overview: &Overview, inputs: &Inputs, folder: &Path) -> anyhow::Result<PathBuf> {
+    let page = crate::viewer::Page { folder, tiles: &inputs.tiles, extent: overview.extent, ranges: &overview.ranges };
     let path = crate::viewer::write(config, &page)?;
     tracing::info!("map page written to {}", path.display());
     Ok(path)
@@ -180,13 +195,17 @@ pub fn write_viewer(config: &Config, palettes: &[Palette], inputs: &Inputs, fold
 /// Writes one PMTiles archive per statistic of the PNGs of the tiles in `inputs`, each with a
 /// result line (`archive`, `files`, `bytes`), or an error line; with `remove`, the PNGs packed
 /// into an archive written are removed.
-pub fn write_pmtiles(config: &Config, inputs: &Inputs, remove: bool, results: &Results) -> anyhow::Result<()> {
-    let ranges = ranges(config, &inputs.levels)?;
-    let extent = extent(config, inputs.tiles.keys())?;
+pub fn write_pmtiles(
+    config: &Config,
+    overview: &Overview,
+    inputs: &Inputs,
+    remove: bool,
+    results: &Results,
+) -> anyhow::Result<()> {
     let tiles: Vec<Tile> = inputs.tiles.keys().copied().collect();
-    for (stat, range) in config.statistics.iter().zip(ranges) {
+    for (stat, range) in config.statistics.iter().zip(&overview.ranges) {
         let started = Instant::now();
-        match crate::pmtiles_archive::write(config, &stat.name, &tiles, extent, range) {
+        match crate::pmtiles_archive::write(config, &stat.name, &tiles, overview.extent, *range) {
             Ok(a) => {
                 if remove {
                     crate::pmtiles_archive::remove_packed(config, &stat.name, &tiles)

@@ -94,8 +94,10 @@ fn main() -> ExitCode {
         Ok(p) => p,
         Err(e) => return run.usage(&format!("{e:#}")),
     };
+    let page = webtile_job::page_folder(&config, args.wmts.as_deref());
+    // The capabilities' and the page's own folder is claimed too, unless it is the working folder.
     let mut roots = vec![config.dir_web_tiles.as_path()];
-    roots.extend(args.wmts.as_deref().and_then(Path::parent).filter(|p| !p.as_os_str().is_empty()));
+    roots.extend(Some(page.as_path()).filter(|p| *p != Path::new(".") && *p != config.dir_web_tiles));
     iwp_core::temps::claim(&roots);
     // Every line counts for the level ranges; this process then renders its share of the tiles.
     let jobs = match run.read_all::<GeoTiff>(&args.jobs) {
@@ -105,14 +107,28 @@ fn main() -> ExitCode {
     let Ok(inputs) = webtile_job::inputs(&config, &jobs, shard.reports_for_all(), &run.results) else {
         return run.results.exit_code(TOOL);
     };
-    if let Some(file) = &args.wmts {
-        if let Err(e) = webtile_job::write_capabilities(&config, &palettes, args.base_url.as_deref(), &inputs, file) {
+    // The ranges and extent the capabilities, the map page and the archives describe, once.
+    let overview = if args.wmts.is_some() || args.viewer || archives {
+        match webtile_job::Overview::of(&config, &inputs) {
+            Ok(o) => Some(o),
+            Err(e) => return run.usage(&format!("{e:#}")),
+        }
+    } else {
+        None
+    };
+    if let (Some(o), true) = (&overview, args.wmts.is_some() || args.viewer) {
+        if let Err(e) = webtile_job::write_legends(&config, &palettes, &o.ranges) {
+            return run.usage(&format!("{e:#}"));
+        }
+    }
+    if let (Some(file), Some(o)) = (&args.wmts, &overview) {
+        if let Err(e) = webtile_job::write_capabilities(&config, o, args.base_url.as_deref(), &inputs, file) {
             return run.usage(&format!("{e:#}"));
         }
     }
     let level: Vec<Tile> =
         args.preview.map(|z| inputs.tiles.keys().filter(|t| t.z == z).copied().collect()).unwrap_or_default();
-    let mine: Vec<(Tile, PathBuf)> = tilejobs::share(inputs.tiles.clone(), shard);
+    let mine: Vec<(&Tile, &PathBuf)> = tilejobs::share(&inputs.tiles, shard);
     let rendering = Rendering {
         config: &config,
         palettes: &palettes,
@@ -121,24 +137,19 @@ fn main() -> ExitCode {
         results: &run.results,
     };
     if !args.no_tiles {
-        run.each_unit("GeoTIFFs", &mine, |(tile, path)| drop(rendering.tile(*tile, path)));
+        run.each_unit("GeoTIFFs", &mine, |(tile, path)| drop(rendering.tile(**tile, path)));
     }
     if let Some(z) = args.preview.filter(|_| !run.results.is_closed()) {
         let _ = rendering.previews(z, &level);
     }
-    if archives && !run.results.is_closed() {
+    if let (true, Some(o)) = (archives && !run.results.is_closed(), &overview) {
         let remove = args.format == TileFormat::Pmtiles;
-        if let Err(e) = webtile_job::write_pmtiles(&config, &inputs, remove, &run.results) {
+        if let Err(e) = webtile_job::write_pmtiles(&config, o, &inputs, remove, &run.results) {
             return run.usage(&format!("{e:#}"));
         }
     }
-    if args.viewer {
-        let folder = match args.wmts.as_deref().and_then(Path::parent) {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            Some(_) => PathBuf::from("."),
-            None => config.dir_web_tiles.clone(),
-        };
-        if let Err(e) = webtile_job::write_viewer(&config, &palettes, &inputs, &folder) {
+    if let (true, Some(o)) = (args.viewer, &overview) {
+        if let Err(e) = webtile_job::write_viewer(&config, o, &inputs, &page) {
             return run.usage(&format!("{e:#}"));
         }
     }
