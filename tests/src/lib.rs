@@ -217,6 +217,18 @@ pub fn temp_files(dir: &Path) -> Vec<PathBuf> {
 /// The tests' deterministic generator (SplitMix64), the one the sample-data generator uses.
 pub use iwp_vector::synth::Rand;
 
+/// Generated data (`polygons` in `files` files, z levels `z`) staged and rasterized under `dir`;
+/// returns the config's path and iwp-raster's result lines.
+pub fn rasterized(dir: &Path, polygons: &str, files: &str, z: [&str; 2]) -> (String, String) {
+    synth(dir, polygons, files, &["--z-range", z[0], z[1]]);
+    let cfg = dir.join("config.json").to_string_lossy().into_owned();
+    let listed = run("iwp-stage", &["-c", &cfg, "--list"], None);
+    let staged = run("iwp-stage", &["-c", &cfg], Some(&String::from_utf8_lossy(&listed.stdout)));
+    let rasters = run("iwp-raster", &["-c", &cfg], Some(&String::from_utf8_lossy(&staged.stdout)));
+    assert!(rasters.status.success(), "{}", String::from_utf8_lossy(&rasters.stderr));
+    (cfg, String::from_utf8_lossy(&rasters.stdout).into_owned())
+}
+
 /// The clients' folder (tests/clients) when its packages are installed (node_modules with
 /// cesium, Debian's chromium, the .venv of Python clients); else None with a visible SKIP
 /// message, or a failure under IWP_REQUIRE_CLIENTS.

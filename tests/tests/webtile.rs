@@ -2,19 +2,8 @@
 //! template; shards render the same PNGs as one run; lines without band figures (--list) give
 //! the same PNGs as raster lines; a level preview; bad input.
 
-use iwp_tests::{lines, png_pixels, relative_contents, relative_files, run, synth};
+use iwp_tests::{lines, png_pixels, rasterized, relative_contents, relative_files, run};
 use std::path::Path;
-
-/// Generated data staged and rasterized at z 13..15; returns (config path, raster lines).
-fn rasters(dir: &Path) -> (String, String) {
-    synth(dir, "3000", "2", &["--z-range", "13", "15"]);
-    let cfg = dir.join("config.json").to_string_lossy().into_owned();
-    let listed = run("iwp-stage", &["-c", &cfg, "--list"], None);
-    let staged = run("iwp-stage", &["-c", &cfg], Some(&String::from_utf8_lossy(&listed.stdout)));
-    let rasters = run("iwp-raster", &["-c", &cfg], Some(&String::from_utf8_lossy(&staged.stdout)));
-    assert!(rasters.status.success(), "{}", String::from_utf8_lossy(&rasters.stderr));
-    (cfg, String::from_utf8_lossy(&rasters.stdout).into_owned())
-}
 
 /// The web tiles under `dir` with their bytes (previews left out).
 fn pngs(dir: &Path) -> Vec<(String, Vec<u8>)> {
@@ -24,7 +13,7 @@ fn pngs(dir: &Path) -> Vec<(String, Vec<u8>)> {
 #[test]
 fn capabilities_shards_list_lines_and_preview() {
     let dir = tempfile::tempdir().unwrap();
-    let (cfg, raster_lines) = rasters(dir.path());
+    let (cfg, raster_lines) = rasterized(dir.path(), "3000", "2", ["13", "15"]);
     let wmts = dir.path().join("WMTSCapabilities.xml");
     let out = run(
         "iwp-webtile",
@@ -120,7 +109,7 @@ fn capabilities_shards_list_lines_and_preview() {
 #[test]
 fn bad_input_gives_error_lines_or_usage_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let (cfg, raster_lines) = rasters(dir.path());
+    let (cfg, raster_lines) = rasterized(dir.path(), "3000", "2", ["13", "15"]);
     let bad = format!(
         "{raster_lines}{}\n{}\n{{oops\n",
         r#"{"tms":"WebMercatorQuad","z":13,"x":1,"y":1,"path":"a.tif"}"#,

@@ -5,22 +5,11 @@
 //! back every tile of the PMTiles archives byte for byte.
 
 use gdal::Dataset;
-use iwp_tests::{clients, png_pixels, relative_files, run, synth, Served};
+use iwp_tests::{clients, png_pixels, rasterized, relative_files, run, Served};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
-
-/// Generated data staged and rasterized at z 13..15; returns (config path, raster lines).
-fn rasters(dir: &Path) -> (String, String) {
-    synth(dir, "3000", "2", &["--z-range", "13", "15"]);
-    let cfg = dir.join("config.json").to_string_lossy().into_owned();
-    let listed = run("iwp-stage", &["-c", &cfg, "--list"], None);
-    let staged = run("iwp-stage", &["-c", &cfg], Some(&String::from_utf8_lossy(&listed.stdout)));
-    let rasters = run("iwp-raster", &["-c", &cfg], Some(&String::from_utf8_lossy(&staged.stdout)));
-    assert!(rasters.status.success(), "{}", String::from_utf8_lossy(&rasters.stderr));
-    (cfg, String::from_utf8_lossy(&rasters.stdout).into_owned())
-}
 
 /// Per level, the first and last row and column of a layer's PNGs on disk.
 fn limits_on_disk(layer_dir: &Path) -> BTreeMap<String, [u64; 4]> {
@@ -39,7 +28,7 @@ fn limits_on_disk(layer_dir: &Path) -> BTreeMap<String, [u64; 4]> {
 fn owslib_and_gdal_read_the_capabilities_and_tiles() {
     let Some(clients) = clients() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let (cfg, raster_lines) = rasters(dir.path());
+    let (cfg, raster_lines) = rasterized(dir.path(), "3000", "2", ["13", "15"]);
     let web = dir.path().join("web_tiles");
     std::fs::create_dir_all(&web).unwrap();
     let served = Served::new(&web);
@@ -140,7 +129,7 @@ fn owslib_and_gdal_read_the_capabilities_and_tiles() {
 fn the_pmtiles_package_reads_back_every_tile() {
     let Some(clients) = clients() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let (cfg, raster_lines) = rasters(dir.path());
+    let (cfg, raster_lines) = rasterized(dir.path(), "3000", "2", ["13", "15"]);
     let out = run("iwp-webtile", &["-c", &cfg, "--format", "both", "--preview", "13"], Some(&raster_lines));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let archives: Vec<Value> =
