@@ -62,3 +62,10 @@ sample() {
   cfg="$work/data/config.json"
   "$bin/iwp-stage" -c "$cfg" --list > "$work/files.ndjson"
 }
+
+# sample ZMIN ZMAX, then the files staged, their staged-tile lines in $work/staged.ndjson:
+# staged_sample ZMIN ZMAX
+staged_sample() {
+  sample "$1" "$2"
+  "$bin/iwp-stage" -c "$cfg" --input "$work/files.ndjson" -q > "$work/staged.ndjson"
+}

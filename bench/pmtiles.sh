@@ -9,8 +9,7 @@ source "$(dirname "$0")/lib.sh"
 polygons=${1:-200000}
 files=${2:-10}
 
-sample 11 15
-"$bin/iwp-stage" -c "$cfg" --input "$work/files.ndjson" -q > "$work/staged.ndjson"
+staged_sample 11 15
 "$bin/iwp-raster" -c "$cfg" --input "$work/staged.ndjson" -q > "$work/rasters.ndjson"
 "$bin/iwp-webtile" -c "$cfg" --input "$work/rasters.ndjson" -q > /dev/null
 web=$work/data/web_tiles

@@ -12,8 +12,7 @@ source "$(dirname "$0")/lib.sh"
 polygons=${1:-400000}
 files=${2:-20}
 
-sample 11 15
-"$bin/iwp-stage" -c "$cfg" --input "$work/files.ndjson" -q > "$work/staged.ndjson"
+staged_sample 11 15
 echo "iwp-raster: $polygons polygons in $files files staged at z 15; count + coverage, 256x256"
 
 # Empties the GeoTIFF folder: a fresh filesystem mounted at data/geotiff, a new summary.

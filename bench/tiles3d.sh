@@ -15,8 +15,7 @@ files=${2:-10}
 size() {
   polygons=$1
   rm -rf "$work/data"
-  sample 11 15
-  "$bin/iwp-stage" -c "$cfg" --input "$work/files.ndjson" -q > "$work/staged.ndjson"
+  staged_sample 11 15
   "$bin/iwp-3dtiles" -c "$cfg" --list > "$work/tiles.ndjson"
   local tiles features
   tiles=$(wc -l < "$work/tiles.ndjson")
