@@ -124,7 +124,7 @@ pub struct BandFigures {
 pub const BAND_FIELDS: [&str; 3] = ["_min", "_max", "_sum"];
 
 /// A statistics GeoTIFF (iwp-raster's results and lower-level jobs, iwp-webtile's jobs). Each
-/// band's summary is in `extra` as `<stat>_min`, `<stat>_max`, `<stat>_sum` ([`GeoTiff::band`]).
+/// band's summary is in `extra` as `<stat>_min`, `<stat>_max`, `<stat>_sum` ([`Bands::band`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GeoTiff {
     /// The tile's matrix set and z/x/y.
@@ -145,21 +145,6 @@ pub struct GeoTiff {
     /// `ok` or `error` on a result line; None when the line has no `status`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
-}
-
-impl GeoTiff {
-    /// The summary of band `stat`, when the line has all three of its fields as numbers.
-    pub fn band(&self, stat: &str) -> Option<BandFigures> {
-        let get = |suffix: &str| self.extra.get(&format!("{stat}{suffix}")).and_then(Value::as_f64);
-        Some(BandFigures { min: get(BAND_FIELDS[0])?, max: get(BAND_FIELDS[1])?, sum: get(BAND_FIELDS[2])? })
-    }
-
-    /// Sets band `stat`'s summary fields.
-    pub fn set_band(&mut self, stat: &str, b: BandFigures) {
-        for (suffix, v) in BAND_FIELDS.iter().zip([b.min, b.max, b.sum]) {
-            self.extra.insert(format!("{stat}{suffix}"), v.into());
-        }
-    }
 }
 
 /// A coloured PNG web tile of one statistic (iwp-webtile's results).
@@ -247,6 +232,162 @@ pub struct Tileset3d {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
 }
+
+/// An area extract (iwp-extract's jobs and results): the area (a box, or a polygon file) and the
+/// level as the job gives them; on a result line also the files written, with counts and bytes.
+/// Each band's summary over the area is in `extra` as on a [`GeoTiff`] line ([`Extract::band`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Extract {
+    /// The area's name, used in the files' names (default: from the polygon file or the box).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The box: min x, min y, max x, max y (longitude, latitude unless `bbox_crs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bbox: Option<[f64; 4]>,
+    /// The box's CRS (any GDAL user input, e.g. `EPSG:3413`; default EPSG:4326).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bbox_crs: Option<String>,
+    /// A polygon file (GeoJSON, GeoPackage, shapefile, ...): the area is the union of its polygons.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub area: Option<String>,
+    /// The level of the raster (default z-max).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub z: Option<u8>,
+    /// The Cloud-Optimized GeoTIFF written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cog: Option<String>,
+    /// The GeoPackage of the polygons written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpkg: Option<String>,
+    /// The COG's CRS (`EPSG:code` where it has one, else its WKT).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crs: Option<String>,
+    /// The COG's pixel columns and rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<[u64; 2]>,
+    /// The COG's geotransform (GDAL order).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transform: Option<[f64; 6]>,
+    /// The area's west, south, east, north in longitude and latitude.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lonlat_bbox: Option<[f64; 4]>,
+    /// GeoTIFF tiles the COG was made of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tiles: Option<u64>,
+    /// Polygons in the GeoPackage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub polygons: Option<u64>,
+    /// Duplicates among the area's polygons: left out, or kept with their flag (`duplicates_kept`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicates: Option<u64>,
+    /// True when the duplicates are in the GeoPackage, flagged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicates_kept: Option<bool>,
+    /// Bytes of the files written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// True when both files existed and were not written again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<bool>,
+    /// Seconds the unit took.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secs: Option<f64>,
+    /// Fields this kind does not name (among them the band summaries), in order; written back.
+    #[serde(flatten)]
+    pub extra: Extra,
+    /// `ok` or `error` on a result line; None when the line has no `status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+}
+
+/// A mosaic of one level (iwp-mosaic's results): a VRT of one band over the level's GeoTIFFs, or
+/// a COG of every band. Each band's summary, from the GeoTIFF lines, is in `extra` as on a
+/// [`GeoTiff`] line.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Mosaic {
+    /// The tile matrix set's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tms: Option<String>,
+    /// The level.
+    pub z: u8,
+    /// The band (statistic) of a VRT; None for a COG of every band.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stat: Option<String>,
+    /// The mosaic's file.
+    pub path: String,
+    /// GeoTIFF tiles in it.
+    pub tiles: u64,
+    /// Pixel columns and rows.
+    pub size: [u64; 2],
+    /// The geotransform (GDAL order), in the tiles' CRS.
+    pub transform: [f64; 6],
+    /// The tiles' CRS as `EPSG:code`.
+    pub crs: String,
+    /// West, south, east, north of its tiles, in longitude and latitude.
+    pub lonlat_bbox: [f64; 4],
+    /// The file's size in bytes.
+    pub bytes: u64,
+    /// Seconds the unit took.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secs: Option<f64>,
+    /// Fields this kind does not name (among them the band summaries), in order; written back.
+    #[serde(flatten)]
+    pub extra: Extra,
+    /// `ok` or `error` on a result line; None when the line has no `status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+}
+
+/// A STAC catalog written (iwp-catalog's result).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Catalog {
+    /// The root catalog file.
+    pub path: String,
+    /// Collections in it.
+    pub collections: u64,
+    /// Items in it.
+    pub items: u64,
+    /// Assets of those items.
+    pub assets: u64,
+    /// `ok` or `error` on a result line; None when the line has no `status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+}
+
+/// Lines that carry band summaries as `<stat>_min`, `<stat>_max`, `<stat>_sum` in `extra`.
+pub trait Bands {
+    /// The line's fields beyond its kind's.
+    fn extra(&self) -> &Extra;
+    /// The line's fields beyond its kind's, to change.
+    fn extra_mut(&mut self) -> &mut Extra;
+
+    /// The summary of band `stat`, when the line has all three of its fields as numbers.
+    fn band(&self, stat: &str) -> Option<BandFigures> {
+        let get = |suffix: &str| self.extra().get(&format!("{stat}{suffix}")).and_then(Value::as_f64);
+        Some(BandFigures { min: get(BAND_FIELDS[0])?, max: get(BAND_FIELDS[1])?, sum: get(BAND_FIELDS[2])? })
+    }
+
+    /// Sets band `stat`'s summary fields.
+    fn set_band(&mut self, stat: &str, b: BandFigures) {
+        for (suffix, v) in BAND_FIELDS.iter().zip([b.min, b.max, b.sum]) {
+            self.extra_mut().insert(format!("{stat}{suffix}"), v.into());
+        }
+    }
+}
+
+macro_rules! bands {
+    ($($kind:ty),*) => {$(
+        impl Bands for $kind {
+            fn extra(&self) -> &Extra {
+                &self.extra
+            }
+            fn extra_mut(&mut self) -> &mut Extra {
+                &mut self.extra
+            }
+        }
+    )*};
+}
+bands!(GeoTiff, Extract, Mosaic);
 
 /// An archive of a pack (iwp-pack pack's and unpack's results), or, with `manifest`, a pack
 /// that was already made.
@@ -370,6 +511,56 @@ pub const KINDS: &[(&str, &[&str])] = &[
         ],
     ),
     ("3D tileset", &["path", "tiles", "bytes", "status"]),
+    (
+        "extract",
+        &[
+            "name",
+            "bbox",
+            "bbox_crs",
+            "area",
+            "z",
+            "cog",
+            "gpkg",
+            "crs",
+            "size",
+            "transform",
+            "lonlat_bbox",
+            "tiles",
+            "polygons",
+            "duplicates",
+            "duplicates_kept",
+            "bytes",
+            "skipped",
+            "secs",
+            "<stat>_min",
+            "<stat>_max",
+            "<stat>_sum",
+            "...",
+            "status",
+        ],
+    ),
+    (
+        "mosaic",
+        &[
+            "tms",
+            "z",
+            "stat",
+            "path",
+            "tiles",
+            "size",
+            "transform",
+            "crs",
+            "lonlat_bbox",
+            "bytes",
+            "secs",
+            "<stat>_min",
+            "<stat>_max",
+            "<stat>_sum",
+            "...",
+            "status",
+        ],
+    ),
+    ("catalog", &["path", "collections", "items", "assets", "status"]),
     ("archive", &["archive", "manifest", "files", "bytes", "skipped", "secs", "...", "status"]),
     ("error", &["line", "input", "...", "status", "error"]),
     ("node", &["node", "index", "head"]),

@@ -117,6 +117,63 @@ fn the_documentation_lists_every_kind_and_field_in_order() {
             "3D tileset",
             keys(&Tileset3d { path: "3dtiles/tileset.json".into(), tiles: 1, bytes: 1, status: Some(Status::Ok) }),
         ),
+        ("extract", {
+            let mut e = Extract {
+                name: Some("a".into()),
+                bbox: Some([0.0, 0.0, 1.0, 1.0]),
+                bbox_crs: Some("EPSG:3413".into()),
+                area: Some("a.geojson".into()),
+                z: Some(15),
+                cog: Some("a.tif".into()),
+                gpkg: Some("a.gpkg".into()),
+                crs: Some("EPSG:4326".into()),
+                size: Some([1, 1]),
+                transform: Some([0.0; 6]),
+                lonlat_bbox: Some([0.0; 4]),
+                tiles: Some(1),
+                polygons: Some(1),
+                duplicates: Some(0),
+                duplicates_kept: Some(true),
+                bytes: Some(1),
+                skipped: Some(false),
+                secs: Some(0.1),
+                ..Default::default()
+            };
+            e.set_band("<stat>", BandFigures { min: 0.0, max: 1.0, sum: 2.0 });
+            e.extra.insert("...".into(), Value::Null);
+            e.status = Some(Status::Ok);
+            keys(&e)
+        }),
+        ("mosaic", {
+            let mut m = Mosaic {
+                tms: Some("WorldCRS84Quad".into()),
+                z: 15,
+                stat: Some("iwp_count".into()),
+                path: "m.vrt".into(),
+                tiles: 1,
+                size: [1, 1],
+                transform: [0.0; 6],
+                crs: "EPSG:4326".into(),
+                lonlat_bbox: [0.0; 4],
+                bytes: 1,
+                secs: Some(0.1),
+                ..Default::default()
+            };
+            m.set_band("<stat>", BandFigures { min: 0.0, max: 1.0, sum: 2.0 });
+            m.extra.insert("...".into(), Value::Null);
+            m.status = Some(Status::Ok);
+            keys(&m)
+        }),
+        (
+            "catalog",
+            keys(&Catalog {
+                path: "stac/catalog.json".into(),
+                collections: 1,
+                items: 1,
+                assets: 1,
+                status: Some(Status::Ok),
+            }),
+        ),
         (
             "archive",
             keys(&Archive {

@@ -7,7 +7,7 @@ use crate::pyramid::{build_down, parent_from, parent_raster};
 use crate::rasterize::rasterize_tile;
 use iwp_core::config::{Config, Resampling};
 use iwp_core::jobs::Results;
-use iwp_core::lines::{BandFigures, GeoTiff, TileLine};
+use iwp_core::lines::{BandFigures, Bands, GeoTiff, TileLine};
 use iwp_core::logging::progress_bar;
 use iwp_core::runner::Job;
 use iwp_core::shard::Shard;

@@ -8,7 +8,7 @@ use crate::wmts::{Limits, Service};
 use anyhow::Context;
 use iwp_core::config::Config;
 use iwp_core::jobs::Results;
-use iwp_core::lines::{GeoTiff, Png, TileLine};
+use iwp_core::lines::{Bands, GeoTiff, Png, TileLine};
 use iwp_core::runner::Job;
 use iwp_core::tilejobs;
 use iwp_core::tms::{Bounds, Tile};

@@ -85,6 +85,12 @@ pub struct Config {
     pub footprint_index: PathBuf,
     /// Folder for 3D tiles (`dir_3dtiles`, default `3dtiles`): iwp-3dtiles writes its contents and tilesets there.
     pub dir_3dtiles: PathBuf,
+    /// Folder for area extracts (`dir_extracts`, default `extracts`): iwp-extract's COGs and GeoPackages.
+    pub dir_extracts: PathBuf,
+    /// Folder for per-level mosaics (`dir_mosaics`, default `mosaics`): iwp-mosaic's VRTs and COGs.
+    pub dir_mosaics: PathBuf,
+    /// Folder of the STAC catalog of a run (`dir_catalog`, default `stac`): iwp-catalog writes it.
+    pub dir_catalog: PathBuf,
     /// The staging summary CSV, one row per tile write that added rows (`filename_staging_summary`,
     /// default `staging_summary.csv`).
     pub filename_staging_summary: PathBuf,
@@ -193,7 +199,7 @@ type Getter = fn(&Config) -> String;
 impl Config {
     /// The values `--get KEY` prints, as scripts want them: paths absolute as the tools use them,
     /// numbers and names plain, `statistics` as the statistics' names separated by spaces.
-    const GETTERS: [(&'static str, Getter); 20] = [
+    const GETTERS: [(&'static str, Getter); 23] = [
         ("dir_input", |c| c.dir_input.display().to_string()),
         ("ext_input", |c| c.ext_input.clone()),
         ("dir_footprints", |c| c.dir_footprints.display().to_string()),
@@ -204,6 +210,9 @@ impl Config {
         ("dir_geotiff", |c| c.dir_geotiff.display().to_string()),
         ("dir_web_tiles", |c| c.dir_web_tiles.display().to_string()),
         ("dir_3dtiles", |c| c.dir_3dtiles.display().to_string()),
+        ("dir_extracts", |c| c.dir_extracts.display().to_string()),
+        ("dir_mosaics", |c| c.dir_mosaics.display().to_string()),
+        ("dir_catalog", |c| c.dir_catalog.display().to_string()),
         ("ext_web_tiles", |c| c.ext_web_tiles.clone()),
         ("filename_staging_summary", |c| c.filename_staging_summary.display().to_string()),
         ("filename_rasters_summary", |c| c.filename_rasters_summary.display().to_string()),
@@ -337,6 +346,9 @@ impl Config {
                 None => beside(&resolve("dir_staged", &raw.dir_staged), FOOTPRINT_INDEX_SUFFIX),
             },
             dir_3dtiles: resolve("dir_3dtiles", &raw.dir_3dtiles),
+            dir_extracts: resolve("dir_extracts", &raw.dir_extracts),
+            dir_mosaics: resolve("dir_mosaics", &raw.dir_mosaics),
+            dir_catalog: resolve("dir_catalog", &raw.dir_catalog),
             filename_staging_summary: resolve("filename_staging_summary", &raw.filename_staging_summary),
             filename_rasterization_events: resolve("filename_rasterization_events", &raw.filename_rasterization_events),
             filename_rasters_summary: resolve("filename_rasters_summary", &raw.filename_rasters_summary),

@@ -31,6 +31,12 @@ pub(super) struct RawConfig {
     pub(super) footprint_index: Option<String>,
     #[serde(default = "d::dir_3dtiles")]
     pub(super) dir_3dtiles: String,
+    #[serde(default = "d::dir_extracts")]
+    pub(super) dir_extracts: String,
+    #[serde(default = "d::dir_mosaics")]
+    pub(super) dir_mosaics: String,
+    #[serde(default = "d::dir_catalog")]
+    pub(super) dir_catalog: String,
     #[serde(default = "d::filename_staging_summary")]
     pub(super) filename_staging_summary: String,
     #[serde(default = "d::filename_rasterization_events")]
@@ -129,6 +135,9 @@ pub(super) mod d {
         dir_footprints = "footprints",
         ext_footprints = ".gpkg",
         dir_3dtiles = "3dtiles",
+        dir_extracts = "extracts",
+        dir_mosaics = "mosaics",
+        dir_catalog = "stac",
         filename_staging_summary = "staging_summary.csv",
         filename_rasterization_events = "rasterization_events.csv",
         filename_rasters_summary = "rasters_summary.csv",

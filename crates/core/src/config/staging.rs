@@ -51,6 +51,10 @@ pub enum DedupAt {
     /// In 3D tiles (`3dtiles`): iwp-3dtiles leaves flagged rows out of its contents.
     #[serde(rename = "3dtiles")]
     Tiles3d,
+    /// In area extracts (`extract`): iwp-extract leaves flagged rows out of its GeoPackages
+    /// (otherwise it keeps them, flagged).
+    #[serde(rename = "extract")]
+    Extract,
 }
 
 /// Which value of a keep rule's property wins.

@@ -1,0 +1,194 @@
+//! Cloud-Optimized GeoTIFFs made by GDAL from a level's GeoTIFF tiles: an area's (cut to it,
+//! nodata outside, in the tiles' CRS or warped to another), and a whole level's; and the band
+//! summaries of a raster file, read back in windows.
+
+use crate::gdal_apps::{self, Progress};
+use anyhow::Context;
+use gdal::raster::GdalDataType;
+use gdal::spatial_ref::SpatialRef;
+use gdal::vector::Geometry;
+use gdal::{Dataset, Metadata};
+use iwp_core::config::Config;
+use iwp_core::files::AtomicOutput;
+use iwp_core::lines::BandFigures;
+use iwp_core::tms::{Bounds, Tile};
+use iwp_vector::vector;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The COG creation options: lossless, 256-pixel blocks (so any COG over one block has
+/// overviews), averaged overviews.
+pub const COG_OPTIONS: [&str; 6] =
+    ["COMPRESS=DEFLATE", "PREDICTOR=YES", "BLOCKSIZE=256", "RESAMPLING=AVERAGE", "BIGTIFF=IF_SAFER", "NUM_THREADS=1"];
+
+/// A raster written: its grid and CRS.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grid {
+    /// Pixel columns and rows.
+    pub size: [u64; 2],
+    /// Geotransform (GDAL order).
+    pub transform: [f64; 6],
+    /// CRS, `EPSG:code` where it has one, else WKT.
+    pub crs: String,
+}
+
+/// A unique GDAL memory file name ending in `suffix`.
+pub fn mem_name(what: &str, suffix: &str) -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    PathBuf::from(format!("/vsimem/iwp-{what}-{}-{n}{suffix}", std::process::id()))
+}
+
+/// The GeoTIFF tiles of level `z` (files that exist) whose box meets `area` (in the tiles' CRS).
+pub fn tiles_meeting(config: &Config, z: u8, area: &Geometry) -> anyhow::Result<Vec<(Tile, PathBuf)>> {
+    let env = area.envelope();
+    let b = Bounds { left: env.MinX, bottom: env.MinY, right: env.MaxX, top: env.MaxY };
+    let mut found = Vec::new();
+    for tile in config.tms.tiles_covering(b, z) {
+        let path = iwp_rasters::geotiff::tile_path(config, tile);
+        if !path.is_file() {
+            continue;
+        }
+        let tb = config.tms.bounds(tile);
+        if Geometry::bbox(tb.left, tb.bottom, tb.right, tb.top)?.intersects(area) {
+            found.push((tile, path));
+        }
+    }
+    Ok(found)
+}
+
+/// `EPSG:code` for a CRS that has one, else its WKT.
+pub fn crs_name(srs: &SpatialRef) -> anyhow::Result<String> {
+    let mut srs = srs.clone();
+    let _ = srs.auto_identify_epsg();
+    match (srs.auth_name().as_deref(), srs.auth_code()) {
+        (Some("EPSG"), Ok(code)) => Ok(format!("EPSG:{code}")),
+        _ => Ok(srs.to_wkt()?),
+    }
+}
+
+/// Where an area's COG goes and how: the level's tiles, the area in their CRS (and in
+/// longitude/latitude for the cutline), an optional CRS to warp to.
+pub struct AreaRaster<'a> {
+    /// The run's config.
+    pub config: &'a Config,
+    /// The level.
+    pub z: u8,
+    /// The tiles to read.
+    pub tiles: &'a [(Tile, PathBuf)],
+    /// The area in the tiles' CRS.
+    pub area: &'a Geometry,
+    /// The area in longitude and latitude (the cutline GDAL reads).
+    pub area_lonlat: &'a Geometry,
+    /// The CRS to warp to (GDAL user input); None keeps the tiles' grid.
+    pub t_srs: Option<&'a str>,
+}
+
+impl AreaRaster<'_> {
+    /// Writes the area's COG at `target`: every band, NaN (nodata) outside the area and where no
+    /// tile is; in the tiles' CRS on their own pixel grid (pixels copied), or warped by GDAL.
+    pub fn write(&self, target: &Path) -> anyhow::Result<Grid> {
+        let config = self.config;
+        let sources: Vec<PathBuf> = self.tiles.iter().map(|(_, p)| p.clone()).collect();
+        let mosaic_name = mem_name("mosaic", ".vrt");
+        let mosaic = gdal_apps::build_vrt(&mosaic_name, &sources, &["-vrtnodata".into(), "nan".into()])?;
+        let cutline = mem_name("cutline", ".geojson");
+        let feature = format!(
+            r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","properties":{{}},"geometry":{}}}]}}"#,
+            self.area_lonlat.json()?
+        );
+        gdal::vsi::create_mem_file(&cutline, feature.into_bytes())?;
+        let mut args: Vec<String> =
+            ["-of", "VRT", "-cutline", &cutline.display().to_string(), "-dstnodata", "nan", "-r", "near"]
+                .map(String::from)
+                .to_vec();
+        match self.t_srs {
+            None => {
+                let res = config.tms.span(self.z) / f64::from(config.tile_size[0]);
+                let (ox, oy) = config.tms.origin;
+                let env = self.area.envelope();
+                let mt = mosaic.geo_transform()?;
+                let (mw, mh) = mosaic.raster_size();
+                // The area's box snapped out to the pixel grid, within the tiles read.
+                let left = (ox + ((env.MinX - ox) / res).floor() * res).max(mt[0]);
+                let right = (ox + ((env.MaxX - ox) / res).ceil() * res).min(mt[0] + mw as f64 * mt[1]);
+                let top = (oy - ((oy - env.MaxY) / res).floor() * res).min(mt[3]);
+                let bottom = (oy - ((oy - env.MinY) / res).ceil() * res).max(mt[3] + mh as f64 * mt[5]);
+                args.extend(["-tr".into(), res.to_string(), res.to_string()]);
+                args.extend(
+                    ["-te", &left.to_string(), &bottom.to_string(), &right.to_string(), &top.to_string()]
+                        .map(String::from),
+                );
+            }
+            Some(t) => {
+                vector::srs(t)?;
+                args.extend(["-t_srs", t, "-crop_to_cutline"].map(String::from));
+            }
+        }
+        let warped_name = mem_name("warped", ".vrt");
+        let progress = Progress::new(&format!("COG {}", target.display()));
+        let warped = gdal_apps::warp(&warped_name, &mosaic, &args, None)?;
+        for (i, s) in config.statistics.iter().enumerate().take(warped.raster_count()) {
+            warped.rasterband(i + 1)?.set_description(&s.name)?;
+        }
+        let grid = write_cog(&warped, target, Some(&progress))?;
+        drop(warped);
+        drop(mosaic);
+        for name in [&warped_name, &mosaic_name, &cutline] {
+            let _ = gdal::vsi::unlink_mem_file(name);
+        }
+        Ok(grid)
+    }
+}
+
+/// Writes `source` as a COG at `target` (atomically), returning its grid.
+pub fn write_cog(source: &Dataset, target: &Path, progress: Option<&Progress>) -> anyhow::Result<Grid> {
+    let out = AtomicOutput::new(target)?;
+    let mut args: Vec<String> = vec!["-of".into(), "COG".into()];
+    for o in COG_OPTIONS {
+        args.extend(["-co".into(), o.into()]);
+    }
+    let ds = gdal_apps::translate(out.path(), source, &args, progress)?;
+    let grid = grid_of(&ds)?;
+    drop(ds);
+    out.commit().with_context(|| format!("cannot write {}", target.display()))?;
+    Ok(grid)
+}
+
+/// A dataset's grid and CRS.
+pub fn grid_of(ds: &Dataset) -> anyhow::Result<Grid> {
+    let (w, h) = ds.raster_size();
+    let crs = match ds.spatial_ref() {
+        Ok(s) => crs_name(&s)?,
+        Err(_) => String::new(),
+    };
+    Ok(Grid { size: [w as u64, h as u64], transform: ds.geo_transform()?, crs })
+}
+
+/// Each band's name (its description) and smallest, largest value and sum over the pixels that
+/// are not NaN (None for a band with none), read in windows of 1024 x 1024.
+pub fn band_figures(path: &Path) -> anyhow::Result<Vec<(String, Option<BandFigures>)>> {
+    const WINDOW: usize = 1024;
+    let ds = Dataset::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let (w, h) = ds.raster_size();
+    let mut out = Vec::new();
+    for band in ds.rasterbands() {
+        let band = band?;
+        anyhow::ensure!(band.band_type() != GdalDataType::Unknown, "band of unknown type");
+        let mut f: Option<BandFigures> = None;
+        for y in (0..h).step_by(WINDOW) {
+            for x in (0..w).step_by(WINDOW) {
+                let size = (WINDOW.min(w - x), WINDOW.min(h - y));
+                let buf = band.read_as::<f64>((x as isize, y as isize), size, size, None)?;
+                for &v in buf.data().iter().filter(|v| !v.is_nan()) {
+                    f = Some(match f {
+                        None => BandFigures { min: v, max: v, sum: v },
+                        Some(b) => BandFigures { min: b.min.min(v), max: b.max.max(v), sum: b.sum + v },
+                    });
+                }
+            }
+        }
+        out.push((band.description()?, f));
+    }
+    Ok(out)
+}
