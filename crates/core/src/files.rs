@@ -233,6 +233,12 @@ pub fn relative_within(path: &Path, dir: &Path) -> Option<PathBuf> {
 /// The relative way from folder `from` to `to` (`..` where needed), both taken as absolute
 /// paths with `.` and `..` resolved as text; as a URL path (`/` separated, percent-encoded).
 pub fn relative_url(from: &Path, to: &Path) -> io::Result<String> {
+    Ok(url_path(&relative_path(from, to)?))
+}
+
+/// The relative way from folder `from` to `to` (`..` where needed), both taken as absolute
+/// paths with `.` and `..` resolved as text.
+pub fn relative_path(from: &Path, to: &Path) -> io::Result<PathBuf> {
     let (from, to) = (normalized(&std::path::absolute(from)?), normalized(&std::path::absolute(to)?));
     let common = from.components().zip(to.components()).take_while(|(a, b)| a == b).count();
     let mut rel = PathBuf::new();
@@ -242,7 +248,7 @@ pub fn relative_url(from: &Path, to: &Path) -> io::Result<String> {
     for c in to.components().skip(common) {
         rel.push(c);
     }
-    Ok(url_path(&rel))
+    Ok(rel)
 }
 
 /// An absolute path with `.` and `..` taken out as text (no link resolved).

@@ -6,4 +6,5 @@ pub mod area;
 pub mod cog;
 pub mod extract_job;
 pub mod gdal_apps;
+pub mod mosaic;
 pub mod polygons;
