@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 pub mod area;
+pub mod catalog;
 pub mod cog;
 pub mod extract_job;
 pub mod gdal_apps;
