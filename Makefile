@@ -11,7 +11,7 @@ APT_PACKAGES := libgdal-dev libsqlite3-dev gdal-bin pkg-config slurm-client slur
 DEMO_DIR ?= demo-out
 # Where `make install` puts the tools, their man pages and shell completions (DESTDIR for staging).
 PREFIX ?= /usr/local
-TOOLS := iwp-stage iwp-merge iwp-raster iwp-webtile iwp-3dtiles iwp-pack iwp-progress iwp-nodes iwp-synth
+TOOLS := iwp-stage iwp-merge iwp-raster iwp-webtile iwp-3dtiles iwp-extract iwp-mosaic iwp-catalog iwp-pack iwp-progress iwp-nodes iwp-synth
 SHARE = $(DESTDIR)$(PREFIX)/share
 
 .PHONY: deps build clients test demo clean-demo install

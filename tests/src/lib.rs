@@ -245,7 +245,8 @@ pub fn clients() -> Option<PathBuf> {
     None
 }
 
-/// A folder served over HTTP on 127.0.0.1 (Python's http.server) while this lives.
+/// A folder served over HTTP on 127.0.0.1 while this lives: Python's http.server, with byte
+/// ranges answered (tests/clients/serve.py), as COG readers need.
 pub struct Served {
     child: std::process::Child,
     /// `http://127.0.0.1:PORT/`.
@@ -257,7 +258,8 @@ impl Served {
     pub fn new(dir: &Path) -> Served {
         let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("port").port();
         let mut child = Command::new("python3")
-            .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1", "--directory"])
+            .arg(root().join("tests/clients/serve.py"))
+            .arg(port.to_string())
             .arg(dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -15,6 +15,9 @@ const TOOLS: &[&str] = &[
     "iwp-progress",
     "iwp-nodes",
     "iwp-synth",
+    "iwp-extract",
+    "iwp-mosaic",
+    "iwp-catalog",
 ];
 
 /// The long options a tool's `--help` lists.

@@ -42,6 +42,18 @@ fn base() -> &'static Base {
     })
 }
 
+/// One area job line per z-max GeoTIFF line (the tile's box, a little inside), three at most.
+fn tile_areas(rasters: &str) -> String {
+    let span = 180.0 / f64::from(1u32 << 15);
+    let mut jobs = String::new();
+    for l in iwp_tests::lines(rasters.as_bytes()).iter().filter(|l| l["z"] == 15).take(3) {
+        let (w, n) = (-180.0 + l["x"].as_f64().unwrap() * span, 90.0 - l["y"].as_f64().unwrap() * span);
+        let bbox = [w + span * 0.1, n - span * 0.9, w + span * 0.9, n - span * 0.1];
+        jobs.push_str(&format!("{}\n", serde_json::json!({"bbox": bbox})));
+    }
+    jobs
+}
+
 /// A tool's run for this test: arguments, job lines on stdin, and the folder it writes under.
 struct Case {
     tool: &'static str,
@@ -125,6 +137,24 @@ fn cases(at: &Path) -> Vec<Case> {
             Some(at.join("synth")),
         ),
         case("iwp-nodes", vec!["node[1-4]".into()], "", None),
+        case(
+            "iwp-extract",
+            [cfg.clone(), set("dir_extracts", &at.join("extracts"))].concat(),
+            &tile_areas(&b.rasters),
+            Some(at.join("extracts")),
+        ),
+        case(
+            "iwp-mosaic",
+            [cfg.clone(), set("dir_mosaics", &at.join("mosaics"))].concat(),
+            &b.rasters,
+            Some(at.join("mosaics")),
+        ),
+        case(
+            "iwp-catalog",
+            [cfg.clone(), set("dir_catalog", &at.join("stac"))].concat(),
+            &b.staged,
+            Some(at.join("stac")),
+        ),
     ]
 }
 
