@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # The IWP workflow on one machine with plain pipes, the same stages as slurm/iwp-run.sbatch:
-#   iwp-stage (every input file) | iwp-raster (z-max and every lower level) | iwp-webtile
+#   iwp-stage (every input file) | iwp-raster (z-max and every lower level) | iwp-webtile,
+#   then iwp-mosaic and iwp-catalog
 # Result lines of each stage are kept in RUN_DIR (default ./iwp-local), and iwp-progress
 # summarizes every stage at the end. Rerunning skips outputs that exist.
 # Usage: examples/run-local.sh CONFIG [RUN_DIR]
 #   IWP_BIN: folder of the iwp binaries if not on PATH; IWP_PREVIEW_Z: preview level (default z_min)
 #   IWP_3DTILES: when set, also 3D tiles of the staged tiles, with these iwp-3dtiles flags
 #   (e.g. IWP_3DTILES="--colour-range 0 200"; empty for the defaults), then their tileset.json
+#   IWP_COG_BELOW: also COG mosaics of the levels of at most that many pixels
+#   IWP_AREAS: a file of area lines to extract (IWP_EXTRACT: more iwp-extract flags)
+# Then per-level mosaics and the run's STAC catalog.
 set -euo pipefail
 config=${1:?usage: examples/run-local.sh CONFIG [RUN_DIR]}
 run=${2:-${IWP_RUN:-$PWD/iwp-local}}
@@ -44,6 +48,19 @@ if [ -n "${IWP_3DTILES+set}" ]; then
   iwp-webtile -c "$config" --input "$run/raster.ndjson" --wmts "$web/WMTSCapabilities.xml" --viewer --no-tiles -q >/dev/null || rc=$?
   echo "== 3D tiles: $(get dir_3dtiles)/tileset.json" >&2
 fi
+# Mosaics of every level (IWP_COG_BELOW: COGs of the levels of at most that many pixels), the
+# optional area extracts (IWP_AREAS: a file of area lines), and the run's STAC catalog.
+cog=()
+if [ -n "${IWP_COG_BELOW:-}" ]; then cog=(--cog-below "$IWP_COG_BELOW"); fi
+iwp-mosaic -c "$config" --input "$run/raster.ndjson" "${cog[@]}" -q >"$run/mosaics.ndjson" || rc=$?
+: >"$run/extracts.ndjson"
+if [ -n "${IWP_AREAS:-}" ]; then
+  # shellcheck disable=SC2086 # IWP_EXTRACT holds flags
+  iwp-extract -c "$config" --input "$IWP_AREAS" ${IWP_EXTRACT:-} >"$run/extracts.ndjson" || rc=$?
+  echo "== extracts: $(grep -c '"status":"ok"' "$run/extracts.ndjson") of $(grep -c . "$IWP_AREAS") areas in $(get dir_extracts)" >&2
+fi
+cat "$run/stage.ndjson" "$run/mosaics.ndjson" "$run/extracts.ndjson" | iwp-catalog -c "$config" -q >"$run/catalog.ndjson" || rc=$?
+echo "== STAC catalog: $(get dir_catalog)/catalog.json" >&2
 echo "== previews of z$preview:" >&2
 ls "$web"/*/preview-z"$preview".png
 echo "== map page: $web/index.html (serve a folder holding it and the tiles, e.g. python3 -m http.server -d $(dirname "$web"))" >&2

@@ -50,7 +50,7 @@ iwp_setup() {
   [ -f "$config" ] || die "config $config not found"
   CONFIG=$(readlink -f "$config")
   if [ -n "${IWP_BIN:-}" ]; then PATH=$IWP_BIN:$PATH; fi
-  for t in iwp-nodes iwp-pack iwp-stage iwp-merge iwp-raster iwp-webtile iwp-progress; do
+  for t in iwp-nodes iwp-pack iwp-stage iwp-merge iwp-raster iwp-webtile iwp-mosaic iwp-catalog iwp-progress; do
     command -v "$t" >/dev/null || die "$t not on PATH (set IWP_BIN to the folder of the iwp binaries)"
   done
   RUN=$(mkdir -p "${IWP_RUN:-${SLURM_SUBMIT_DIR:-$PWD}/iwp-run}" && cd "${IWP_RUN:-${SLURM_SUBMIT_DIR:-$PWD}/iwp-run}" && pwd)
@@ -306,6 +306,39 @@ iwp_tiles3d() {
   # The map page again, now with its 3D view.
   tolerant iwp-webtile -c "$CONFIG" --input "$RUN/webtile/jobs.ndjson" \
     --wmts "$(cfg dir_web_tiles)/WMTSCapabilities.xml" --viewer --no-tiles -q >"$RUN/tiles3d/viewer.ndjson"
+}
+
+# Mosaics of every level from the GeoTIFF lines: a VRT per level and statistic, and with
+# IWP_COG_BELOW (pixels) a COG of every band for the levels that small.
+iwp_mosaic() {
+  local cog=()
+  [ -n "${IWP_COG_BELOW:-}" ] && cog=(--cog-below "$IWP_COG_BELOW")
+  mkdir -p "$RUN/catalog"
+  tolerant iwp-mosaic -c "$CONFIG" --input "$RUN/webtile/jobs.ndjson" "${cog[@]}" -q >"$RUN/catalog/mosaics.ndjson"
+}
+
+# The STAC catalog of the run (dir_catalog) from its result lines: the merged staged tiles, the
+# mosaics and the extracts made so far; the web and 3D outputs are found in their folders.
+iwp_catalog() {
+  local lines=("$RUN"/merge/merge.*.ndjson "$RUN/catalog/mosaics.ndjson" "$RUN"/extract/extract.*.ndjson)
+  mkdir -p "$RUN/catalog"
+  cat "${lines[@]}" 2>/dev/null >"$RUN/catalog/lines.ndjson" || true
+  tolerant iwp-catalog -c "$CONFIG" --input "$RUN/catalog/lines.ndjson" -q >"$RUN/catalog/catalog.ndjson"
+}
+
+# Area extracts (extract.sbatch): one per line of IWP_AREAS, shared over every task (IWP_EXTRACT:
+# more iwp-extract flags, e.g. --t-srs EPSG:3413), then the catalog again, with them.
+iwp_extract() {
+  local force=() flags
+  [ -f "${IWP_AREAS:-}" ] || die "extract: IWP_AREAS (${IWP_AREAS:-unset}) is no file of area lines"
+  [ "${IWP_FORCE:-0}" = 1 ] && force=(--force)
+  read -r -a flags <<<"${IWP_EXTRACT:-}"
+  mkdir -p "$RUN/extract"
+  cp "$IWP_AREAS" "$RUN/extract/jobs.ndjson"
+  rm -f "$RUN"/extract/extract.*.ndjson
+  tolerant on_tasks extract extract iwp-extract -c "$CONFIG" --input "$RUN/extract/jobs.ndjson" --shard auto "${force[@]}" "${flags[@]}"
+  say "extract: $(cat "$RUN"/extract/extract.*.ndjson | grep -c '"status":"ok"') of $(grep -c . "$RUN/extract/jobs.ndjson") areas extracted (failed ones: grep error $RUN/extract/)"
+  iwp_catalog
 }
 
 # Every stage's summary (iwp-progress) into RUN/summary.ndjson; exit 1 when any unit failed.

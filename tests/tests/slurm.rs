@@ -323,6 +323,7 @@ fn generated_data_a_cancelled_job_resubmitted_and_the_raster_script_alone() {
     assert!(summary.lines().any(|l| l.contains("\"stage\":\"3dtiles\"") && l.contains("\"failed\":0")), "{summary}");
     let pair = Pair { slurm: slurm.clone(), local: local.clone(), _keep: vec![] };
     let first = compare(&pair, dirs);
+    mosaics_catalog_and_extracts(&cluster, &slurm, &local);
     let polygons: usize = first.staged.values().map(|rows| rows.len()).sum();
     assert!(polygons >= 200_000, "{polygons} rows staged");
 
@@ -365,6 +366,62 @@ fn generated_data_a_cancelled_job_resubmitted_and_the_raster_script_alone() {
     let after: Vec<_> = untouched.iter().map(|d| mtimes(d)).collect();
     assert!(before == after, "only the rasters were written");
     assert_eq!(outputs(&slurm, dirs.0, dirs.1, dirs.2), first, "the same GeoTIFFs again");
+}
+
+/// The mosaics from Slurm equal run-local.sh's byte for byte and both runs have a STAC catalog
+/// (with the 3D tiles); then area extracts as a Slurm batch (extract.sbatch, the areas shared over
+/// the tasks) equal iwp-extract's on the local copy, and the catalog lists them.
+fn mosaics_catalog_and_extracts(cluster: &Cluster, slurm: &Path, local: &Path) {
+    let tree = |dir: &Path| -> BTreeMap<PathBuf, Vec<u8>> {
+        files_under(dir)
+            .into_iter()
+            .map(|p| (p.strip_prefix(dir).unwrap().to_path_buf(), std::fs::read(&p).unwrap()))
+            .collect()
+    };
+    let mosaics = tree(&slurm.join("mosaics"));
+    assert!(mosaics.len() >= 2 && mosaics == tree(&local.join("mosaics")), "the same mosaics: {:?}", mosaics.keys());
+    for case in [slurm, local] {
+        assert!(
+            case.join("stac/catalog.json").is_file() && case.join("stac/3dtiles/collection.json").is_file(),
+            "{case:?}"
+        );
+    }
+    // Two areas: the boxes of two z15 tiles, a little inside.
+    let span = 180.0 / f64::from(1u32 << 15);
+    let rasters = std::fs::read_to_string(local.join("../run/raster.ndjson")).unwrap();
+    let areas: String = iwp_tests::lines(rasters.as_bytes())
+        .iter()
+        .filter(|l| l["z"] == 15)
+        .step_by(7)
+        .take(2)
+        .enumerate()
+        .map(|(i, l)| {
+            let (w, n) = (-180.0 + l["x"].as_f64().unwrap() * span, 90.0 - l["y"].as_f64().unwrap() * span);
+            format!("{}\n", serde_json::json!({"name": format!("site{i}"), "bbox": [w + span * 0.2, n - span * 1.5, w + span * 0.9, n - span * 0.1]}))
+        })
+        .collect();
+    let file = slurm.join("../areas.ndjson");
+    std::fs::write(&file, &areas).unwrap();
+    let env = [("IWP_AREAS", file.to_str().unwrap())];
+    let (code, log, _) = cluster.submit_with("extract.sbatch", &config(slurm), &slurm.join("../run"), true, &env);
+    assert_eq!(code, Some(0), "extract.sbatch failed:\n{log}");
+    assert!(log.contains("extract: 2 of 2 areas extracted"), "{log}");
+    let on_slurm = std::fs::read_dir(slurm.join("../run/extract")).unwrap().filter_map(Result::ok).map(|e| e.path());
+    let on_slurm: Vec<serde_json::Value> = on_slurm
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("extract."))
+        .flat_map(|p| iwp_tests::lines(&std::fs::read(p).unwrap()))
+        .collect();
+    let here = iwp_tests::run("iwp-extract", &["-c", &config(local), "-q"], Some(&areas));
+    let here = iwp_tests::lines(&here.stdout);
+    assert_eq!((on_slurm.len(), here.len()), (2, 2));
+    for l in &here {
+        let s = on_slurm.iter().find(|s| s["name"] == l["name"]).expect("the same area on Slurm");
+        assert_eq!((s["status"].as_str(), s["polygons"].as_u64()), (Some("ok"), l["polygons"].as_u64()), "{s}");
+        let cog = |line: &serde_json::Value| std::fs::read(line["cog"].as_str().unwrap()).unwrap();
+        assert!(cog(s) == cog(l), "{}: the same COG bytes", l["name"]);
+    }
+    let catalog = std::fs::read_to_string(slurm.join("stac/extracts/collection.json")).unwrap();
+    assert_eq!(catalog.matches("\"rel\": \"item\"").count(), 2, "{catalog}");
 }
 
 /// Waits (up to 3 minutes) until `ready` holds; fails naming `what`.

@@ -62,9 +62,14 @@ pub struct Mosaics<'a> {
 }
 
 impl Mosaics<'_> {
-    /// Writes the level's mosaics; one line per file.
+    /// Writes the level's mosaics (its files in path order, so that the bytes do not depend on
+    /// the order of the lines); one line per file.
     pub fn write(&self, level: &Level) -> anyhow::Result<Vec<Mosaic>> {
         let config = self.config;
+        let mut files = level.files.clone();
+        files.sort();
+        files.dedup();
+        let level = &Level { files, bands: level.bands.clone(), ..*level };
         let product = &config.layer_name;
         let mut lines = Vec::new();
         for (i, stat) in config.statistics.iter().enumerate() {

@@ -47,6 +47,10 @@ struct Args {
     /// Write extracts that already exist again.
     #[arg(long)]
     force: bool,
+    /// GDAL's raster block cache, in MB (GDAL_CACHEMAX): with the warper's chunks, what bounds
+    /// the memory of an extract of any size.
+    #[arg(long, value_name = "MB", default_value_t = 128)]
+    cache_mb: u64,
     #[command(flatten)]
     threads: ThreadArgs,
     #[command(flatten)]
@@ -70,6 +74,7 @@ fn main() -> ExitCode {
         Err(code) => return code,
     };
     let run = Run::new(TOOL);
+    let _ = gdal::config::set_config_option("GDAL_CACHEMAX", &args.cache_mb.to_string());
     if let Some(t) = &args.t_srs {
         if let Err(e) = iwp_vector::vector::srs(t) {
             return run.usage(&format!("--t-srs: {e:#}"));
