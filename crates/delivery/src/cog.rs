@@ -39,18 +39,21 @@ pub fn mem_name(what: &str, suffix: &str) -> PathBuf {
     PathBuf::from(format!("/vsimem/iwp-{what}-{}-{n}{suffix}", std::process::id()))
 }
 
-/// The GeoTIFF tiles of level `z` (files that exist) whose box meets `area` (in the tiles' CRS).
-pub fn tiles_meeting(config: &Config, z: u8, area: &Geometry) -> anyhow::Result<Vec<(Tile, PathBuf)>> {
+/// The tiles of level `z` whose box meets `area` (in the tiles' CRS) and whose file (`path_of`)
+/// exists, with their files.
+pub fn tiles_meeting(
+    config: &Config,
+    z: u8,
+    area: &Geometry,
+    path_of: impl Fn(Tile) -> PathBuf,
+) -> anyhow::Result<Vec<(Tile, PathBuf)>> {
     let env = area.envelope();
     let b = Bounds { left: env.MinX, bottom: env.MinY, right: env.MaxX, top: env.MaxY };
     let mut found = Vec::new();
     for tile in config.tms.tiles_covering(b, z) {
-        let path = iwp_rasters::geotiff::tile_path(config, tile);
-        if !path.is_file() {
-            continue;
-        }
+        let path = path_of(tile);
         let tb = config.tms.bounds(tile);
-        if Geometry::bbox(tb.left, tb.bottom, tb.right, tb.top)?.intersects(area) {
+        if path.is_file() && Geometry::bbox(tb.left, tb.bottom, tb.right, tb.top)?.intersects(area) {
             found.push((tile, path));
         }
     }

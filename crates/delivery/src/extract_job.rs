@@ -56,8 +56,10 @@ impl Extractor<'_> {
         let lonlat = area.in_crs(&vector::srs("EPSG:4326")?)?;
         let env = lonlat.envelope();
         let lonlat_bbox = [env.MinX, env.MinY, env.MaxX, env.MaxY];
-        let tiles = cog::tiles_meeting(config, z, &in_tiles)?;
-        let staged = polygons::staged_meeting(config, &in_tiles)?;
+        let tiles = cog::tiles_meeting(config, z, &in_tiles, |t| iwp_rasters::geotiff::tile_path(config, t))?;
+        let staged = cog::tiles_meeting(config, config.z_max, &in_tiles, |t| {
+            iwp_vector::tilestore::tile_path(config, &config.dir_staged, t)
+        })?;
         if tiles.is_empty() && staged.is_empty() {
             anyhow::bail!(
                 "the area (longitude, latitude {lonlat_bbox:?}) meets no GeoTIFF of level {z} under {} and no staged \

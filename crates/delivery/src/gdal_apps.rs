@@ -88,7 +88,7 @@ fn returned(handle: gdal_sys::GDALDatasetH, what: &str) -> anyhow::Result<Datase
 pub fn build_vrt(dest: &Path, sources: &[PathBuf], args: &[String]) -> anyhow::Result<Dataset> {
     let list = argv(args)?;
     // SAFETY: the argument list outlives the call; GDAL copies what it keeps.
-    let options = unsafe { gdal_sys::GDALBuildVRTOptionsNew(list.as_ptr() as *mut *mut c_char, null_mut()) };
+    let options = unsafe { gdal_sys::GDALBuildVRTOptionsNew(list.as_ptr(), null_mut()) };
     anyhow::ensure!(!options.is_null(), "gdalbuildvrt options {args:?} are not valid");
     let names: Vec<CString> = sources.iter().map(|p| c_path(p)).collect::<anyhow::Result<_>>()?;
     let pointers: Vec<*const c_char> = names.iter().map(|n| n.as_ptr()).collect();
@@ -114,7 +114,7 @@ pub fn build_vrt(dest: &Path, sources: &[PathBuf], args: &[String]) -> anyhow::R
 pub fn warp(dest: &Path, source: &Dataset, args: &[String], bar: Option<&Progress>) -> anyhow::Result<Dataset> {
     let list = argv(args)?;
     // SAFETY: as in build_vrt.
-    let options = unsafe { gdal_sys::GDALWarpAppOptionsNew(list.as_ptr() as *mut *mut c_char, null_mut()) };
+    let options = unsafe { gdal_sys::GDALWarpAppOptionsNew(list.as_ptr(), null_mut()) };
     anyhow::ensure!(!options.is_null(), "gdalwarp options {args:?} are not valid");
     let dest_c = c_path(dest)?;
     let mut sources = [source.c_dataset()];
@@ -135,7 +135,7 @@ pub fn warp(dest: &Path, source: &Dataset, args: &[String], bar: Option<&Progres
 pub fn translate(dest: &Path, source: &Dataset, args: &[String], bar: Option<&Progress>) -> anyhow::Result<Dataset> {
     let list = argv(args)?;
     // SAFETY: as in build_vrt.
-    let options = unsafe { gdal_sys::GDALTranslateOptionsNew(list.as_ptr() as *mut *mut c_char, null_mut()) };
+    let options = unsafe { gdal_sys::GDALTranslateOptionsNew(list.as_ptr(), null_mut()) };
     anyhow::ensure!(!options.is_null(), "gdal_translate options {args:?} are not valid");
     let dest_c = c_path(dest)?;
     let mut usage = 0;

@@ -8,8 +8,7 @@ use gdal::vector::{Geometry, LayerAccess};
 use gdal::{Dataset, DriverManager};
 use iwp_core::config::{Config, DedupAt};
 use iwp_core::files::AtomicOutput;
-use iwp_core::tms::Bounds;
-use iwp_vector::tilestore::tile_path;
+use iwp_core::tms::Tile;
 use iwp_vector::vector;
 use std::path::{Path, PathBuf};
 
@@ -27,24 +26,9 @@ pub struct Polygons {
     pub duplicates_kept: bool,
 }
 
-/// The staged z-max tiles (files that exist) whose box meets `area` (in the tiles' CRS).
-pub fn staged_meeting(config: &Config, area: &Geometry) -> anyhow::Result<Vec<PathBuf>> {
-    let env = area.envelope();
-    let b = Bounds { left: env.MinX, bottom: env.MinY, right: env.MaxX, top: env.MaxY };
-    let mut found = Vec::new();
-    for tile in config.tms.tiles_covering(b, config.z_max) {
-        let path = tile_path(config, &config.dir_staged, tile);
-        let tb = config.tms.bounds(tile);
-        if path.is_file() && Geometry::bbox(tb.left, tb.bottom, tb.right, tb.top)?.intersects(area) {
-            found.push(path);
-        }
-    }
-    Ok(found)
-}
-
-/// Writes the polygons of `staged` that meet `area` (in the tiles' CRS) to a new GeoPackage at
-/// `target` (atomically), layer `layer_name`.
-pub fn write(config: &Config, staged: &[PathBuf], area: &Geometry, target: &Path) -> anyhow::Result<Polygons> {
+/// Writes the polygons of the staged tiles `staged` that meet `area` (in the tiles' CRS) to a new
+/// GeoPackage at `target` (atomically), layer `layer_name`.
+pub fn write(config: &Config, staged: &[(Tile, PathBuf)], area: &Geometry, target: &Path) -> anyhow::Result<Polygons> {
     let out = AtomicOutput::new(target)?;
     let driver = DriverManager::get_driver_by_name("GPKG")?;
     let mut dst = driver.create_vector_only(out.path())?;
@@ -52,13 +36,16 @@ pub fn write(config: &Config, staged: &[PathBuf], area: &Geometry, target: &Path
     let mut figures = Polygons { duplicates_kept: !drop_dups, ..Default::default() };
     let progress = Progress::new(&format!("polygons {}", target.display()));
     let mut writer: Option<Writer> = None;
-    for (i, path) in staged.iter().enumerate() {
+    for (i, (tile, path)) in staged.iter().enumerate() {
         let src = vector::open_vector(path)?;
+        let b = config.tms.bounds(*tile);
+        // A tile inside the area: every row meets it, no row is tested.
+        let test = (!area.contains(&Geometry::bbox(b.left, b.bottom, b.right, b.top)?)).then_some(area);
         let w = match &mut writer {
             Some(w) => w,
             None => writer.insert(Writer::new(&mut dst, &src, &config.layer_name)?),
         };
-        w.copy(config, &src, area, drop_dups, &mut figures).with_context(|| format!("reading {}", path.display()))?;
+        w.copy(config, &src, test, drop_dups, &mut figures).with_context(|| format!("reading {}", path.display()))?;
         progress.at((i + 1) as f64 / staged.len() as f64);
     }
     if let Some(w) = writer {
@@ -117,12 +104,13 @@ impl Writer {
         Ok(())
     }
 
-    /// Copies the rows of `src` whose centroid is in their tile and whose polygon meets `area`.
+    /// Copies the rows of `src` whose centroid is in their tile and whose polygon meets `area`
+    /// (every such row when None).
     fn copy(
         &mut self,
         config: &Config,
         src: &Dataset,
-        area: &Geometry,
+        area: Option<&Geometry>,
         drop_dups: bool,
         f: &mut Polygons,
     ) -> anyhow::Result<()> {
@@ -134,11 +122,13 @@ impl Writer {
         anyhow::ensure!(defn.field_index(within).is_ok(), "no column `{within}`: not a staged tile");
         let dup_at = defn.field_index(&config.props.duplicated).ok();
         layer.set_attribute_filter(&format!("\"{}\" = 1", within.replace('"', "\"\"")))?;
-        let env = area.envelope();
-        layer.set_spatial_filter_rect(env.MinX, env.MinY, env.MaxX, env.MaxY);
+        if let Some(area) = area {
+            let env = area.envelope();
+            layer.set_spatial_filter_rect(env.MinX, env.MinY, env.MaxX, env.MaxY);
+        }
         for feature in layer.features() {
             let Some(g) = feature.geometry() else { continue };
-            if !g.intersects(area) {
+            if area.is_some_and(|a| !g.intersects(a)) {
                 continue;
             }
             let dup = match dup_at {

@@ -49,7 +49,7 @@ struct Args {
     force: bool,
     /// GDAL's raster block cache, in MB (GDAL_CACHEMAX): with the warper's chunks, what bounds
     /// the memory of an extract of any size.
-    #[arg(long, value_name = "MB", default_value_t = 128)]
+    #[arg(long, value_name = "MB", default_value_t = 64)]
     cache_mb: u64,
     #[command(flatten)]
     threads: ThreadArgs,
