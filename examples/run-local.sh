@@ -53,11 +53,12 @@ fi
 cog=()
 if [ -n "${IWP_COG_BELOW:-}" ]; then cog=(--cog-below "$IWP_COG_BELOW"); fi
 iwp-mosaic -c "$config" --input "$run/raster.ndjson" "${cog[@]}" -q >"$run/mosaics.ndjson" || rc=$?
-: >"$run/extracts.ndjson"
+touch "$run/extracts.ndjson" # every extract's lines, this run's added: the catalog lists them all
 if [ -n "${IWP_AREAS:-}" ]; then
   # shellcheck disable=SC2086 # IWP_EXTRACT holds flags
-  iwp-extract -c "$config" --input "$IWP_AREAS" ${IWP_EXTRACT:-} >"$run/extracts.ndjson" || rc=$?
-  echo "== extracts: $(grep -c '"status":"ok"' "$run/extracts.ndjson") of $(grep -c . "$IWP_AREAS") areas in $(get dir_extracts)" >&2
+  iwp-extract -c "$config" --input "$IWP_AREAS" ${IWP_EXTRACT:-} >"$run/extracts.new.ndjson" || rc=$?
+  cat "$run/extracts.new.ndjson" >>"$run/extracts.ndjson"
+  echo "== extracts: $(grep -c '"status":"ok"' "$run/extracts.new.ndjson") of $(grep -c . "$IWP_AREAS") areas in $(get dir_extracts)" >&2
 fi
 cat "$run/stage.ndjson" "$run/mosaics.ndjson" "$run/extracts.ndjson" | iwp-catalog -c "$config" -q >"$run/catalog.ndjson" || rc=$?
 echo "== STAC catalog: $(get dir_catalog)/catalog.json" >&2

@@ -320,24 +320,25 @@ iwp_mosaic() {
 # The STAC catalog of the run (dir_catalog) from its result lines: the merged staged tiles, the
 # mosaics and the extracts made so far; the web and 3D outputs are found in their folders.
 iwp_catalog() {
-  local lines=("$RUN"/merge/merge.*.ndjson "$RUN/catalog/mosaics.ndjson" "$RUN"/extract/extract.*.ndjson)
+  local lines=("$RUN"/merge/merge.*.ndjson "$RUN/catalog/mosaics.ndjson" "$RUN"/extract/*/extract.*.ndjson)
   mkdir -p "$RUN/catalog"
   cat "${lines[@]}" 2>/dev/null >"$RUN/catalog/lines.ndjson" || true
   tolerant iwp-catalog -c "$CONFIG" --input "$RUN/catalog/lines.ndjson" -q >"$RUN/catalog/catalog.ndjson"
 }
 
 # Area extracts (extract.sbatch): one per line of IWP_AREAS, shared over every task (IWP_EXTRACT:
-# more iwp-extract flags, e.g. --t-srs EPSG:3413), then the catalog again, with them.
+# more iwp-extract flags, e.g. --t-srs EPSG:3413), each job's lines in extract/JOB/; then the
+# catalog again, with the extracts of this job and the earlier ones.
 iwp_extract() {
-  local force=() flags
+  local force=() flags out=$RUN/extract/$JOB
   [ -f "${IWP_AREAS:-}" ] || die "extract: IWP_AREAS (${IWP_AREAS:-unset}) is no file of area lines"
   [ "${IWP_FORCE:-0}" = 1 ] && force=(--force)
   read -r -a flags <<<"${IWP_EXTRACT:-}"
-  mkdir -p "$RUN/extract"
-  cp "$IWP_AREAS" "$RUN/extract/jobs.ndjson"
-  rm -f "$RUN"/extract/extract.*.ndjson
-  tolerant on_tasks extract extract iwp-extract -c "$CONFIG" --input "$RUN/extract/jobs.ndjson" --shard auto "${force[@]}" "${flags[@]}"
-  say "extract: $(cat "$RUN"/extract/extract.*.ndjson | grep -c '"status":"ok"') of $(grep -c . "$RUN/extract/jobs.ndjson") areas extracted (failed ones: grep error $RUN/extract/)"
+  mkdir -p "$out"
+  cp "$IWP_AREAS" "$out/jobs.ndjson"
+  rm -f "$out"/extract.*.ndjson
+  tolerant on_tasks "extract/$JOB" extract iwp-extract -c "$CONFIG" --input "$out/jobs.ndjson" --shard auto "${force[@]}" "${flags[@]}"
+  say "extract: $(cat "$out"/extract.*.ndjson | grep -c '"status":"ok"') of $(grep -c . "$out/jobs.ndjson") areas extracted (failed ones: grep error $out/)"
   iwp_catalog
 }
 

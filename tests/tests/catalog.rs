@@ -123,7 +123,8 @@ fn mosaics_and_a_stac_catalog_that_clients_read_after_the_folder_moved() {
     let (w, n) = (-180.0 + tif["x"].as_f64().unwrap() * span, 90.0 - tif["y"].as_f64().unwrap() * span);
     let bbox = format!("--bbox={},{},{},{}", w - span * 0.7, n - span * 1.6, w + span * 1.3, n - span * 0.2);
     let extract = ok("iwp-extract", &["-c", &cfg, &bbox, "--name", "site-1", "-q"], None);
-    let all = [staged.as_str(), raster_lines.as_str(), &mosaic_lines, &extract, &web].concat();
+    // The extract's line twice (an area extracted again): one item.
+    let all = [staged.as_str(), raster_lines.as_str(), &mosaic_lines, &extract, &extract, &web].concat();
     let cat =
         ok("iwp-catalog", &["-c", &cfg, "--datetime", "2024-06-01T00:00:00Z", "--license", "CC-BY-4.0"], Some(&all));
     let cat = &lines(cat.as_bytes())[0];
@@ -202,5 +203,10 @@ fn mosaics_and_a_stac_catalog_that_clients_read_after_the_folder_moved() {
         .zip(band(&local, 2, (0, 0), local.raster_size()))
         .all(|(a, b)| a.to_bits() == b.to_bits()));
     assert_eq!(v["properties"]["proj:code"], "EPSG:4326");
+    // proj:shape is rows, columns and proj:transform an affine's first two rows, of the asset's grid.
+    let gt = local.geo_transform().unwrap();
+    let (w, h) = local.raster_size();
+    assert_eq!(v["properties"]["proj:shape"], serde_json::json!([h, w]));
+    assert_eq!(v["properties"]["proj:transform"], serde_json::json!([gt[1], gt[2], gt[0], gt[4], gt[5], gt[3]]));
     assert_eq!(v["properties"]["datetime"], "2024-06-01T00:00:00Z");
 }

@@ -191,10 +191,42 @@ fn an_area_is_a_cog_of_its_tiles_and_a_geopackage_of_its_polygons() {
     };
     assert_eq!(line["iwp_count_sum"].as_f64().unwrap(), count_sum);
 
+    // A box whose west edge lies just east of a tile boundary: polygons reaching into it from the
+    // tile to the west (their centroid there, outside every tile the box meets) are in it too.
+    let span = 180.0 / f64::from(1u32 << 15);
+    let edge = [((area[0] + 180.0) / span).ceil() * span - 180.0 + 1e-6, area[1], area[2], area[3]];
+    let out = run("iwp-extract", &["-c", &cfg, &bbox_arg(edge), "--name", "edge"], None);
+    let l = &lines(&out.stdout)[0];
+    let spat: Vec<String> = ["-spat".to_string()].into_iter().chain(edge.iter().map(|v| v.to_string())).collect();
+    let (edge_rows, _) = ogr_count(&dir.path().join("staged"), &spat);
+    assert_eq!(l["polygons"].as_u64(), Some(edge_rows), "{l}");
+    let ids = Command::new("ogr2ogr")
+        .args(["-f", "CSV", "/vsistdout/", "-select", "staging_identifier", l["gpkg"].as_str().unwrap()])
+        .output()
+        .unwrap();
+    let ids: Vec<String> = String::from_utf8(ids.stdout).unwrap().lines().skip(1).map(String::from).collect();
+    assert_eq!(ids.iter().collect::<BTreeSet<_>>().len() as u64, edge_rows, "each polygon once");
+    let from_outside = Command::new("ogr2ogr")
+        .args([
+            "-f",
+            "CSV",
+            "/vsistdout/",
+            "-select",
+            "staging_identifier",
+            "-where",
+            "staging_centroid_within_tile = 0",
+        ])
+        .arg(l["gpkg"].as_str().unwrap())
+        .output()
+        .unwrap();
+    let from_outside = String::from_utf8(from_outside.stdout).unwrap().lines().count() - 1;
+    assert!(from_outside > 0, "the box meets polygons whose centroid is outside its tiles");
+
     // Again: both files are there, nothing is written; dropped duplicates when the config says so.
     let again = run("iwp-extract", &["-c", &cfg, &bbox_arg(area), "--name", "middle"], None);
     let l2 = &lines(&again.stdout)[0];
     assert_eq!((l2["skipped"].as_bool(), l2["polygons"].as_u64()), (Some(true), Some(rows)), "{l2}");
+    assert_eq!((l2["duplicates"].as_u64(), l2["bytes"].as_u64()), (Some(dups), line["bytes"].as_u64()), "{l2}");
     let dropped = run(
         "iwp-extract",
         &["-c", &cfg, "--set", r#"deduplicate_at=["raster","extract"]"#, &bbox_arg(area), "--name", "nodups"],
@@ -308,6 +340,14 @@ fn bad_areas_get_clear_errors() {
     let out = run("iwp-extract", &["-c", &cfg, "--bbox=0,0,1,1", "--t-srs", "EPSG:0"], None);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--t-srs"), "{}", String::from_utf8_lossy(&out.stderr));
+    for (args, message) in [
+        (vec!["--bbox=0,0,1,1", "--input", "areas.ndjson"], "not both"),
+        (vec!["--name", "x"], "--name names the area of --bbox or --area"),
+    ] {
+        let out = run("iwp-extract", &[&["-c", cfg.as_str()][..], &args].concat(), Some(""));
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(message), "{}", String::from_utf8_lossy(&out.stderr));
+    }
     let out = run("iwp-extract", &["-c", &cfg, "--bbox=0,0,1"], None);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("4 numbers are needed, 3 given"));

@@ -406,8 +406,8 @@ fn mosaics_catalog_and_extracts(cluster: &Cluster, slurm: &Path, local: &Path) {
     let (code, log, _) = cluster.submit_with("extract.sbatch", &config(slurm), &slurm.join("../run"), true, &env);
     assert_eq!(code, Some(0), "extract.sbatch failed:\n{log}");
     assert!(log.contains("extract: 2 of 2 areas extracted"), "{log}");
-    let on_slurm = std::fs::read_dir(slurm.join("../run/extract")).unwrap().filter_map(Result::ok).map(|e| e.path());
-    let on_slurm: Vec<serde_json::Value> = on_slurm
+    let on_slurm: Vec<serde_json::Value> = files_under(&slurm.join("../run/extract"))
+        .into_iter()
         .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("extract."))
         .flat_map(|p| iwp_tests::lines(&std::fs::read(p).unwrap()))
         .collect();

@@ -120,6 +120,18 @@ pub struct BandFigures {
     pub sum: f64,
 }
 
+impl BandFigures {
+    /// The figures of one value.
+    pub fn of(v: f64) -> BandFigures {
+        BandFigures { min: v, max: v, sum: v }
+    }
+
+    /// The figures of both sets of values together.
+    pub fn merge(self, o: BandFigures) -> BandFigures {
+        BandFigures { min: self.min.min(o.min), max: self.max.max(o.max), sum: self.sum + o.sum }
+    }
+}
+
 /// The suffixes of a band's summary fields on a GeoTIFF line.
 pub const BAND_FIELDS: [&str; 3] = ["_min", "_max", "_sum"];
 

@@ -5,6 +5,7 @@
 //! morecantile >= 4; morecantile 3 (the golden data) is off by about 1e-13 degrees.
 
 use std::fmt;
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -249,10 +250,23 @@ impl Tms {
         self.tiles_meeting(b, z, true)
     }
 
+    /// The columns and rows of the tiles at zoom `z` whose area meets the box (as
+    /// [`Tms::tiles_covering`]), without listing them; None when the box misses the set.
+    pub fn range_covering(&self, b: Bounds, z: u8) -> Option<(RangeInclusive<u32>, RangeInclusive<u32>)> {
+        self.range_meeting(b, z, false)
+    }
+
     fn tiles_meeting(&self, b: Bounds, z: u8, closed: bool) -> Vec<Tile> {
+        match self.range_meeting(b, z, closed) {
+            Some((xs, ys)) => ys.flat_map(|y| xs.clone().map(move |x| Tile::new(x, y, z))).collect(),
+            None => Vec::new(),
+        }
+    }
+
+    fn range_meeting(&self, b: Bounds, z: u8, closed: bool) -> Option<(RangeInclusive<u32>, RangeInclusive<u32>)> {
         let ext = self.extent();
         if b.right < ext.left || b.left > ext.right || b.top < ext.bottom || b.bottom > ext.top {
-            return Vec::new();
+            return None;
         }
         let span = self.span(z);
         let (w, h) = self.matrix_size(z);
@@ -264,7 +278,7 @@ impl Tms {
         };
         let (x0, x1) = range((b.left - self.origin.0) / span, (b.right - self.origin.0) / span, w);
         let (y0, y1) = range((self.origin.1 - b.top) / span, (self.origin.1 - b.bottom) / span, h);
-        (y0..=y1).flat_map(|y| (x0..=x1).map(move |x| Tile::new(x, y, z))).collect()
+        Some((x0..=x1, y0..=y1))
     }
 }
 

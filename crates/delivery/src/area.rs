@@ -55,20 +55,49 @@ impl Area {
 
     /// The area in the CRS `srs`, its edges densified first.
     pub fn in_crs(&self, srs: &SpatialRef) -> anyhow::Result<Geometry> {
-        let env = self.geometry.envelope();
-        let step = ((env.MaxX - env.MinX).hypot(env.MaxY - env.MinY) / DENSIFY_STEPS).max(f64::MIN_POSITIVE);
-        let dense = self.geometry.clone();
-        // SAFETY: the geometry is owned here; OGR changes it in place.
-        unsafe { gdal_sys::OGR_G_Segmentize(dense.c_geometry(), step) };
-        let to = CoordTransform::new(&self.srs, srs).context("cannot transform the area")?;
-        dense.transform(&to).context("cannot transform the area")
+        densified(&self.geometry, &CoordTransform::new(&self.srs, srs).context("cannot transform the area")?)
+    }
+
+    /// The area in longitude and latitude (EPSG:4326), refused when it wraps: an area given in
+    /// another CRS across the antimeridian or around a pole has no one polygon in longitude and
+    /// latitude.
+    pub fn in_lonlat(&self) -> anyhow::Result<Geometry> {
+        let g = self.in_crs(&vector::srs("EPSG:4326")?)?;
+        anyhow::ensure!(
+            !wraps(&g),
+            "the area crosses the antimeridian or holds a pole in longitude, latitude: give it as two areas, one on \
+             each side of 180°"
+        );
+        Ok(g)
     }
 
     /// The area's west, south, east, north in longitude and latitude.
     pub fn lonlat_bbox(&self) -> anyhow::Result<[f64; 4]> {
-        let env = self.in_crs(&vector::srs("EPSG:4326")?)?.envelope();
+        let env = self.in_lonlat()?.envelope();
         Ok([env.MinX, env.MinY, env.MaxX, env.MaxY])
     }
+}
+
+/// `g` transformed by `to`, its edges first cut into segments of 1/[`DENSIFY_STEPS`] of its
+/// box's diagonal.
+fn densified(g: &Geometry, to: &CoordTransform) -> anyhow::Result<Geometry> {
+    let env = g.envelope();
+    let step = ((env.MaxX - env.MinX).hypot(env.MaxY - env.MinY) / DENSIFY_STEPS).max(f64::MIN_POSITIVE);
+    let dense = g.clone();
+    // SAFETY: the geometry is owned here; OGR changes it in place.
+    unsafe { gdal_sys::OGR_G_Segmentize(dense.c_geometry(), step) };
+    dense.transform(to).context("cannot transform the area")
+}
+
+/// True when two consecutive vertices of a ring of `g` (longitude, latitude) are over 180° of
+/// longitude apart: the ring wrapped at the antimeridian.
+fn wraps(g: &Geometry) -> bool {
+    if g.geometry_count() > 0 {
+        return (0..g.geometry_count()).any(|i| wraps(&g.get_geometry(i)));
+    }
+    let mut points = Vec::new();
+    g.get_points(&mut points);
+    points.windows(2).any(|w| (w[0].0 - w[1].0).abs() > 180.0)
 }
 
 /// The union of the polygons of every layer of a vector file, in the first layer's CRS
@@ -104,7 +133,7 @@ fn read_polygons(path: &Path) -> anyhow::Result<(Geometry, SpatialRef)> {
                 g.geometry_name()
             );
             let g = match &to {
-                Some(t) => g.transform(t)?,
+                Some(t) => densified(g, t)?,
                 None => g.clone(),
             };
             union = Some(match union {
@@ -152,6 +181,28 @@ mod tests {
         let [w, s, e, n] = a.lonlat_bbox().unwrap();
         // Polar stereographic: x < 0, y = 0 is 135 W; the box spans longitudes west of it.
         assert!(w > -180.0 && e < -100.0 && s > 60.0 && n < 90.0 && w < e && s < n, "{w} {s} {e} {n}");
+    }
+
+    #[test]
+    fn an_area_across_the_antimeridian_is_refused() {
+        // 50 km boxes in EPSG:3413 (central meridian 45°W points down, to y < 0) at 180° and at
+        // 150°W, 2,600 km from the pole.
+        let at = |lon: f64| {
+            let a = (lon + 45.0).to_radians();
+            let r = 2.6e6;
+            (r * a.sin(), -r * a.cos())
+        };
+        let boxed = |(x, y): (f64, f64)| {
+            Area::of_job(&job(|j| {
+                j.bbox = Some([x - 25e3, y - 25e3, x + 25e3, y + 25e3]);
+                j.bbox_crs = Some("EPSG:3413".into());
+            }))
+            .unwrap()
+        };
+        let e = boxed(at(180.0)).in_lonlat().err().unwrap().to_string();
+        assert!(e.contains("crosses the antimeridian"), "{e}");
+        let b = boxed(at(-150.0)).lonlat_bbox().unwrap();
+        assert!((b[0] + 150.0).abs() < 2.0 && b[2] - b[0] < 5.0, "{b:?}");
     }
 
     #[test]

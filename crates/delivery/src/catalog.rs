@@ -28,9 +28,9 @@ pub const COG_TYPE: &str = "image/tiff; application=geotiff; profile=cloud-optim
 pub struct RunLines {
     /// Staged z-max tiles (the last line of each tile wins).
     pub staged: BTreeMap<Tile, (PathBuf, Option<u64>)>,
-    /// Mosaic files.
+    /// Mosaic files ([`RunLines::add_mosaic`]).
     pub mosaics: Vec<Mosaic>,
-    /// Area extracts.
+    /// Area extracts ([`RunLines::add_extract`]).
     pub extracts: Vec<Extract>,
 }
 
@@ -272,15 +272,11 @@ impl CatalogWriter<'_> {
         drop(ds);
         out.commit()?;
         let b = bbox.expect("staged tiles");
-        Ok(if self.config.tms.geographic { b } else { self.lonlat(b)? })
+        self.lonlat(b)
     }
 
     fn lonlat(&self, b: [f64; 4]) -> anyhow::Result<[f64; 4]> {
-        let to = gdal::spatial_ref::CoordTransform::new(
-            &iwp_vector::vector::srs(self.config.tms.crs)?,
-            &iwp_vector::vector::srs("EPSG:4326")?,
-        )?;
-        Ok(to.transform_bounds(&b, 21)?)
+        lonlat_box(self.config, b)
     }
 
     /// One Item per level of the mosaic lines: a VRT asset per statistic and the level's COG.
@@ -328,7 +324,7 @@ impl CatalogWriter<'_> {
                 let tb = [tb.left, tb.bottom, tb.right, tb.top];
                 b = Some(b.map_or(tb, |o| union(o, tb)));
             }
-            all.push(if self.config.tms.geographic { b.expect("tiles") } else { self.lonlat(b.expect("tiles"))? });
+            all.push(self.lonlat(b.expect("tiles"))?);
         }
         Ok(all.into_iter().reduce(union))
     }
@@ -408,8 +404,10 @@ impl CatalogWriter<'_> {
             let stem = |p: &String| Path::new(p).file_stem().map(|s| s.to_string_lossy().into_owned());
             let Some(id) = e.cog.as_ref().or(e.gpkg.as_ref()).and_then(stem) else { continue };
             let mut properties = Map::new();
-            if let Some(crs) = e.crs.as_deref().filter(|c| c.starts_with("EPSG:")) {
-                properties.insert("proj:code".into(), crs.into());
+            match e.crs.as_deref() {
+                Some(code) if code.starts_with("EPSG:") => drop(properties.insert("proj:code".into(), code.into())),
+                Some(wkt) => drop(properties.insert("proj:wkt2".into(), wkt.into())),
+                None => {}
             }
             if let (Some(size), Some(t)) = (e.size, e.transform) {
                 properties.insert("proj:shape".into(), json!([size[1], size[0]]));
@@ -454,7 +452,14 @@ fn affine(t: [f64; 6]) -> Vec<f64> {
     vec![t[1], t[2], t[0], t[4], t[5], t[3]]
 }
 
-fn union(a: [f64; 4], b: [f64; 4]) -> [f64; 4] {
+/// A box (west, south, east, north) in the tiles' CRS in longitude and latitude.
+pub(crate) fn lonlat_box(config: &Config, [left, bottom, right, top]: [f64; 4]) -> anyhow::Result<[f64; 4]> {
+    let b = iwp_vector::vector::lonlat_bounds(config.tms, iwp_core::tms::Bounds { left, bottom, right, top })?;
+    Ok([b.left, b.bottom, b.right, b.top])
+}
+
+/// The box holding boxes `a` and `b` (west, south, east, north).
+pub(crate) fn union(a: [f64; 4], b: [f64; 4]) -> [f64; 4] {
     [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]
 }
 
@@ -465,8 +470,20 @@ fn write_json(path: &Path, value: &Value) -> anyhow::Result<()> {
 }
 
 impl RunLines {
-    /// Adds a staged-tile line's tile.
+    /// Adds a staged-tile line's tile (a later line of the same tile wins).
     pub fn add_staged(&mut self, tile: Tile, line: &StagedTile) {
         self.staged.insert(tile, (PathBuf::from(&line.path), line.features));
+    }
+
+    /// Adds a mosaic line (a later line of the same file wins).
+    pub fn add_mosaic(&mut self, line: Mosaic) {
+        self.mosaics.retain(|m| m.path != line.path);
+        self.mosaics.push(line);
+    }
+
+    /// Adds an extract line (a later line of the same files wins: an area extracted again).
+    pub fn add_extract(&mut self, line: Extract) {
+        self.extracts.retain(|e| (&e.cog, &e.gpkg) != (&line.cog, &line.gpkg));
+        self.extracts.push(line);
     }
 }

@@ -2,7 +2,7 @@
 //! nodata outside, in the tiles' CRS or warped to another), and a whole level's; and the band
 //! summaries of a raster file, read back in windows.
 
-use crate::gdal_apps::{self, Progress};
+use crate::gdal_apps::{self, MemFile, Progress};
 use anyhow::Context;
 use gdal::raster::GdalDataType;
 use gdal::spatial_ref::SpatialRef;
@@ -14,7 +14,6 @@ use iwp_core::lines::BandFigures;
 use iwp_core::tms::{Bounds, Tile};
 use iwp_vector::vector;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The COG creation options: lossless, 256-pixel blocks (so any COG over one block has
 /// overviews), averaged overviews.
@@ -32,15 +31,10 @@ pub struct Grid {
     pub crs: String,
 }
 
-/// A unique GDAL memory file name ending in `suffix`.
-pub fn mem_name(what: &str, suffix: &str) -> PathBuf {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    PathBuf::from(format!("/vsimem/iwp-{what}-{}-{n}{suffix}", std::process::id()))
-}
-
 /// The tiles of level `z` whose box meets `area` (in the tiles' CRS) and whose file (`path_of`)
-/// exists, with their files.
+/// exists, with their files. Candidates are not listed: a column whose folder (as `path_of`
+/// lays tiles out) does not exist is passed over whole, so the work follows the data, not the
+/// area's box.
 pub fn tiles_meeting(
     config: &Config,
     z: u8,
@@ -49,24 +43,43 @@ pub fn tiles_meeting(
 ) -> anyhow::Result<Vec<(Tile, PathBuf)>> {
     let env = area.envelope();
     let b = Bounds { left: env.MinX, bottom: env.MinY, right: env.MaxX, top: env.MaxY };
+    let Some((xs, ys)) = config.tms.range_covering(b, z) else { return Ok(Vec::new()) };
     let mut found = Vec::new();
-    for tile in config.tms.tiles_covering(b, z) {
-        let path = path_of(tile);
-        let tb = config.tms.bounds(tile);
-        if path.is_file() && Geometry::bbox(tb.left, tb.bottom, tb.right, tb.top)?.intersects(area) {
-            found.push((tile, path));
+    for x in xs {
+        let (first, last) = (path_of(Tile::new(x, *ys.start(), z)), path_of(Tile::new(x, *ys.end(), z)));
+        if first.parent() == last.parent() && first.parent().is_some_and(|d| !d.is_dir()) {
+            continue;
+        }
+        for y in ys.clone() {
+            let tile = Tile::new(x, y, z);
+            let path = path_of(tile);
+            let tb = config.tms.bounds(tile);
+            if path.is_file() && Geometry::bbox(tb.left, tb.bottom, tb.right, tb.top)?.intersects(area) {
+                found.push((tile, path));
+            }
         }
     }
     Ok(found)
 }
 
-/// `EPSG:code` for a CRS that has one, else its WKT.
+/// `EPSG:code` for a CRS that has one, else its WKT2 (2019).
 pub fn crs_name(srs: &SpatialRef) -> anyhow::Result<String> {
     let mut srs = srs.clone();
     let _ = srs.auto_identify_epsg();
-    match (srs.auth_name().as_deref(), srs.auth_code()) {
-        (Some("EPSG"), Ok(code)) => Ok(format!("EPSG:{code}")),
-        _ => Ok(srs.to_wkt()?),
+    if let (Some("EPSG"), Ok(code)) = (srs.auth_name().as_deref(), srs.auth_code()) {
+        return Ok(format!("EPSG:{code}"));
+    }
+    let mut options = gdal::cpl::CslStringList::new();
+    options.set_name_value("FORMAT", "WKT2_2019")?;
+    let mut text: *mut std::ffi::c_char = std::ptr::null_mut();
+    // SAFETY: the CRS and options are live; GDAL allocates the text, freed here with CPLFree.
+    unsafe {
+        let err =
+            gdal_sys::OSRExportToWktEx(srs.to_c_hsrs(), &mut text, options.as_ptr() as *const *const std::ffi::c_char);
+        let wkt = (!text.is_null()).then(|| std::ffi::CStr::from_ptr(text).to_string_lossy().into_owned());
+        gdal_sys::VSIFree(text.cast());
+        anyhow::ensure!(err == gdal_sys::OGRErr::OGRERR_NONE, "cannot write the CRS as WKT2");
+        wkt.context("cannot write the CRS as WKT2")
     }
 }
 
@@ -93,16 +106,17 @@ impl AreaRaster<'_> {
     pub fn write(&self, target: &Path) -> anyhow::Result<Grid> {
         let config = self.config;
         let sources: Vec<PathBuf> = self.tiles.iter().map(|(_, p)| p.clone()).collect();
-        let mosaic_name = mem_name("mosaic", ".vrt");
-        let mosaic = gdal_apps::build_vrt(&mosaic_name, &sources, &["-vrtnodata".into(), "nan".into()])?;
-        let cutline = mem_name("cutline", ".geojson");
+        // Memory files first: they are removed after the datasets reading them are closed.
+        let (mosaic_file, cutline, warped_file) =
+            (MemFile::new("mosaic", ".vrt"), MemFile::new("cutline", ".geojson"), MemFile::new("warped", ".vrt"));
+        let mosaic = gdal_apps::build_vrt(mosaic_file.path(), &sources, &["-vrtnodata".into(), "nan".into()])?;
         let feature = format!(
             r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","properties":{{}},"geometry":{}}}]}}"#,
             self.area_lonlat.json()?
         );
-        gdal::vsi::create_mem_file(&cutline, feature.into_bytes())?;
+        gdal::vsi::create_mem_file(cutline.path(), feature.into_bytes())?;
         let mut args: Vec<String> =
-            ["-of", "VRT", "-cutline", &cutline.display().to_string(), "-dstnodata", "nan", "-r", "near"]
+            ["-of", "VRT", "-cutline", &cutline.path().display().to_string(), "-dstnodata", "nan", "-r", "near"]
                 .map(String::from)
                 .to_vec();
         match self.t_srs {
@@ -128,20 +142,19 @@ impl AreaRaster<'_> {
                 args.extend(["-t_srs", t, "-crop_to_cutline"].map(String::from));
             }
         }
-        let warped_name = mem_name("warped", ".vrt");
         let progress = Progress::new(&format!("COG {}", target.display()));
-        let warped = gdal_apps::warp(&warped_name, &mosaic, &args, None)?;
-        for (i, s) in config.statistics.iter().enumerate().take(warped.raster_count()) {
-            warped.rasterband(i + 1)?.set_description(&s.name)?;
-        }
-        let grid = write_cog(&warped, target, Some(&progress))?;
-        drop(warped);
-        drop(mosaic);
-        for name in [&warped_name, &mosaic_name, &cutline] {
-            let _ = gdal::vsi::unlink_mem_file(name);
-        }
-        Ok(grid)
+        let warped = gdal_apps::warp(warped_file.path(), &mosaic, &args, None)?;
+        name_bands(&warped, &config.layer_names())?;
+        write_cog(&warped, target, Some(&progress))
     }
+}
+
+/// Names a dataset's bands (their descriptions) in order.
+pub fn name_bands(ds: &Dataset, names: &[&str]) -> anyhow::Result<()> {
+    for (i, name) in names.iter().enumerate().take(ds.raster_count()) {
+        ds.rasterband(i + 1)?.set_description(name)?;
+    }
+    Ok(())
 }
 
 /// Writes `source` as a COG at `target` (atomically), returning its grid.
@@ -184,10 +197,7 @@ pub fn band_figures(path: &Path) -> anyhow::Result<Vec<(String, Option<BandFigur
                 let size = (WINDOW.min(w - x), WINDOW.min(h - y));
                 let buf = band.read_as::<f64>((x as isize, y as isize), size, size, None)?;
                 for &v in buf.data().iter().filter(|v| !v.is_nan()) {
-                    f = Some(match f {
-                        None => BandFigures { min: v, max: v, sum: v },
-                        Some(b) => BandFigures { min: b.min.min(v), max: b.max.max(v), sum: b.sum + v },
-                    });
+                    f = Some(f.map_or(BandFigures::of(v), |b| b.merge(BandFigures::of(v))));
                 }
             }
         }

@@ -29,15 +29,17 @@ struct Targets {
 impl Extractor<'_> {
     /// The file names: `PRODUCT_zZ_AREA[_CRS].tif` and `PRODUCT_polygons_AREA.gpkg` in
     /// dir_extracts (PRODUCT: the config's layer_name).
-    fn targets(&self, z: u8, name: &str) -> Targets {
+    fn targets(&self, z: u8, name: &str) -> anyhow::Result<Targets> {
         let product = &self.config.layer_name;
-        let crs =
-            self.t_srs.map(|t| format!("_{}", t.replace(|c: char| !c.is_ascii_alphanumeric(), "").to_lowercase()));
+        let crs = match self.t_srs {
+            Some(t) => format!("_{}", crs_tag(t)?),
+            None => String::new(),
+        };
         let dir = &self.config.dir_extracts;
-        Targets {
-            cog: dir.join(format!("{product}_z{z}_{name}{}.tif", crs.unwrap_or_default())),
+        Ok(Targets {
+            cog: dir.join(format!("{product}_z{z}_{name}{crs}.tif")),
             gpkg: dir.join(format!("{product}_polygons_{name}.gpkg")),
-        }
+        })
     }
 
     /// Extracts the area of `job`; the result line is the job's with what was written.
@@ -53,7 +55,7 @@ impl Extractor<'_> {
         );
         let area = Area::of_job(job)?;
         let in_tiles = area.in_crs(&vector::srs(config.tms.crs)?)?;
-        let lonlat = area.in_crs(&vector::srs("EPSG:4326")?)?;
+        let lonlat = area.in_lonlat()?;
         let env = lonlat.envelope();
         let lonlat_bbox = [env.MinX, env.MinY, env.MaxX, env.MaxY];
         let tiles = cog::tiles_meeting(config, z, &in_tiles, |t| iwp_rasters::geotiff::tile_path(config, t))?;
@@ -68,7 +70,7 @@ impl Extractor<'_> {
                 config.dir_staged.display()
             );
         }
-        let targets = self.targets(z, &area.name);
+        let targets = self.targets(z, &area.name)?;
         let mut out = job.clone();
         out.z = Some(z);
         out.lonlat_bbox = Some(lonlat_bbox);
@@ -96,7 +98,11 @@ impl Extractor<'_> {
         }
         if !staged.is_empty() {
             if skip {
-                out.polygons = Some(vector::feature_count(&targets.gpkg)?);
+                let (polygons, flagged) = polygons::count(config, &targets.gpkg)?;
+                let kept = !config.drops_duplicates_at(iwp_core::config::DedupAt::Extract);
+                out.polygons = Some(polygons);
+                out.duplicates = flagged.filter(|_| kept);
+                out.duplicates_kept = Some(kept);
             } else {
                 let p = polygons::write(config, &staged, &in_tiles, &targets.gpkg)?;
                 out.polygons = Some(p.polygons);
@@ -112,4 +118,13 @@ impl Extractor<'_> {
         out.status = Some(Status::Ok);
         Ok(out)
     }
+}
+
+/// A CRS as a file name part: `epsgCODE`, else `crs` and a hash of its WKT.
+fn crs_tag(definition: &str) -> anyhow::Result<String> {
+    let name = cog::crs_name(&vector::srs(definition)?)?;
+    Ok(match name.strip_prefix("EPSG:") {
+        Some(code) => format!("epsg{code}"),
+        None => format!("crs{:016x}", xxhash_rust::xxh3::xxh3_64(name.as_bytes())),
+    })
 }

@@ -11,10 +11,13 @@ use std::ptr::null_mut;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Arguments as GDAL's option parsers take them (GDAL's drivers registered first: these calls
-/// open files by name, which the crate's own calls would have registered them for).
+/// open files by name, which the crate's own calls would have registered them for; the last
+/// error cleared, so that a failure reports its own).
 fn argv(args: &[String]) -> anyhow::Result<CslStringList> {
     static REGISTERED: std::sync::Once = std::sync::Once::new();
     REGISTERED.call_once(gdal::DriverManager::register_all);
+    // SAFETY: clears this thread's last GDAL error, so a failure reports its own.
+    unsafe { gdal_sys::CPLErrorReset() };
     let mut list = CslStringList::new();
     for a in args {
         list.add_string(a)?;
@@ -87,12 +90,12 @@ fn returned(handle: gdal_sys::GDALDatasetH, what: &str) -> anyhow::Result<Datase
 /// one at a time by GDAL (none stays open), with gdalbuildvrt's `args`.
 pub fn build_vrt(dest: &Path, sources: &[PathBuf], args: &[String]) -> anyhow::Result<Dataset> {
     let list = argv(args)?;
-    // SAFETY: the argument list outlives the call; GDAL copies what it keeps.
-    let options = unsafe { gdal_sys::GDALBuildVRTOptionsNew(list.as_ptr(), null_mut()) };
-    anyhow::ensure!(!options.is_null(), "gdalbuildvrt options {args:?} are not valid");
     let names: Vec<CString> = sources.iter().map(|p| c_path(p)).collect::<anyhow::Result<_>>()?;
     let pointers: Vec<*const c_char> = names.iter().map(|n| n.as_ptr()).collect();
     let dest_c = c_path(dest)?;
+    // SAFETY: the argument list outlives the call; GDAL copies what it keeps.
+    let options = unsafe { gdal_sys::GDALBuildVRTOptionsNew(list.as_ptr(), null_mut()) };
+    anyhow::ensure!(!options.is_null(), "gdalbuildvrt options {args:?} are not valid");
     let mut usage = 0;
     // SAFETY: names and options live through the call; a null dataset list means "open by name".
     let handle = unsafe {
@@ -113,10 +116,10 @@ pub fn build_vrt(dest: &Path, sources: &[PathBuf], args: &[String]) -> anyhow::R
 /// gdalwarp of `source` to `dest` with `args`, progress on `bar`.
 pub fn warp(dest: &Path, source: &Dataset, args: &[String], bar: Option<&Progress>) -> anyhow::Result<Dataset> {
     let list = argv(args)?;
+    let dest_c = c_path(dest)?;
     // SAFETY: as in build_vrt.
     let options = unsafe { gdal_sys::GDALWarpAppOptionsNew(list.as_ptr(), null_mut()) };
     anyhow::ensure!(!options.is_null(), "gdalwarp options {args:?} are not valid");
-    let dest_c = c_path(dest)?;
     let mut sources = [source.c_dataset()];
     let mut usage = 0;
     // SAFETY: the bar, the source and the options outlive the call.
@@ -134,10 +137,10 @@ pub fn warp(dest: &Path, source: &Dataset, args: &[String], bar: Option<&Progres
 /// gdal_translate of `source` to `dest` with `args`, progress on `bar`.
 pub fn translate(dest: &Path, source: &Dataset, args: &[String], bar: Option<&Progress>) -> anyhow::Result<Dataset> {
     let list = argv(args)?;
+    let dest_c = c_path(dest)?;
     // SAFETY: as in build_vrt.
     let options = unsafe { gdal_sys::GDALTranslateOptionsNew(list.as_ptr(), null_mut()) };
     anyhow::ensure!(!options.is_null(), "gdal_translate options {args:?} are not valid");
-    let dest_c = c_path(dest)?;
     let mut usage = 0;
     // SAFETY: the bar, the source and the options outlive the call.
     let handle = unsafe {
@@ -149,4 +152,27 @@ pub fn translate(dest: &Path, source: &Dataset, args: &[String], bar: Option<&Pr
         h
     };
     returned(handle, &format!("cannot write {}", dest.display()))
+}
+
+/// A GDAL memory file (`/vsimem/`), with a name no other is given, removed when dropped.
+pub struct MemFile(PathBuf);
+
+impl MemFile {
+    /// A new name for a memory file of `what`, ending in `suffix`.
+    pub fn new(what: &str, suffix: &str) -> MemFile {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        MemFile(PathBuf::from(format!("/vsimem/iwp-{what}-{}-{n}{suffix}", std::process::id())))
+    }
+
+    /// Its name.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for MemFile {
+    fn drop(&mut self) {
+        let _ = gdal::vsi::unlink_mem_file(&self.0);
+    }
 }

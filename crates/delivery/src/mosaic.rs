@@ -2,16 +2,14 @@
 //! sources written relative to it so the folders can move together), and, for levels under a
 //! size, a COG of every band. Band summaries come from the GeoTIFF lines, no tile reopened.
 
-use crate::cog::{self, mem_name};
-use crate::gdal_apps;
+use crate::catalog::{lonlat_box, union};
+use crate::cog;
+use crate::gdal_apps::{self, MemFile};
 use anyhow::Context;
-use gdal::spatial_ref::CoordTransform;
-use gdal::Metadata;
 use iwp_core::config::Config;
 use iwp_core::files;
 use iwp_core::lines::{BandFigures, Bands, GeoTiff, Mosaic, Status};
 use iwp_core::tms::Tile;
-use iwp_vector::vector;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -33,21 +31,12 @@ impl Level {
     /// Adds a tile and the band summaries of its line.
     pub fn add(&mut self, config: &Config, tile: Tile, path: PathBuf, line: &GeoTiff) {
         let b = config.tms.bounds(tile);
-        if self.files.is_empty() {
-            self.bounds = [b.left, b.bottom, b.right, b.top];
-        } else {
-            let o = &mut self.bounds;
-            *o = [o[0].min(b.left), o[1].min(b.bottom), o[2].max(b.right), o[3].max(b.top)];
-        }
+        let b = [b.left, b.bottom, b.right, b.top];
+        self.bounds = if self.files.is_empty() { b } else { union(self.bounds, b) };
         self.files.push(path);
         for s in &config.statistics {
             if let Some(f) = line.band(&s.name) {
-                self.bands
-                    .entry(s.name.clone())
-                    .and_modify(|b| {
-                        *b = BandFigures { min: b.min.min(f.min), max: b.max.max(f.max), sum: b.sum + f.sum }
-                    })
-                    .or_insert(f);
+                self.bands.entry(s.name.clone()).and_modify(|b| *b = b.merge(f)).or_insert(f);
             }
         }
     }
@@ -93,14 +82,12 @@ impl Mosaics<'_> {
         if self.cog_below.is_some_and(|limit| pixels <= limit) {
             let start = Instant::now();
             let path = config.dir_mosaics.join(format!("{product}_z{}.tif", level.z));
-            let mem = mem_name("level", ".vrt");
-            let vrt = gdal_apps::build_vrt(&mem, &level.files, &["-vrtnodata".into(), "nan".into()])?;
-            for (i, s) in config.statistics.iter().enumerate().take(vrt.raster_count()) {
-                vrt.rasterband(i + 1)?.set_description(&s.name)?;
-            }
-            let grid = cog::write_cog(&vrt, &path, None)?;
-            drop(vrt);
-            let _ = gdal::vsi::unlink_mem_file(&mem);
+            let grid = {
+                let mem = MemFile::new("level", ".vrt");
+                let vrt = gdal_apps::build_vrt(mem.path(), &level.files, &["-vrtnodata".into(), "nan".into()])?;
+                cog::name_bands(&vrt, &config.layer_names())?;
+                cog::write_cog(&vrt, &path, None)?
+            };
             let mut line = self.line(level, &path, grid, start)?;
             for (name, b) in &level.bands {
                 line.set_band(name, *b);
@@ -112,13 +99,7 @@ impl Mosaics<'_> {
 
     fn line(&self, level: &Level, path: &Path, grid: cog::Grid, start: Instant) -> anyhow::Result<Mosaic> {
         let config = self.config;
-        let [w, s, e, n] = level.bounds;
-        let lonlat_bbox = if config.tms.geographic {
-            level.bounds
-        } else {
-            let to = CoordTransform::new(&vector::srs(config.tms.crs)?, &vector::srs("EPSG:4326")?)?;
-            to.transform_bounds(&[w, s, e, n], 21)?
-        };
+        let lonlat_bbox = lonlat_box(config, level.bounds)?;
         Ok(Mosaic {
             tms: Some(config.tms.id.to_string()),
             z: level.z,
@@ -141,15 +122,12 @@ impl Mosaics<'_> {
 /// at `target` (atomically) with every source path relative to the VRT's folder.
 pub fn write_vrt(target: &Path, sources: &[PathBuf], args: &[String], names: &[&str]) -> anyhow::Result<cog::Grid> {
     let absolute: Vec<PathBuf> = sources.iter().map(std::path::absolute).collect::<Result<_, _>>()?;
-    let mem = mem_name("vrt", ".vrt");
-    let vrt = gdal_apps::build_vrt(&mem, &absolute, args)?;
-    for (i, name) in names.iter().enumerate() {
-        vrt.rasterband(i + 1)?.set_description(name)?;
-    }
+    let mem = MemFile::new("vrt", ".vrt");
+    let vrt = gdal_apps::build_vrt(mem.path(), &absolute, args)?;
+    cog::name_bands(&vrt, names)?;
     let grid = cog::grid_of(&vrt)?;
     drop(vrt);
-    let bytes = gdal::vsi::get_vsi_mem_file_bytes_owned(&mem)?;
-    let _ = gdal::vsi::unlink_mem_file(&mem);
+    let bytes = gdal::vsi::get_vsi_mem_file_bytes_owned(mem.path())?;
     let mut xml = String::from_utf8(bytes).context("GDAL wrote a VRT that is not UTF-8")?;
     let folder = std::path::absolute(target)?.parent().map(Path::to_path_buf).unwrap_or_default();
     for source in &absolute {
@@ -165,7 +143,45 @@ pub fn write_vrt(target: &Path, sources: &[PathBuf], args: &[String], names: &[&
     Ok(grid)
 }
 
-/// `text` escaped as GDAL's XML writer escapes element text.
+/// `text` escaped as GDAL's XML writer escapes element text (quotes are left as they are).
 fn xml_text(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gdal::raster::Buffer;
+    use gdal::{Dataset, DriverManager, Metadata};
+
+    #[test]
+    fn a_vrt_finds_its_sources_by_relative_paths_whatever_their_names_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join(r#"a "quoted" & <odd> 'name'"#);
+        let mut sources = Vec::new();
+        for x in 0..2 {
+            let path = data.join(format!("tiles/{x}.tif"));
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            let mut ds = DriverManager::get_driver_by_name("GTiff")
+                .unwrap()
+                .create_with_band_type::<f64, _>(&path, 4, 4, 1)
+                .unwrap();
+            ds.set_geo_transform(&[f64::from(x) * 4.0, 1.0, 0.0, 4.0, 0.0, -1.0]).unwrap();
+            let mut b = Buffer::new((4, 4), vec![f64::from(x) + 1.0; 16]);
+            ds.rasterband(1).unwrap().write((0, 0), (4, 4), &mut b).unwrap();
+            sources.push(path);
+        }
+        let vrt = data.join("mosaics/m.vrt");
+        let grid = write_vrt(&vrt, &sources, &[], &["iwp_count"]).unwrap();
+        assert_eq!(grid.size, [8, 4]);
+        let text = std::fs::read_to_string(&vrt).unwrap();
+        assert!(text.contains(r#"<SourceFilename relativeToVRT="1">../tiles/0.tif</SourceFilename>"#), "{text}");
+        // Moved with its sources, it still reads them.
+        let moved = dir.path().join("moved");
+        std::fs::rename(&data, &moved).unwrap();
+        let ds = Dataset::open(moved.join("mosaics/m.vrt")).unwrap();
+        let px = ds.rasterband(1).unwrap().read_as::<f64>((0, 0), (8, 4), (8, 4), None).unwrap();
+        assert_eq!(&px.data()[..8], &[1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 2.0]);
+        assert_eq!(ds.rasterband(1).unwrap().description().unwrap(), "iwp_count");
+    }
 }

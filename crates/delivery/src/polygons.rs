@@ -1,6 +1,9 @@
 //! The GeoPackage of an area's polygons, from the staged z-max tiles: every polygon meeting the
-//! area once (from the tile holding its centroid), every column kept, duplicates left out or
-//! kept flagged as the config says; streamed feature by feature.
+//! area once, every column kept, duplicates left out or kept flagged as the config says;
+//! streamed feature by feature. Staging writes a polygon whole into every tile it meets, so the
+//! tiles meeting the area hold every polygon meeting it: each is taken from the tile holding its
+//! centroid, or, when that tile is not among them (a polygon reaching into the area from
+//! outside), from the first of them that holds it (by `staging_identifier`).
 
 use crate::gdal_apps::Progress;
 use anyhow::Context;
@@ -10,6 +13,7 @@ use iwp_core::config::{Config, DedupAt};
 use iwp_core::files::AtomicOutput;
 use iwp_core::tms::Tile;
 use iwp_vector::vector;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// Features written between commits of the output's transaction.
@@ -35,37 +39,58 @@ pub fn write(config: &Config, staged: &[(Tile, PathBuf)], area: &Geometry, targe
     let drop_dups = config.drops_duplicates_at(DedupAt::Extract);
     let mut figures = Polygons { duplicates_kept: !drop_dups, ..Default::default() };
     let progress = Progress::new(&format!("polygons {}", target.display()));
-    let mut writer: Option<Writer> = None;
+    let (_, first) = staged.first().context("no staged tile to read")?;
+    let mut writer = Writer::new(&mut dst, &vector::open_vector(first)?, &config.layer_name)?;
+    let mut rows = Rows { owners: staged.iter().map(|(t, _)| t.to_string()).collect(), foreign: HashSet::new() };
     for (i, (tile, path)) in staged.iter().enumerate() {
         let src = vector::open_vector(path)?;
         let b = config.tms.bounds(*tile);
-        // A tile inside the area: every row meets it, no row is tested.
-        let test = (!area.contains(&Geometry::bbox(b.left, b.bottom, b.right, b.top)?)).then_some(area);
-        let w = match &mut writer {
-            Some(w) => w,
-            None => writer.insert(Writer::new(&mut dst, &src, &config.layer_name)?),
-        };
-        w.copy(config, &src, test, drop_dups, &mut figures).with_context(|| format!("reading {}", path.display()))?;
+        // A tile inside the area: every row whose centroid it holds meets the area, untested.
+        let inside = area.contains(&Geometry::bbox(b.left, b.bottom, b.right, b.top)?);
+        writer
+            .copy(config, &src, (area, inside), drop_dups, &mut rows, &mut figures)
+            .with_context(|| format!("reading {}", path.display()))?;
         progress.at((i + 1) as f64 / staged.len() as f64);
     }
-    if let Some(w) = writer {
-        w.finish()?;
-    }
+    writer.finish()?;
     drop(dst);
     out.commit().with_context(|| format!("cannot write {}", target.display()))?;
     Ok(figures)
 }
 
-/// The output layer, filled in transactions.
-struct Writer {
+/// Which rows are taken once: polygons whose centroid tile is one of the tiles read (`owners`,
+/// as `staging_centroid_tile` writes tiles) come from that tile; others (`foreign`, by
+/// identifier) from the first tile that holds them.
+struct Rows {
+    owners: HashSet<String>,
+    foreign: HashSet<String>,
+}
+
+/// The rows of an area's GeoPackage, and of them those flagged as duplicates (None when it has
+/// no flag column).
+pub fn count(config: &Config, gpkg: &Path) -> anyhow::Result<(u64, Option<u64>)> {
+    let ds = vector::open_vector(gpkg)?;
+    let mut layer = ds.layer(0)?;
+    let rows = layer.feature_count();
+    let flag = &config.props.duplicated;
+    if layer.defn().field_index(flag).is_err() {
+        return Ok((rows, None));
+    }
+    layer.set_attribute_filter(&format!("\"{}\" = 1", flag.replace('"', "\"\"")))?;
+    Ok((rows, Some(layer.feature_count())))
+}
+
+/// The output layer, filled in transactions; it borrows the output dataset its handles belong to.
+struct Writer<'a> {
     ds: gdal_sys::GDALDatasetH,
     layer: gdal_sys::OGRLayerH,
     pending: u64,
+    _dataset: std::marker::PhantomData<&'a mut Dataset>,
 }
 
-impl Writer {
+impl<'a> Writer<'a> {
     /// Creates the output layer with the CRS, geometry type and columns of `src`'s first layer.
-    fn new(dst: &mut Dataset, src: &Dataset, name: &str) -> anyhow::Result<Writer> {
+    fn new(dst: &'a mut Dataset, src: &Dataset, name: &str) -> anyhow::Result<Writer<'a>> {
         let src_layer = src.layer(0)?;
         let srs = src_layer.spatial_ref();
         let ty = src_layer
@@ -75,12 +100,22 @@ impl Writer {
             .map(|g| g.field_type())
             .unwrap_or(gdal_sys::OGRwkbGeometryType::wkbUnknown);
         let layer = dst.create_layer(gdal::vector::LayerOptions { name, srs: srs.as_ref(), ty, options: None })?;
-        // SAFETY: the handles belong to datasets that outlive the writer (both are held by `write`).
+        // SAFETY: the layer belongs to `dst`, which the writer borrows.
         let layer = unsafe { layer.c_layer() };
-        let ds = dst.c_dataset();
-        // SAFETY: a dataset just created.
-        unsafe { gdal_sys::GDALDatasetStartTransaction(ds, 0) };
-        Ok(Writer { ds, layer, pending: 0 })
+        let writer = Writer { ds: dst.c_dataset(), layer, pending: 0, _dataset: std::marker::PhantomData };
+        writer.start()?;
+        Ok(writer)
+    }
+
+    fn start(&self) -> anyhow::Result<()> {
+        // SAFETY: the dataset is live (borrowed).
+        let err = unsafe { gdal_sys::GDALDatasetStartTransaction(self.ds, 0) };
+        anyhow::ensure!(
+            err == gdal_sys::OGRErr::OGRERR_NONE,
+            "cannot start a transaction: {:?}",
+            vector::last_gdal_error()
+        );
+        Ok(())
     }
 
     /// Adds the columns of `src_defn` the output lacks (matched by name).
@@ -104,31 +139,45 @@ impl Writer {
         Ok(())
     }
 
-    /// Copies the rows of `src` whose centroid is in their tile and whose polygon meets `area`
-    /// (every such row when None).
+    /// Copies the rows of `src` that are taken here ([`Rows`]) and whose polygon meets `area`
+    /// (untested for rows whose centroid is in the tile when the tile is `inside` the area).
     fn copy(
         &mut self,
         config: &Config,
         src: &Dataset,
-        area: Option<&Geometry>,
+        (area, inside): (&Geometry, bool),
         drop_dups: bool,
+        rows: &mut Rows,
         f: &mut Polygons,
     ) -> anyhow::Result<()> {
         let mut layer = src.layer(0)?;
         // SAFETY: the layer lives through this call.
         self.add_missing_columns(unsafe { layer.c_layer() })?;
         let defn = layer.defn();
-        let within = &config.props.centroid_within_tile;
-        anyhow::ensure!(defn.field_index(within).is_ok(), "no column `{within}`: not a staged tile");
-        let dup_at = defn.field_index(&config.props.duplicated).ok();
-        layer.set_attribute_filter(&format!("\"{}\" = 1", within.replace('"', "\"\"")))?;
-        if let Some(area) = area {
+        let column =
+            |name: &str| defn.field_index(name).map_err(|_| anyhow::anyhow!("no column `{name}`: not a staged tile"));
+        let props = &config.props;
+        let (within_at, tile_at) = (column(&props.centroid_within_tile)?, column(&props.centroid_tile)?);
+        let id_at = column(&props.identifier)?;
+        let dup_at = defn.field_index(&props.duplicated).ok();
+        if !inside {
             let env = area.envelope();
             layer.set_spatial_filter_rect(env.MinX, env.MinY, env.MaxX, env.MaxY);
         }
         for feature in layer.features() {
             let Some(g) = feature.geometry() else { continue };
-            if area.is_some_and(|a| !g.intersects(a)) {
+            let owned = feature.field_as_integer(within_at)?.unwrap_or(0) != 0;
+            if !owned {
+                let owner = feature.field_as_string(tile_at)?.unwrap_or_default();
+                if rows.owners.contains(&owner) {
+                    continue;
+                }
+                let id = feature.field_as_string(id_at)?.unwrap_or_default();
+                if !rows.foreign.insert(id) {
+                    continue;
+                }
+            }
+            if (!owned || !inside) && !g.intersects(area) {
                 continue;
             }
             let dup = match dup_at {
@@ -164,15 +213,13 @@ impl Writer {
     }
 
     fn commit(&mut self, again: bool) -> anyhow::Result<()> {
-        // SAFETY: the dataset is live and in a transaction.
-        unsafe {
-            let err = gdal_sys::GDALDatasetCommitTransaction(self.ds);
-            anyhow::ensure!(err == gdal_sys::OGRErr::OGRERR_NONE, "cannot commit: {:?}", vector::last_gdal_error());
-            if again {
-                gdal_sys::GDALDatasetStartTransaction(self.ds, 0);
-            }
-        }
+        // SAFETY: the dataset is live (borrowed) and in a transaction.
+        let err = unsafe { gdal_sys::GDALDatasetCommitTransaction(self.ds) };
+        anyhow::ensure!(err == gdal_sys::OGRErr::OGRERR_NONE, "cannot commit: {:?}", vector::last_gdal_error());
         self.pending = 0;
+        if again {
+            self.start()?;
+        }
         Ok(())
     }
 

@@ -227,3 +227,15 @@ pub fn tune_gdal() {
     // option list parses its XML on every GeoTIFF.
     let _ = gdal::config::set_config_option("GDAL_VALIDATE_CREATION_OPTIONS", "NO");
 }
+
+/// A box in `tms`'s CRS as a longitude/latitude box: the box itself for a geographic set, else
+/// its edges densified (21 points each) through PROJ. West may exceed east for a box across the
+/// antimeridian.
+pub fn lonlat_bounds(tms: &iwp_core::tms::Tms, b: iwp_core::tms::Bounds) -> anyhow::Result<iwp_core::tms::Bounds> {
+    if tms.geographic {
+        return Ok(b);
+    }
+    let t = gdal::spatial_ref::CoordTransform::new(&srs(tms.crs)?, &srs("OGC:CRS84")?)?;
+    let [left, bottom, right, top] = t.transform_bounds(&[b.left, b.bottom, b.right, b.top], 21)?;
+    Ok(iwp_core::tms::Bounds { left, bottom, right, top })
+}

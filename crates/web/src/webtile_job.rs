@@ -121,7 +121,7 @@ pub fn extent<'a>(config: &Config, tiles: impl Iterator<Item = &'a Tile>) -> any
         right: a.right.max(b.right),
         top: a.top.max(b.top),
     });
-    crate::wmts::lonlat_bbox(config.tms, extent.unwrap_or_else(|| config.tms.extent()))
+    iwp_vector::vector::lonlat_bounds(config.tms, extent.unwrap_or_else(|| config.tms.extent()))
 }
 
 /// What the capabilities, the map page and the archives say of the tiles in the input,

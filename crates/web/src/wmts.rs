@@ -161,23 +161,3 @@ pub fn capabilities(config: &Config, service: &Service) -> String {
     ));
     x
 }
-
-/// A box in the TMS CRS as a lon/lat box (the corners reprojected when the CRS is projected).
-pub fn lonlat_bbox(tms: &Tms, b: Bounds) -> anyhow::Result<Bounds> {
-    if tms.geographic {
-        return Ok(b);
-    }
-    let (from, to) = (iwp_vector::vector::srs(tms.crs)?, iwp_vector::vector::srs("OGC:CRS84")?);
-    let t = gdal::spatial_ref::CoordTransform::new(&from, &to)?;
-    let mut corners = vec![(b.left, b.bottom), (b.left, b.top), (b.right, b.bottom), (b.right, b.top)];
-    iwp_vector::vector::transform_points(&t, &mut corners)?;
-    let fold = |f: fn(f64, f64) -> f64, start: f64, k: usize| {
-        corners.iter().map(|c| if k == 0 { c.0 } else { c.1 }).fold(start, f)
-    };
-    Ok(Bounds {
-        left: fold(f64::min, f64::INFINITY, 0),
-        right: fold(f64::max, f64::NEG_INFINITY, 0),
-        bottom: fold(f64::min, f64::INFINITY, 1),
-        top: fold(f64::max, f64::NEG_INFINITY, 1),
-    })
-}

@@ -67,9 +67,9 @@ fn main() -> ExitCode {
         }
         let path = fields.get("path").and_then(|p| p.as_str());
         let parsed = if fields.contains_key("cog") || fields.contains_key("gpkg") {
-            lines::parse(job.line, fields.clone()).map(|e| lines.extracts.push(e))
+            lines::parse(job.line, fields.clone()).map(|e| lines.add_extract(e))
         } else if under(path, &config.dir_mosaics) {
-            lines::parse(job.line, fields.clone()).map(|m| lines.mosaics.push(m))
+            lines::parse(job.line, fields.clone()).map(|m| lines.add_mosaic(m))
         } else if under(path, &config.dir_staged) {
             lines::parse(job.line, fields.clone()).and_then(|t| {
                 let job = iwp_core::runner::Job { line: job.line, body: t };

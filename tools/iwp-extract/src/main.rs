@@ -10,7 +10,8 @@ use std::process::ExitCode;
 /// The tool's name, for messages.
 const TOOL: &str = "iwp-extract";
 
-/// Extracts areas (one job line each, or one area from --bbox or --area): a Cloud-Optimized
+/// Extracts areas (one job line each, from --input or stdin; or the one area of --bbox or --area,
+/// and then no job line is read): a Cloud-Optimized
 /// GeoTIFF of the level's GeoTIFFs over the area (every band, NaN outside it; in the tiles' CRS
 /// with their very pixels, or warped by GDAL to --t-srs), and a GeoPackage of the staged
 /// polygons meeting the area (each once, every column; duplicates left out when
@@ -80,7 +81,14 @@ fn main() -> ExitCode {
             return run.usage(&format!("--t-srs: {e:#}"));
         }
     }
-    let jobs = if args.bbox.is_some() || args.area.is_some() {
+    let one_area = args.bbox.is_some() || args.area.is_some();
+    if one_area && args.jobs.input.is_some() {
+        return run.usage("--bbox or --area is the one area to extract; --input gives job lines: not both");
+    }
+    if !one_area && args.name.is_some() {
+        return run.usage("--name names the area of --bbox or --area (job lines carry their own `name`)");
+    }
+    let jobs = if one_area {
         let body = Extract {
             name: args.name.clone(),
             bbox: args.bbox,
