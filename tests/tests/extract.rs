@@ -75,6 +75,18 @@ fn ogr_count(staged: &Path, area: &[String]) -> (u64, u64) {
     (rows, dups)
 }
 
+/// The `staging_identifier` of every row of a GeoPackage (those `filter` selects), by ogr2ogr.
+fn identifiers(gpkg: &str, filter: Option<&str>) -> Vec<String> {
+    let mut c = Command::new("ogr2ogr");
+    c.args(["-f", "CSV", "/vsistdout/", "-select", "staging_identifier"]);
+    if let Some(f) = filter {
+        c.args(["-where", f]);
+    }
+    let out = c.arg(gpkg).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().lines().skip(1).map(String::from).collect()
+}
+
 /// Every pixel of the COG: inside `area` (pixel centre) and on a tile, the tile's value bit for
 /// bit; else NaN. Returns the pixels compared with tiles.
 fn assert_cog_equals_tiles(cog: &str, geotiff: &Path, area: [f64; 4]) -> usize {
@@ -162,11 +174,7 @@ fn an_area_is_a_cog_of_its_tiles_and_a_geopackage_of_its_polygons() {
     assert_eq!((line["polygons"].as_u64(), line["duplicates"].as_u64()), (Some(rows), Some(dups)), "{line}");
     assert_eq!(line["duplicates_kept"], true);
     let gpkg = line["gpkg"].as_str().unwrap();
-    let ids = Command::new("ogr2ogr")
-        .args(["-f", "CSV", "/vsistdout/", "-select", "staging_identifier", gpkg])
-        .output()
-        .unwrap();
-    let ids: Vec<String> = String::from_utf8(ids.stdout).unwrap().lines().skip(1).map(String::from).collect();
+    let ids = identifiers(gpkg, None);
     assert_eq!(ids.len() as u64, rows);
     assert_eq!(ids.iter().collect::<BTreeSet<_>>().len(), ids.len(), "each polygon once");
     let fields = |path: &str| {
@@ -200,26 +208,9 @@ fn an_area_is_a_cog_of_its_tiles_and_a_geopackage_of_its_polygons() {
     let spat: Vec<String> = ["-spat".to_string()].into_iter().chain(edge.iter().map(|v| v.to_string())).collect();
     let (edge_rows, _) = ogr_count(&dir.path().join("staged"), &spat);
     assert_eq!(l["polygons"].as_u64(), Some(edge_rows), "{l}");
-    let ids = Command::new("ogr2ogr")
-        .args(["-f", "CSV", "/vsistdout/", "-select", "staging_identifier", l["gpkg"].as_str().unwrap()])
-        .output()
-        .unwrap();
-    let ids: Vec<String> = String::from_utf8(ids.stdout).unwrap().lines().skip(1).map(String::from).collect();
+    let ids = identifiers(l["gpkg"].as_str().unwrap(), None);
     assert_eq!(ids.iter().collect::<BTreeSet<_>>().len() as u64, edge_rows, "each polygon once");
-    let from_outside = Command::new("ogr2ogr")
-        .args([
-            "-f",
-            "CSV",
-            "/vsistdout/",
-            "-select",
-            "staging_identifier",
-            "-where",
-            "staging_centroid_within_tile = 0",
-        ])
-        .arg(l["gpkg"].as_str().unwrap())
-        .output()
-        .unwrap();
-    let from_outside = String::from_utf8(from_outside.stdout).unwrap().lines().count() - 1;
+    let from_outside = identifiers(l["gpkg"].as_str().unwrap(), Some("staging_centroid_within_tile = 0")).len();
     assert!(from_outside > 0, "the box meets polygons whose centroid is outside its tiles");
 
     // Again: both files are there, nothing is written; dropped duplicates when the config says so.
