@@ -28,7 +28,8 @@ deps:
 build: deps
 	$(CARGO) build --release --workspace
 
-# The client checks (gltf-validator, CesiumJS in headless Chromium) need tests/clients installed.
+# The client checks (gltf-validator, CesiumJS and the map page in headless Chromium, OWSLib,
+# pmtiles, rio-cogeo, pystac) need tests/clients installed.
 clients:
 	bash tests/clients/install.sh
 
