@@ -11,10 +11,15 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 
-/// The first feature table of a GeoPackage: its name, geometry column and other columns.
+/// The first feature table of a GeoPackage open for reading; its schema through `Deref`.
 pub struct FeatureTable {
     conn: Connection,
     path: PathBuf,
+    schema: TableSchema,
+}
+
+/// A GeoPackage's first feature table (as OGR's layer 0): its name, geometry column and other columns.
+pub struct TableSchema {
     /// The table (OGR's layer) name.
     pub name: String,
     /// The geometry column.
@@ -23,6 +28,41 @@ pub struct FeatureTable {
     pub columns: Vec<String>,
     /// Each column's declared type (e.g. `DATETIME`), in the same order.
     pub types: Vec<String>,
+}
+
+impl TableSchema {
+    /// The first feature table of the GeoPackage open in `conn`.
+    pub fn describe(conn: &Connection) -> rusqlite::Result<TableSchema> {
+        let (name, geometry): (String, String) = conn.query_row(
+            "SELECT g.table_name, g.column_name FROM gpkg_geometry_columns g \
+             JOIN gpkg_contents c ON c.table_name = g.table_name \
+             WHERE c.data_type = 'features' ORDER BY c.rowid LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let mut stmt = conn.prepare(&format!("PRAGMA table_info({})", quoted(&name)))?;
+        let names = stmt.query_map([], |r| Ok((r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+        let (columns, types) = names.collect::<Result<Vec<_>, _>>()?.into_iter().unzip();
+        Ok(TableSchema { name, geometry, columns, types })
+    }
+
+    /// The column named `name`, compared without case as OGR does, with its declared type.
+    pub fn column_like(&self, name: &str) -> Option<(&str, &str)> {
+        let k = self.columns.iter().position(|c| c.eq_ignore_ascii_case(name))?;
+        Some((&self.columns[k], &self.types[k]))
+    }
+
+    /// True when the table has a column of this name.
+    pub fn has_column(&self, name: &str) -> bool {
+        self.columns.iter().any(|c| c == name)
+    }
+}
+
+impl std::ops::Deref for FeatureTable {
+    type Target = TableSchema;
+    fn deref(&self) -> &TableSchema {
+        &self.schema
+    }
 }
 
 /// Files up to this size are read whole into memory; larger ones are read page by page.
@@ -35,7 +75,7 @@ pub(crate) fn immutable_uri(path: &Path) -> String {
 }
 
 /// Quotes an SQL identifier.
-fn quoted(name: &str) -> String {
+pub(crate) fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
@@ -70,22 +110,8 @@ impl FeatureTable {
             let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
             Connection::open_with_flags(immutable_uri(path), flags).map_err(|e| fail(&e))?
         };
-        let (name, geometry): (String, String) = conn
-            .query_row(
-                "SELECT g.table_name, g.column_name FROM gpkg_geometry_columns g \
-                 JOIN gpkg_contents c ON c.table_name = g.table_name \
-                 WHERE c.data_type = 'features' ORDER BY c.rowid LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(|e| fail(&e))?;
-        let (columns, types) = {
-            let mut stmt = conn.prepare(&format!("PRAGMA table_info({})", quoted(&name))).map_err(|e| fail(&e))?;
-            let names =
-                stmt.query_map([], |r| Ok((r.get::<_, String>(1)?, r.get::<_, String>(2)?))).map_err(|e| fail(&e))?;
-            names.collect::<Result<Vec<_>, _>>().map_err(|e| fail(&e))?.into_iter().unzip()
-        };
-        Ok(FeatureTable { conn, path: path.to_path_buf(), name, geometry, columns, types })
+        let schema = TableSchema::describe(&conn).map_err(|e| fail(&e))?;
+        Ok(FeatureTable { conn, path: path.to_path_buf(), schema })
     }
 
     /// The table's CRS as GDAL would name it: `EPSG:n` for an EPSG code, else its WKT
@@ -105,17 +131,6 @@ impl FeatureTable {
             (_, _, Some(d)) if !d.trim().is_empty() && !d.eq_ignore_ascii_case("undefined") => Some(d),
             _ => None,
         })
-    }
-
-    /// The column named `name`, compared without case as OGR does, with its declared type.
-    pub fn column_like(&self, name: &str) -> Option<(&str, &str)> {
-        let k = self.columns.iter().position(|c| c.eq_ignore_ascii_case(name))?;
-        Some((&self.columns[k], &self.types[k]))
-    }
-
-    /// True when the table has a column of this name.
-    pub fn has_column(&self, name: &str) -> bool {
-        self.columns.iter().any(|c| c == name)
     }
 
     /// Calls `each` with every row's polygons (a MultiPolygon's parts; none for other or empty

@@ -16,5 +16,6 @@ pub mod simplify;
 pub mod stage;
 pub mod stage_job;
 pub mod synth;
+pub mod tile_sql;
 pub mod tilestore;
 pub mod vector;

@@ -5,6 +5,7 @@
 //! already holds is not added twice.
 
 use crate::stage::StagedFile;
+use crate::tile_sql::Added;
 use crate::vector;
 use anyhow::{anyhow, Context};
 use gdal::vector::{Feature, Geometry, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType};
@@ -27,6 +28,8 @@ pub struct TileWrite {
     pub features: u64,
     /// Sum of staging_area over the rows added.
     pub area: f64,
+    /// The writer that wrote it.
+    pub by: TileWriter,
 }
 
 /// A staging column: name, type, boolean or not.
@@ -34,6 +37,11 @@ struct StagingColumn {
     name: String,
     kind: OGRFieldType::Type,
     boolean: bool,
+}
+
+/// The staging columns' names, in the order tiles hold them.
+pub(crate) fn staging_column_names(config: &Config) -> Vec<String> {
+    staging_columns(config).into_iter().map(|c| c.name).collect()
 }
 
 fn staging_columns(config: &Config) -> Vec<StagingColumn> {
@@ -104,6 +112,15 @@ fn rows_of_file(layer: &mut gdal::vector::Layer, column: &str, filename: &str) -
     Ok(n)
 }
 
+/// How rows reach a tile's GeoPackage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TileWriter {
+    /// Straight through SQLite in memory where it can ([`crate::tile_sql`]), else GDAL.
+    Sqlite,
+    /// GDAL, feature by feature.
+    Gdal,
+}
+
 /// Adds the rows `rows` of `file` to `tile` under `dir`. With `force`, rows the tile already
 /// holds from this file are replaced; without, such a tile is left as it is.
 pub fn write_tile(
@@ -114,6 +131,19 @@ pub fn write_tile(
     rows: &[usize],
     force: bool,
 ) -> anyhow::Result<TileWrite> {
+    write_tile_by(config, dir, file, tile, rows, force, TileWriter::Sqlite)
+}
+
+/// [`write_tile`] by the writer given (tests compare the two).
+pub fn write_tile_by(
+    config: &Config,
+    dir: &Path,
+    file: &StagedFile,
+    tile: Tile,
+    rows: &[usize],
+    force: bool,
+    by: TileWriter,
+) -> anyhow::Result<TileWrite> {
     let path = tile_path(config, dir, tile);
     // The work, then its errors labelled with the tile.
     let written = (|| -> anyhow::Result<TileWrite> {
@@ -122,49 +152,24 @@ pub fn write_tile(
         std::fs::create_dir_all(folder).with_context(|| format!("cannot create {}", folder.display()))?;
         let lock = std::fs::File::open(folder)?;
         lock.lock().with_context(|| format!("cannot lock {}", folder.display()))?;
-        let fname_col = &config.props.filename;
         let out = AtomicOutput::new(&path)?;
-        let mut ds = if path.exists() {
-            std::fs::copy(&path, out.path()).with_context(|| format!("cannot copy {}", path.display()))?;
-            let ds = vector::open_gpkg_for_update(out.path())
-                .with_context(|| format!("cannot open staged tile {}", path.display()))?;
-            let mut layer = ds.layer(0)?;
-            let already = rows_of_file(&mut layer, fname_col, &file.filename)?;
-            if already > 0 && !force {
-                // The copy is dropped unused; the tile stays as it is.
-                return Ok(TileWrite { tile, path, added: 0, features: layer.feature_count(), area: 0.0 });
-            }
-            if force {
-                let layer_name = layer.name();
-                let sql = format!(
-                    "DELETE FROM \"{layer_name}\" WHERE \"{fname_col}\" = '{}'",
-                    file.filename.replace('\'', "''")
-                );
-                ds.execute_sql(&sql, None, gdal::vector::sql::Dialect::DEFAULT)?;
-            }
-            ds
-        } else {
-            let driver = DriverManager::get_driver_by_name("GPKG")?;
-            let mut ds = driver.create_vector_only(out.path())?;
-            let srs = vector::registered_srs(config.tms.crs)?;
-            ds.create_layer(LayerOptions {
-                name: &config.layer_name,
-                srs: Some(&srs),
-                ty: OGRwkbGeometryType::wkbPolygon,
-                options: Some(&["SPATIAL_INDEX=NO"]),
-            })?;
-            ds
+        let fast = by == TileWriter::Sqlite
+            && config.deduplicate_method != Some(iwp_core::config::DedupMethod::Neighbor)
+            && crate::tile_sql::handles(&file.columns);
+        let added = match fast {
+            true => crate::tile_sql::add_rows(config, file, tile, rows, force, &path, out.path())?,
+            false => None,
         };
-        let (added, area) = append_rows(config, &mut ds, file, tile, rows)?;
-        if config.deduplicate_method == Some(iwp_core::config::DedupMethod::Neighbor) {
-            crate::neighbors::flag_tile(config, &ds)
-                .with_context(|| format!("neighbour dedup of {}", path.display()))?;
+        let (added, by) = match added {
+            Some(a) => (a, TileWriter::Sqlite),
+            None => (add_rows_by_gdal(config, file, tile, rows, force, &path, out.path())?, TileWriter::Gdal),
+        };
+        // A tile that already held the file's rows is left as it is (the copy dropped unused).
+        if added.rows > 0 {
+            out.commit()?;
         }
-        let features = ds.layer(0)?.feature_count();
-        drop(ds);
-        out.commit()?;
         drop(lock);
-        Ok(TileWrite { tile, path, added, features, area })
+        Ok(TileWrite { tile, path, added: added.rows, features: added.features, area: added.area, by })
     })();
     written.map_err(|e| {
         // GDAL's own reason (e.g. SQLite's "database or disk is full") and the tile.
@@ -178,6 +183,75 @@ pub fn write_tile(
     })
 }
 
+/// [`crate::tile_sql::add_rows`] through GDAL: the tile copied to `temp` (or made there), the
+/// columns it lacks added, the rows appended feature by feature.
+fn add_rows_by_gdal(
+    config: &Config,
+    file: &StagedFile,
+    tile: Tile,
+    rows: &[usize],
+    force: bool,
+    path: &Path,
+    temp: &Path,
+) -> anyhow::Result<Added> {
+    let fname_col = &config.props.filename;
+    let mut ds = if path.exists() {
+        std::fs::copy(path, temp).with_context(|| format!("cannot copy {}", path.display()))?;
+        let ds = vector::open_gpkg_for_update(temp)
+            .with_context(|| format!("cannot open staged tile {}", path.display()))?;
+        let mut layer = ds.layer(0)?;
+        let already = rows_of_file(&mut layer, fname_col, &file.filename)?;
+        if already > 0 && !force {
+            return Ok(Added { rows: 0, features: layer.feature_count(), area: 0.0 });
+        }
+        if force {
+            let layer_name = layer.name();
+            let sql =
+                format!("DELETE FROM \"{layer_name}\" WHERE \"{fname_col}\" = '{}'", file.filename.replace('\'', "''"));
+            ds.execute_sql(&sql, None, gdal::vector::sql::Dialect::DEFAULT)?;
+        }
+        ds
+    } else {
+        create_tile(config, temp)?
+    };
+    add_columns(config, &mut ds, &file.columns)?;
+    let (rows, area) = append_rows(config, &mut ds, file, tile, rows)?;
+    if config.deduplicate_method == Some(iwp_core::config::DedupMethod::Neighbor) {
+        crate::neighbors::flag_tile(config, &ds).with_context(|| format!("neighbour dedup of {}", path.display()))?;
+    }
+    let features = ds.layer(0)?.feature_count();
+    Ok(Added { rows, features, area })
+}
+
+/// A new, empty staged tile at `path` (a file or a /vsimem/ name): the layer in the TMS CRS.
+pub(crate) fn create_tile(config: &Config, path: &Path) -> anyhow::Result<Dataset> {
+    let driver = DriverManager::get_driver_by_name("GPKG")?;
+    let mut ds = driver.create_vector_only(path)?;
+    let srs = vector::registered_srs(config.tms.crs)?;
+    ds.create_layer(LayerOptions {
+        name: &config.layer_name,
+        srs: Some(&srs),
+        ty: OGRwkbGeometryType::wkbPolygon,
+        options: Some(&["SPATIAL_INDEX=NO"]),
+    })?;
+    Ok(ds)
+}
+
+/// Adds to a tile's layer the input columns and staging columns it lacks, in that order.
+pub(crate) fn add_columns(config: &Config, ds: &mut Dataset, columns: &[crate::stage::Column]) -> anyhow::Result<()> {
+    let layer = ds.layer(0)?;
+    let defn = layer.defn();
+    add_missing_columns(&layer, columns)?;
+    for c in &staging_columns(config) {
+        if defn.field_index(&c.name).is_err() {
+            let sub =
+                if c.boolean { gdal_sys::OGRFieldSubType::OFSTBoolean } else { gdal_sys::OGRFieldSubType::OFSTNone };
+            add_field(&layer, &c.name, c.kind, sub)?;
+        }
+    }
+    Ok(())
+}
+
 fn append_rows(
     config: &Config,
     ds: &mut Dataset,
@@ -186,21 +260,6 @@ fn append_rows(
     rows: &[usize],
 ) -> anyhow::Result<(usize, f64)> {
     let staging = staging_columns(config);
-    {
-        let layer = ds.layer(0)?;
-        let defn = layer.defn();
-        add_missing_columns(&layer, &file.columns)?;
-        for c in &staging {
-            if defn.field_index(&c.name).is_err() {
-                let sub = if c.boolean {
-                    gdal_sys::OGRFieldSubType::OFSTBoolean
-                } else {
-                    gdal_sys::OGRFieldSubType::OFSTNone
-                };
-                add_field(&layer, &c.name, c.kind, sub)?;
-            }
-        }
-    }
     let tx = ds.start_transaction()?;
     let layer = tx.layer(0)?;
     let defn = layer.defn();

@@ -135,6 +135,12 @@ pub fn add_fields(layer: &Layer, fields: &[FieldSpec]) -> anyhow::Result<()> {
 pub fn polygon_wkb(rings: &[Vec<(f64, f64)>]) -> Vec<u8> {
     let points: usize = rings.iter().map(Vec::len).sum();
     let mut out = Vec::with_capacity(9 + rings.len() * 4 + points * 16);
+    write_polygon_wkb(&mut out, rings);
+    out
+}
+
+/// Appends the ISO WKB (little-endian) of a polygon from its closed rings to `out`.
+pub fn write_polygon_wkb(out: &mut Vec<u8>, rings: &[Vec<(f64, f64)>]) {
     out.push(1u8);
     out.extend_from_slice(&3u32.to_le_bytes());
     out.extend_from_slice(&(rings.len() as u32).to_le_bytes());
@@ -145,7 +151,6 @@ pub fn polygon_wkb(rings: &[Vec<(f64, f64)>]) -> Vec<u8> {
             out.extend_from_slice(&y.to_le_bytes());
         }
     }
-    out
 }
 
 /// ISO WKB (little-endian) of a multipolygon from its polygons' closed rings.
