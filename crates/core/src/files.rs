@@ -99,6 +99,18 @@ impl Drop for AtomicOutput {
     }
 }
 
+/// Flushes everything written to the filesystem holding `path` to disk (syncfs): one wait for
+/// the disk where many small outputs would each wait for it with [`AtomicOutput::commit`].
+pub fn sync_filesystem(path: &Path) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let dir = fs::File::open(path)?;
+    // SAFETY: syncfs on a descriptor that stays open for the call.
+    if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Writes `bytes` to `target` atomically and durably ([`AtomicOutput::commit`]).
 pub fn write_atomic(target: &Path, bytes: &[u8]) -> io::Result<()> {
     write_temp(target, bytes)?.commit()

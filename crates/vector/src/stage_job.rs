@@ -4,13 +4,13 @@
 use crate::footprint_index::{self, IndexFile};
 use crate::footprints::{footprint_path, FootprintIndex};
 use crate::stage::stage_file;
-use crate::tilestore::{append_summary, write_tile};
-use anyhow::anyhow;
+use crate::tilestore::{append_summary, lock_folders, prepare_tile, PreparedTile, TileWriter};
+use anyhow::{anyhow, Context};
 use iwp_core::config::Config;
 use iwp_core::jobs::Results;
 use iwp_core::lines::{InputFile, StagedTile, TileAt};
 use iwp_core::runner::Job;
-use rayon::prelude::*;
+use iwp_core::tms::Tile;
 use std::path::Path;
 use std::time::Instant;
 
@@ -45,12 +45,22 @@ impl Staging<'_> {
         if staged.repaired > 0 {
             tracing::warn!("{path}: {} invalid polygons repaired with MakeValid", staged.repaired);
         }
-        // Tiles of one file are written in parallel (each under its own folder lock), reported in order.
+        // Tiles of one file are written together: their folders locked, the new tiles written in
+        // parallel under temporary names, one flush of the filesystem for all of them (not one
+        // per tile), then each renamed into place, reported in order. A crash leaves each tile
+        // old or new, never truncated.
         let tiles: Vec<_> = staged.tiles.iter().collect();
-        let written: Vec<_> = tiles
-            .par_iter()
-            .map(|(tile, rows)| write_tile(self.config, self.out, &staged, **tile, rows, self.force))
-            .collect();
+        let keys: Vec<Tile> = staged.tiles.keys().copied().collect();
+        let locks = lock_folders(self.config, self.out, &keys)?;
+        let prepared = on_plain_threads(&tiles, |(tile, rows)| {
+            prepare_tile(self.config, self.out, &staged, **tile, rows, self.force, TileWriter::Sqlite)
+        });
+        if prepared.iter().any(|p| p.as_ref().is_ok_and(PreparedTile::changes)) {
+            iwp_core::files::sync_filesystem(self.out)
+                .with_context(|| format!("{path}: cannot flush its tiles to disk under {}", self.out.display()))?;
+        }
+        let written: Vec<_> = prepared.into_iter().map(|p| p.and_then(PreparedTile::put_in_place)).collect();
+        drop(locks);
         let (mut writes, mut failed) = (Vec::new(), None);
         for w in written {
             let w = match w {
@@ -98,6 +108,31 @@ impl Staging<'_> {
         );
         Ok(())
     }
+}
+
+/// `f` of every item, in order, on as many plain threads as rayon has (not on rayon's): work
+/// done while holding folder locks must not wait in rayon, whose work stealing could start
+/// another file's job on the same thread, which would then wait for those very locks.
+fn on_plain_threads<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = rayon::current_num_threads().min(items.len()).max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { return done };
+                        done.push((i, f(item)));
+                    }
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+    });
+    results.sort_by_key(|r| r.0);
+    results.into_iter().map(|r| r.1).collect()
 }
 
 /// One job line per input file under dir_input (ending with ext_input), in name order, with

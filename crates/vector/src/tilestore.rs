@@ -1,6 +1,6 @@
 //! Staged tiles on disk: one GeoPackage per z-max tile, layer named after the tile's y, input
 //! columns then the staging columns. Rows of one input file are added to a tile in one atomic
-//! step (copy or create under a temporary name, write, rename) while the tile's folder is
+//! step (copy or create under a temporary name, write, flush, rename) while the tile's folder is
 //! locked, so processes and threads can stage into the same tree. A file whose rows a tile
 //! already holds is not added twice.
 
@@ -121,8 +121,10 @@ pub enum TileWriter {
     Gdal,
 }
 
-/// Adds the rows `rows` of `file` to `tile` under `dir`. With `force`, rows the tile already
-/// holds from this file are replaced; without, such a tile is left as it is.
+/// Adds the rows `rows` of `file` to `tile` under `dir`, durably, under the lock of the tile's
+/// folder. With `force`, rows the tile already holds from this file are replaced; without, such
+/// a tile is left as it is. (iwp-stage writes a file's tiles together: [`lock_folders`],
+/// [`prepare_tile`], one flush, [`PreparedTile::put_in_place`].)
 pub fn write_tile(
     config: &Config,
     dir: &Path,
@@ -144,14 +146,66 @@ pub fn write_tile_by(
     force: bool,
     by: TileWriter,
 ) -> anyhow::Result<TileWrite> {
+    let _lock = lock_folders(config, dir, &[tile])?;
+    let prepared = prepare_tile(config, dir, file, tile, rows, force, by)?;
+    if let Some(out) = &prepared.out {
+        std::fs::File::open(out.path())?.sync_all()?;
+    }
+    prepared.put_in_place()
+}
+
+/// The folders of `tiles` under `dir`, created and locked, each once and in order (so processes
+/// locking overlapping sets cannot deadlock); the locks hold until the files are dropped.
+pub fn lock_folders(config: &Config, dir: &Path, tiles: &[Tile]) -> anyhow::Result<Vec<std::fs::File>> {
+    let folders: std::collections::BTreeSet<PathBuf> =
+        tiles.iter().filter_map(|t| tile_path(config, dir, *t).parent().map(Path::to_path_buf)).collect();
+    folders
+        .iter()
+        .map(|folder| {
+            std::fs::create_dir_all(folder).with_context(|| format!("cannot create {}", folder.display()))?;
+            let lock = std::fs::File::open(folder).with_context(|| format!("cannot open {}", folder.display()))?;
+            lock.lock().with_context(|| format!("cannot lock {}", folder.display()))?;
+            Ok(lock)
+        })
+        .collect()
+}
+
+/// A tile's new content, written under a temporary name beside it and not yet in place.
+pub struct PreparedTile {
+    write: TileWrite,
+    /// The new content; None when the tile already held the file's rows and stays as it is.
+    out: Option<AtomicOutput>,
+}
+
+impl PreparedTile {
+    /// True when the tile changes (its new content has to reach the disk before it is put in place).
+    pub fn changes(&self) -> bool {
+        self.out.is_some()
+    }
+
+    /// Renames the new content onto the tile (the caller has flushed it to disk first).
+    pub fn put_in_place(self) -> anyhow::Result<TileWrite> {
+        if let Some(out) = self.out {
+            out.commit_unsynced()?;
+        }
+        Ok(self.write)
+    }
+}
+
+/// Writes the rows `rows` of `file` added to `tile` under a temporary name beside it, by the
+/// writer given; the caller holds the lock of the tile's folder ([`lock_folders`]).
+pub fn prepare_tile(
+    config: &Config,
+    dir: &Path,
+    file: &StagedFile,
+    tile: Tile,
+    rows: &[usize],
+    force: bool,
+    by: TileWriter,
+) -> anyhow::Result<PreparedTile> {
     let path = tile_path(config, dir, tile);
     // The work, then its errors labelled with the tile.
-    let written = (|| -> anyhow::Result<TileWrite> {
-        let path = path.clone();
-        let folder = path.parent().ok_or_else(|| anyhow!("{} has no folder", path.display()))?;
-        std::fs::create_dir_all(folder).with_context(|| format!("cannot create {}", folder.display()))?;
-        let lock = std::fs::File::open(folder)?;
-        lock.lock().with_context(|| format!("cannot lock {}", folder.display()))?;
+    let prepared = (|| -> anyhow::Result<PreparedTile> {
         let out = AtomicOutput::new(&path)?;
         let fast = by == TileWriter::Sqlite
             && config.deduplicate_method != Some(iwp_core::config::DedupMethod::Neighbor)
@@ -164,14 +218,12 @@ pub fn write_tile_by(
             Some(a) => (a, TileWriter::Sqlite),
             None => (add_rows_by_gdal(config, file, tile, rows, force, &path, out.path())?, TileWriter::Gdal),
         };
+        let write =
+            TileWrite { tile, path: path.clone(), added: added.rows, features: added.features, area: added.area, by };
         // A tile that already held the file's rows is left as it is (the copy dropped unused).
-        if added.rows > 0 {
-            out.commit()?;
-        }
-        drop(lock);
-        Ok(TileWrite { tile, path, added: added.rows, features: added.features, area: added.area, by })
+        Ok(PreparedTile { write, out: (added.rows > 0).then_some(out) })
     })();
-    written.map_err(|e| {
+    prepared.map_err(|e| {
         // GDAL's own reason (e.g. SQLite's "database or disk is full") and the tile.
         if let Some(full) = iwp_core::files::full_disk_note(&path) {
             return e.context(format!("tile {}: {full}", path.display()));

@@ -10,6 +10,10 @@ use iwp_vector::stage_job::{self, Staging};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// Rust allocations by mimalloc (staging allocates and frees small vectors per polygon).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The tool's name, for messages.
 const TOOL: &str = "iwp-stage";
 
