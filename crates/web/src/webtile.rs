@@ -61,8 +61,7 @@ pub fn palette_indexes(band: &[f64], min: f64, max: f64, nodata: Option<f64>) ->
         .collect()
 }
 
-/// A PNG of a band: 8-bit indexed colour (PLTE and tRNS) holding only the palette colours the
-/// tile uses, or RGBA when it uses more than 256 of the 257. Decoded, both give the same RGBA.
+/// An RGBA PNG of a band.
 pub fn encode_png(
     band: &[f64],
     width: usize,
@@ -71,56 +70,19 @@ pub fn encode_png(
     nodata: Option<f64>,
     palette: &Palette,
 ) -> anyhow::Result<Vec<u8>> {
-    let indexes = palette_indexes(band, range.0, range.1, nodata);
-    // The tile's own palette: each colour used, in palette order.
-    let mut slot = [u16::MAX; NODATA_INDEX + 1];
-    for &i in &indexes {
-        slot[usize::from(i).min(NODATA_INDEX)] = 0;
-    }
-    let mut used = Vec::new();
-    for (i, s) in slot.iter_mut().enumerate() {
-        if *s == 0 {
-            *s = used.len() as u16;
-            used.push(palette.rgba[i]);
-        }
+    let mut rgba = Vec::with_capacity(width * height * 4);
+    for i in palette_indexes(band, range.0, range.1, nodata) {
+        rgba.extend_from_slice(&palette.rgba[usize::from(i).min(NODATA_INDEX)]);
     }
     let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, width as u32, height as u32);
-    encoder.set_depth(png::BitDepth::Eight);
-    let exp = std::env::var("IWP_PNG_EXP").unwrap_or_default();
-    let parts: Vec<&str> = exp.split(',').collect();
-    let level: u8 = parts.get(1).and_then(|l| l.parse().ok()).unwrap_or(0);
-    if level == 0 {
-        encoder.set_compression(png::Compression::Fast);
-    } else {
-        encoder.set_deflate_compression(png::DeflateCompression::Level(level));
-    }
-    let filter = match parts.first().copied().unwrap_or("") {
-        "none" => png::Filter::NoFilter,
-        "sub" => png::Filter::Sub,
-        "up" => png::Filter::Up,
-        "paeth" => png::Filter::Paeth,
-        "ent" => png::Filter::MinEntropy,
-        _ => png::Filter::Adaptive,
-    };
-    let rgba = parts.get(2) == Some(&"rgba");
-    let data: Vec<u8> = if used.len() <= 256 && !rgba {
-        encoder.set_color(png::ColorType::Indexed);
-        encoder.set_palette(used.iter().flat_map(|c| [c[0], c[1], c[2]]).collect::<Vec<u8>>());
-        let mut alpha: Vec<u8> = used.iter().map(|c| c[3]).collect();
-        while alpha.last() == Some(&255) {
-            alpha.pop();
-        }
-        if !alpha.is_empty() {
-            encoder.set_trns(alpha);
-        }
-        encoder.set_filter(filter);
-        indexes.iter().map(|&i| slot[usize::from(i).min(NODATA_INDEX)] as u8).collect()
-    } else {
+    {
+        let mut encoder = png::Encoder::new(&mut out, width as u32, height as u32);
         encoder.set_color(png::ColorType::Rgba);
-        indexes.iter().flat_map(|&i| palette.rgba[usize::from(i).min(NODATA_INDEX)]).collect()
-    };
-    encoder.write_header()?.write_image_data(&data)?;
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder.set_compression(png::Compression::Fast);
+        let mut writer = encoder.write_header()?;
+        writer.write_image_data(&rgba)?;
+    }
     Ok(out)
 }
 
