@@ -186,7 +186,7 @@ fn a_tile_with_its_rows_stored_in_another_order_gives_the_same_bits() {
     let line = lines(staged_lines.as_bytes()).into_iter().max_by_key(|l| l["features"].as_u64().unwrap()).unwrap();
     let path = Path::new(line["path"].as_str().unwrap()).to_path_buf();
     let tile = Tile::new(line["x"].as_u64().unwrap() as u32, line["y"].as_u64().unwrap() as u32, 15);
-    let table = iwp_vector::gpkg::FeatureTable::open(&path).unwrap().name;
+    let table = iwp_vector::gpkg::FeatureTable::open(&path).unwrap().name.clone();
     let reversed = dir.path().join("reversed.gpkg");
     let sql = format!("SELECT * FROM \"{table}\" ORDER BY fid DESC");
     let copy = std::process::Command::new("ogr2ogr")

@@ -4,7 +4,7 @@
 use crate::footprint_index::{self, IndexFile};
 use crate::footprints::{footprint_path, FootprintIndex};
 use crate::stage::stage_file;
-use crate::tilestore::{append_summary, lock_folders, prepare_tile, PreparedTile, TileWriter};
+use crate::tilestore::{append_summary, lock_folders, prepare_tile, PreparedTile, TileRows, TileWriter};
 use anyhow::{anyhow, Context};
 use iwp_core::config::Config;
 use iwp_core::jobs::Results;
@@ -53,7 +53,8 @@ impl Staging<'_> {
         let keys: Vec<Tile> = staged.tiles.keys().copied().collect();
         let locks = lock_folders(self.config, self.out, &keys)?;
         let prepared = on_plain_threads(&tiles, |(tile, rows)| {
-            prepare_tile(self.config, self.out, &staged, **tile, rows, self.force, TileWriter::Sqlite)
+            let rows = TileRows { file: &staged, tile: **tile, rows, force: self.force };
+            prepare_tile(self.config, self.out, rows, TileWriter::Sqlite)
         });
         if prepared.iter().any(|p| p.as_ref().is_ok_and(PreparedTile::changes)) {
             iwp_core::files::sync_filesystem(self.out)

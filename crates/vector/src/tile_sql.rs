@@ -6,6 +6,7 @@
 
 use crate::gpkg::quoted;
 use crate::stage::{Column, StagedFile};
+use crate::tilestore::TileRows;
 use anyhow::{anyhow, Context};
 use gdal::vector::{FieldValue, OGRFieldType};
 use iwp_core::config::Config;
@@ -64,18 +65,10 @@ fn template(config: &Config, columns: &[Column]) -> anyhow::Result<Arc<Vec<u8>>>
     Ok(bytes)
 }
 
-/// Adds the rows `rows` of `file` to the tile at `existing` (or a new tile) and writes the
-/// result to `temp`; None when GDAL has to do it (the tile lacks columns, or is too large to
+/// Adds the rows to the tile at `existing` (or a new tile) and writes the result to `temp`; None when GDAL has to do it (the tile lacks columns, or is too large to
 /// hold in memory). With `force`, the file's rows the tile holds are replaced.
-pub(crate) fn add_rows(
-    config: &Config,
-    file: &StagedFile,
-    tile: Tile,
-    rows: &[usize],
-    force: bool,
-    existing: &Path,
-    temp: &Path,
-) -> anyhow::Result<Option<Added>> {
+pub(crate) fn add_rows(config: &Config, rows: TileRows, existing: &Path, temp: &Path) -> anyhow::Result<Option<Added>> {
+    let TileRows { file, tile, rows, force } = rows;
     let mut conn = Connection::open_in_memory()?;
     match std::fs::File::open(existing) {
         Ok(f) => {

@@ -121,33 +121,25 @@ pub enum TileWriter {
     Gdal,
 }
 
-/// Adds the rows `rows` of `file` to `tile` under `dir`, durably, under the lock of the tile's
-/// folder. With `force`, rows the tile already holds from this file are replaced; without, such
-/// a tile is left as it is. (iwp-stage writes a file's tiles together: [`lock_folders`],
-/// [`prepare_tile`], one flush, [`PreparedTile::put_in_place`].)
-pub fn write_tile(
-    config: &Config,
-    dir: &Path,
-    file: &StagedFile,
-    tile: Tile,
-    rows: &[usize],
-    force: bool,
-) -> anyhow::Result<TileWrite> {
-    write_tile_by(config, dir, file, tile, rows, force, TileWriter::Sqlite)
+/// The rows of a staged file bound for one tile.
+#[derive(Clone, Copy)]
+pub struct TileRows<'a> {
+    /// The staged file.
+    pub file: &'a StagedFile,
+    /// The z-max tile.
+    pub tile: Tile,
+    /// Indices of the file's rows that meet the tile.
+    pub rows: &'a [usize],
+    /// True to replace rows the tile already holds from this file; false to leave such a tile.
+    pub force: bool,
 }
 
-/// [`write_tile`] by the writer given (tests compare the two).
-pub fn write_tile_by(
-    config: &Config,
-    dir: &Path,
-    file: &StagedFile,
-    tile: Tile,
-    rows: &[usize],
-    force: bool,
-    by: TileWriter,
-) -> anyhow::Result<TileWrite> {
-    let _lock = lock_folders(config, dir, &[tile])?;
-    let prepared = prepare_tile(config, dir, file, tile, rows, force, by)?;
+/// Adds rows to their tile under `dir` by the writer given, durably, under the lock of the
+/// tile's folder. (iwp-stage writes a file's tiles together: [`lock_folders`],
+/// [`prepare_tile`], one flush, [`PreparedTile::put_in_place`].)
+pub fn write_tile(config: &Config, dir: &Path, rows: TileRows, by: TileWriter) -> anyhow::Result<TileWrite> {
+    let _lock = lock_folders(config, dir, &[rows.tile])?;
+    let prepared = prepare_tile(config, dir, rows, by)?;
     if let Some(out) = &prepared.out {
         std::fs::File::open(out.path())?.sync_all()?;
     }
@@ -192,17 +184,10 @@ impl PreparedTile {
     }
 }
 
-/// Writes the rows `rows` of `file` added to `tile` under a temporary name beside it, by the
-/// writer given; the caller holds the lock of the tile's folder ([`lock_folders`]).
-pub fn prepare_tile(
-    config: &Config,
-    dir: &Path,
-    file: &StagedFile,
-    tile: Tile,
-    rows: &[usize],
-    force: bool,
-    by: TileWriter,
-) -> anyhow::Result<PreparedTile> {
+/// Writes a tile with the rows added under a temporary name beside it, by the writer given;
+/// the caller holds the lock of the tile's folder ([`lock_folders`]).
+pub fn prepare_tile(config: &Config, dir: &Path, rows: TileRows, by: TileWriter) -> anyhow::Result<PreparedTile> {
+    let TileRows { file, tile, .. } = rows;
     let path = tile_path(config, dir, tile);
     // The work, then its errors labelled with the tile.
     let prepared = (|| -> anyhow::Result<PreparedTile> {
@@ -211,12 +196,12 @@ pub fn prepare_tile(
             && config.deduplicate_method != Some(iwp_core::config::DedupMethod::Neighbor)
             && crate::tile_sql::handles(&file.columns);
         let added = match fast {
-            true => crate::tile_sql::add_rows(config, file, tile, rows, force, &path, out.path())?,
+            true => crate::tile_sql::add_rows(config, rows, &path, out.path())?,
             false => None,
         };
         let (added, by) = match added {
             Some(a) => (a, TileWriter::Sqlite),
-            None => (add_rows_by_gdal(config, file, tile, rows, force, &path, out.path())?, TileWriter::Gdal),
+            None => (add_rows_by_gdal(config, rows, &path, out.path())?, TileWriter::Gdal),
         };
         let write =
             TileWrite { tile, path: path.clone(), added: added.rows, features: added.features, area: added.area, by };
@@ -237,15 +222,8 @@ pub fn prepare_tile(
 
 /// [`crate::tile_sql::add_rows`] through GDAL: the tile copied to `temp` (or made there), the
 /// columns it lacks added, the rows appended feature by feature.
-fn add_rows_by_gdal(
-    config: &Config,
-    file: &StagedFile,
-    tile: Tile,
-    rows: &[usize],
-    force: bool,
-    path: &Path,
-    temp: &Path,
-) -> anyhow::Result<Added> {
+fn add_rows_by_gdal(config: &Config, rows: TileRows, path: &Path, temp: &Path) -> anyhow::Result<Added> {
+    let TileRows { file, tile, rows, force } = rows;
     let fname_col = &config.props.filename;
     let mut ds = if path.exists() {
         std::fs::copy(path, temp).with_context(|| format!("cannot copy {}", path.display()))?;

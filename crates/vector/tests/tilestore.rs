@@ -1,15 +1,16 @@
 //! Staged tiles written straight through SQLite (the fast path) equal those GDAL writes feature
 //! by feature: every column of every type (with the dates, 64-bit integers, booleans, 16-bit
 //! integers and 32-bit reals a GeoPackage input can hold, and nulls), the geometries byte for
-//! byte, the layer's extent (to GDAL's rounding) and stored feature count, for new tiles, tiles holding another file's rows,
-//! rows replaced with `force`, and a rerun that leaves a tile as it is.
+//! byte, the layer's extent (to GDAL's rounding) and stored feature count, for new tiles, tiles
+//! holding another file's rows, tiles lacking a column of the file (extended by GDAL), rows
+//! replaced with `force`, and a rerun that leaves a tile as it is.
 
 use gdal::spatial_ref::SpatialRef;
-use gdal::vector::{Feature, FieldValue, Geometry, LayerAccess, LayerOptions, OGRFieldType};
+use gdal::vector::{Feature, FieldDefn, FieldValue, Geometry, LayerAccess, LayerOptions, OGRFieldType};
 use gdal::{Dataset, DriverManager};
 use iwp_core::config::Config;
 use iwp_vector::stage::stage_file;
-use iwp_vector::tilestore::{write_tile_by, TileWriter};
+use iwp_vector::tilestore::{tile_path, write_tile, TileRows, TileWriter};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -26,8 +27,8 @@ const FIELDS: [(&str, OGRFieldType::Type, Subtype); 8] = [
 ];
 
 /// An input GeoPackage in EPSG:3413 of `n` small squares in a row from `x0`, every field set
-/// on even features and every field null on odd ones.
-fn write_input(path: &Path, x0: f64, n: usize, seed: i64) {
+/// on even features and every field null on odd ones; with `extra`, one more text column.
+fn write_input(path: &Path, x0: f64, n: usize, seed: i64, extra: bool) {
     let driver = DriverManager::get_driver_by_name("GPKG").unwrap();
     let mut ds = driver.create_vector_only(path).unwrap();
     let srs = SpatialRef::from_epsg(3413).unwrap();
@@ -41,6 +42,9 @@ fn write_input(path: &Path, x0: f64, n: usize, seed: i64) {
             assert_eq!(gdal_sys::OGR_L_CreateField(layer.c_layer(), defn, 1), gdal_sys::OGRErr::OGRERR_NONE);
             gdal_sys::OGR_Fld_Destroy(defn);
         }
+    }
+    if extra {
+        FieldDefn::new("Extra", OGRFieldType::OFTString).unwrap().add_to_layer(&layer).unwrap();
     }
     let layer = ds.layer(0).unwrap();
     // Polar stereographic metres near 70 N, 149 W: squares of 8 m, 20 m apart, across z15 tiles.
@@ -59,6 +63,9 @@ fn write_input(path: &Path, x0: f64, n: usize, seed: i64) {
             f.set_field_integer(5, (i % 2) as i32).unwrap();
             f.set_field_integer(6, (i % 300) as i32).unwrap();
             f.set_field_double(7, 0.1 + i as f64 / 3.0).unwrap();
+            if extra {
+                f.set_field_string(8, &format!("x{i}")).unwrap();
+            }
         }
         let (x, y) = (cx + x0 + 20.0 * k as f64, cy + 3.0 * (k % 5) as f64);
         let wkt = format!("POLYGON (({x} {y}, {} {y}, {} {}, {x} {}, {x} {y}))", x + 8.0, x + 8.0, y + 8.0, y + 8.0);
@@ -106,9 +113,11 @@ fn tiles_written_through_sqlite_equal_tiles_written_by_gdal() {
     let root = &dir.path().to_path_buf();
     let root = &std::env::var("KEEP").map(PathBuf::from).unwrap_or(root.clone());
     std::fs::create_dir_all(root.join("input")).unwrap();
-    // Two overlapping files: b's squares start in the middle of a's row, so tiles hold both.
-    write_input(&root.join("input/a.gpkg"), 0.0, 120, 0);
-    write_input(&root.join("input/b.gpkg"), 1200.0, 120, 1000);
+    // Overlapping files: b's squares start in the middle of a's row, so tiles hold both; c, with
+    // one more column, goes over both (tiles that lack its column are GDAL's to extend).
+    write_input(&root.join("input/a.gpkg"), 0.0, 120, 0, false);
+    write_input(&root.join("input/b.gpkg"), 1200.0, 120, 1000, false);
+    write_input(&root.join("input/c.gpkg"), 600.0, 150, 2000, true);
     let overrides = vec![
         ("dir_input".to_string(), serde_json::json!(root.join("input"))),
         ("ext_input".to_string(), serde_json::json!(".gpkg")),
@@ -119,26 +128,32 @@ fn tiles_written_through_sqlite_equal_tiles_written_by_gdal() {
     let config = Config::load(None, &overrides).unwrap();
     let a = stage_file(&config, &root.join("input/a.gpkg"), None, None).unwrap();
     let b = stage_file(&config, &root.join("input/b.gpkg"), None, None).unwrap();
+    let c = stage_file(&config, &root.join("input/c.gpkg"), None, None).unwrap();
     let shared = a.tiles.keys().filter(|t| b.tiles.contains_key(t)).count();
     assert!(a.tiles.len() > 1 && shared > 0, "{} tiles, {shared} shared", a.tiles.len());
 
     let mut trees = Vec::new();
     for by in [TileWriter::Sqlite, TileWriter::Gdal] {
         let out = root.join(format!("{by:?}"));
-        let mut added = Vec::new();
-        // a, then b into the same tiles, then a again (left as it is), then a again with force.
-        for (file, force) in [(&a, false), (&b, false), (&a, false), (&a, true)] {
+        let (mut added, mut extended) = (Vec::new(), 0);
+        // a, then b into the same tiles, then c, then a again (left as it is), then a with force.
+        for (file, force) in [(&a, false), (&b, false), (&c, false), (&a, false), (&a, true)] {
             for (tile, rows) in &file.tiles {
-                let w = write_tile_by(&config, &out, file, *tile, rows, force, by).unwrap();
-                assert_eq!(w.by, by, "{tile}");
+                let lacks_column = std::ptr::eq(file, &c) && tile_path(&config, &out, *tile).exists();
+                let w = write_tile(&config, &out, TileRows { file, tile: *tile, rows, force }, by).unwrap();
+                extended += usize::from(lacks_column);
+                let expected = if lacks_column { TileWriter::Gdal } else { by };
+                assert_eq!(w.by, expected, "{tile}");
                 added.push((w.added, w.features, (w.area * 1e6).round()));
             }
         }
+        assert!(extended > 0, "c met no tile lacking its column");
         trees.push((read_tiles(&out), added));
     }
     let (sql, gdal) = (&trees[0], &trees[1]);
     assert_eq!(sql.1, gdal.1, "rows added, features and areas per write");
-    assert_eq!(sql.0.len(), a.tiles.len() + b.tiles.len() - shared);
+    let all_tiles: std::collections::BTreeSet<_> = a.tiles.keys().chain(b.tiles.keys()).chain(c.tiles.keys()).collect();
+    assert_eq!(sql.0.len(), all_tiles.len());
     for ((path, s), (_, g)) in sql.0.iter().zip(&gdal.0) {
         assert_eq!(s.0, g.0, "{}: schema", path.display());
         // GDAL stores the extent rounded to 15 or 16 significant digits; ours is exact.
