@@ -1,6 +1,6 @@
 //! iwp-raster on generated data: coverage agrees with geo's boolean operations pixel by pixel,
 //! every polygon is counted once, levels run one by one equal one whole run, shards split the
-//! tiles, reruns skip, bad input gives error lines or a usage error, and a tile whose rows are
+//! tiles, shares of a whole run meeting in a claims folder equal one whole run, reruns skip, bad input gives error lines or a usage error, and a tile whose rows are
 //! stored in another order gives the same bits.
 
 use geo::{Area, BooleanOps, BoundingRect, Intersects};
@@ -142,6 +142,50 @@ fn levels_one_by_one_and_shards_equal_one_whole_run() {
     assert!(geotiff::read(Path::new(&truncated)).is_ok());
     let (_, forced) = raster(&cfg, &["--z", "15", "--force"], &staged_lines);
     assert!(forced.iter().all(|r| r.get("skipped").is_none() && r["status"] == "ok"));
+}
+
+#[test]
+fn shares_of_a_whole_run_meeting_in_a_claims_folder_equal_one_whole_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, staged_lines) = staged(dir.path(), "6000");
+    let whole_dir = dir.path().join("whole");
+    let (out, whole) = raster(&cfg, &["--set", &format!("dir_geotiff={}", whole_dir.display())], &staged_lines);
+    assert!(out.status.success());
+    // Three shares at once, as three Slurm tasks: each its subtrees, the tiles above them built
+    // by whichever share finishes their last child.
+    let claims = dir.path().join("claims").to_string_lossy().into_owned();
+    let shares: Vec<std::process::Child> = (0..3)
+        .map(|i| {
+            let shard = format!("{i}/3");
+            let mut cmd = std::process::Command::new(iwp_tests::bin("iwp-raster"));
+            cmd.args(["-c", &cfg, "--shard", &shard, "--claims", &claims, "--threads", "1"]);
+            cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+            let mut child = cmd.spawn().unwrap();
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(staged_lines.as_bytes()).unwrap();
+            child
+        })
+        .collect();
+    let mut tiles = Vec::new();
+    for child in shares {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let mine = lines(&out.stdout);
+        assert!(!mine.is_empty(), "every share has work");
+        tiles.extend(
+            mine.iter().map(|r| (r["z"].as_u64().unwrap(), r["x"].as_u64().unwrap(), r["y"].as_u64().unwrap())),
+        );
+    }
+    let count = tiles.len();
+    tiles.sort();
+    tiles.dedup();
+    assert_eq!((count, tiles.len()), (whole.len(), whole.len()), "every tile once");
+    assert!(tiles.iter().any(|t| t.0 == 13), "the lowest level built too");
+    assert_eq!(
+        relative_contents(&dir.path().join("geotiff"), "tif"),
+        relative_contents(&whole_dir, "tif"),
+        "the same files, byte for byte"
+    );
 }
 
 #[test]

@@ -10,3 +10,4 @@ pub mod geotiff;
 pub mod pyramid;
 pub mod raster_job;
 pub mod rasterize;
+pub mod subtrees;

@@ -5,6 +5,7 @@
 use crate::geotiff::{self, Compression, TileRaster, Written};
 use crate::pyramid::{build_down, parent_from, parent_raster};
 use crate::rasterize::rasterize_tile;
+use crate::subtrees::{self, Claims};
 use iwp_core::config::{Config, Resampling};
 use iwp_core::jobs::Results;
 use iwp_core::lines::{BandFigures, Bands, GeoTiff, TileLine};
@@ -17,7 +18,7 @@ use iwp_vector::tilestore::tile_path;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// The levels a run builds: from `first` down to `lowest`.
@@ -32,8 +33,9 @@ pub struct Levels {
 }
 
 /// The levels `--z` (None: a whole run) asks for, refused when outside z_range, when a parent
-/// level is asked of a statistic that cannot make one, or when a whole run is sharded.
-pub fn plan(config: &Config, z: Option<u8>, shard: Shard) -> Result<Levels, String> {
+/// level is asked of a statistic that cannot make one, or when a whole run is sharded without
+/// a claims folder (`claims`) for its shares to meet in.
+pub fn plan(config: &Config, z: Option<u8>, shard: Shard, claims: bool) -> Result<Levels, String> {
     let (z_min, z_max) = (config.z_min, config.z_max);
     let first = z.unwrap_or(z_max);
     if !(z_min..=z_max).contains(&first) {
@@ -47,8 +49,8 @@ pub fn plan(config: &Config, z: Option<u8>, shard: Shard) -> Result<Levels, Stri
             s.name
         ));
     }
-    if z.is_none() && shard != Shard::All {
-        return Err("with --shard, build one level at a time (--z): parents need every child first".into());
+    if z.is_none() && shard != Shard::All && !claims {
+        return Err("a whole run with --shard needs --claims DIR (a folder every share reaches, new for the run), or build one level at a time (--z)".into());
     }
     Ok(Levels { first, lowest, whole: z.is_none() })
 }
@@ -81,6 +83,12 @@ pub fn first_level<T: TileLine>(
     let below = tilejobs::tiles_of_lines(config, first + 1, jobs, reports, results)?;
     let parents: BTreeSet<Tile> = below.keys().filter_map(|t| t.parent()).collect();
     Ok(parents.into_iter().map(|p| (p, None)).collect())
+}
+
+/// How many needed tiles lie in the subtrees of `roots` (the roots included).
+fn with_descendants(roots: &[Tile], needed: &HashSet<Tile>) -> usize {
+    let under = |t: &Tile| roots.iter().any(|r| t.z >= r.z && (t.x >> (t.z - r.z), t.y >> (t.z - r.z)) == (r.x, r.y));
+    needed.iter().filter(|t| under(t)).count()
 }
 
 /// Every tile from each of `tiles` up to level `z_min` (the tiles themselves included).
@@ -156,34 +164,92 @@ impl Rasters<'_> {
         let mut roots: Vec<Tile> = needed.iter().filter(|t| t.z == config.z_min).copied().collect();
         roots.sort();
         let bar = progress_bar(needed.len() as u64, "GeoTIFFs");
-        let visit = |tile: Tile, kids: [Option<&TileRaster>; 4]| -> Option<TileRaster> {
-            if self.results.is_closed() {
-                return None;
-            }
-            let t0 = Instant::now();
-            let done = if tile.z == config.z_max {
-                let path = staged.get(&tile).cloned().flatten();
-                let path = path.unwrap_or_else(|| tile_path(config, &config.dir_staged, tile));
-                self.write(tile, || rasterize_tile(config, tile, &path).map(|r| r.0))
-            } else if kids.iter().all(Option::is_none) {
-                Err(anyhow::anyhow!("no child of {tile} was built (see their error lines)"))
-            } else {
-                self.write(tile, || parent_from(config, kids))
-            };
-            bar.inc(1);
-            let (written, raster) = match done {
-                Ok((w, r)) => (Ok(w), Some(r)),
-                Err(e) => (Err(e), None),
-            };
-            self.report(tile, written, t0)?;
-            raster
-        };
         roots.par_iter().for_each(|root| {
-            build_down(*root, config.z_max, &needed, &visit);
+            build_down(*root, config.z_max, &needed, &|tile, kids| self.visit(&staged, tile, kids, &bar));
         });
         bar.finish_and_clear();
         let secs = start.elapsed().as_secs_f64();
         tracing::info!("{} GeoTIFFs at z{}..{} in {secs:.1} s", needed.len(), config.z_min, config.z_max);
+    }
+
+    /// [`Rasters::whole_pyramid`] shared by `count` processes without a barrier between levels
+    /// ([`crate::subtrees`]): share `index` builds its subtrees depth first, then every tile
+    /// above them whose last needed child it finished, from the children's GeoTIFFs. `tiles`
+    /// are every share's z-max tiles; `claims` is a folder all shares use, empty at the start.
+    pub fn subtrees(&self, tiles: LevelTiles, index: usize, count: usize, claims: &Path) -> anyhow::Result<()> {
+        let config = self.config;
+        let start = Instant::now();
+        let staged: HashMap<Tile, Option<PathBuf>> = tiles.into_iter().collect();
+        let needed = with_ancestors(staged.keys().copied(), config.z_min);
+        let split = subtrees::split_level(&needed, config.z_min, config.z_max, count);
+        let roots = subtrees::roots_of_share(&needed, split, config.z_max, index, count);
+        let claims = Claims::open(claims, config.z_min)?;
+        let mine = with_descendants(&roots, &needed);
+        let bar = progress_bar(mine as u64, "GeoTIFFs");
+        let built = std::sync::atomic::AtomicUsize::new(0);
+        roots.par_iter().for_each(|root| {
+            build_down(*root, config.z_max, &needed, &|tile, kids| self.visit(&staged, tile, kids, &bar));
+            // Up from the root while this share finishes a parent's last child.
+            let mut tile = *root;
+            loop {
+                let parent = match claims.finish(tile, &needed) {
+                    Ok(Some(p)) => p,
+                    Ok(None) => break,
+                    Err(e) => {
+                        if let Some(p) = tile.parent() {
+                            let line = GeoTiff { tile: tilejobs::tile_at(config, p), ..GeoTiff::default() };
+                            let _ = self.results.error_for(&line, &format!("{e:#}"));
+                        }
+                        break;
+                    }
+                };
+                let t0 = Instant::now();
+                let done = self.write(parent, || parent_raster(config, parent));
+                self.report(parent, done.map(|(w, _)| w), t0);
+                built.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tile = parent;
+            }
+        });
+        bar.finish_and_clear();
+        tracing::info!(
+            "share {index} of {count}: {} subtrees from z{split} ({mine} GeoTIFFs) and {} tiles above them in {:.1} s",
+            roots.len(),
+            built.into_inner(),
+            start.elapsed().as_secs_f64()
+        );
+        Ok(())
+    }
+
+    /// Builds one tile of a depth-first pass: a z-max tile from its staged tile, a parent from
+    /// its children's rasters; writes its line. The raster, for its parent.
+    fn visit(
+        &self,
+        staged: &HashMap<Tile, Option<PathBuf>>,
+        tile: Tile,
+        kids: [Option<&TileRaster>; 4],
+        bar: &indicatif::ProgressBar,
+    ) -> Option<TileRaster> {
+        let config = self.config;
+        if self.results.is_closed() {
+            return None;
+        }
+        let t0 = Instant::now();
+        let done = if tile.z == config.z_max {
+            let path = staged.get(&tile).cloned().flatten();
+            let path = path.unwrap_or_else(|| tile_path(config, &config.dir_staged, tile));
+            self.write(tile, || rasterize_tile(config, tile, &path).map(|r| r.0))
+        } else if kids.iter().all(Option::is_none) {
+            Err(anyhow::anyhow!("no child of {tile} was built (see their error lines)"))
+        } else {
+            self.write(tile, || parent_from(config, kids))
+        };
+        bar.inc(1);
+        let (written, raster) = match done {
+            Ok((w, r)) => (Ok(w), Some(r)),
+            Err(e) => (Err(e), None),
+        };
+        self.report(tile, written, t0)?;
+        raster
     }
 
     /// Writes one GeoTIFF (or finds it complete).
@@ -231,17 +297,19 @@ mod tests {
     #[test]
     fn levels_of_a_run_and_of_one_level() {
         let c = config([10, 13], "sum");
-        assert_eq!(plan(&c, None, Shard::All), Ok(Levels { first: 13, lowest: 10, whole: true }));
+        assert_eq!(plan(&c, None, Shard::All, false), Ok(Levels { first: 13, lowest: 10, whole: true }));
         assert_eq!(
-            plan(&c, Some(11), Shard::Part { index: 1, count: 3 }),
+            plan(&c, Some(11), Shard::Part { index: 1, count: 3 }, false),
             Ok(Levels { first: 11, lowest: 11, whole: false })
         );
-        assert!(plan(&c, Some(14), Shard::All).unwrap_err().contains("outside z_range [10, 13]"));
-        assert!(plan(&c, Some(9), Shard::All).is_err());
-        assert!(plan(&c, None, Shard::Part { index: 0, count: 2 }).unwrap_err().contains("one level at a time"));
+        assert!(plan(&c, Some(14), Shard::All, false).unwrap_err().contains("outside z_range [10, 13]"));
+        assert!(plan(&c, Some(9), Shard::All, false).is_err());
+        let two = Shard::Part { index: 0, count: 2 };
+        assert!(plan(&c, None, two, false).unwrap_err().contains("--claims"));
+        assert_eq!(plan(&c, None, two, true), Ok(Levels { first: 13, lowest: 10, whole: true }));
         let gauss = config([10, 13], "gauss");
-        assert!(plan(&gauss, None, Shard::All).unwrap_err().contains("gauss"));
-        assert!(plan(&gauss, Some(13), Shard::All).is_ok(), "z-max alone needs no parents");
+        assert!(plan(&gauss, None, Shard::All, false).unwrap_err().contains("gauss"));
+        assert!(plan(&gauss, Some(13), Shard::All, false).is_ok(), "z-max alone needs no parents");
     }
 
     #[test]

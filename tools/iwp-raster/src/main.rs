@@ -19,7 +19,7 @@ const TOOL: &str = "iwp-raster";
 #[derive(Parser, Debug)]
 #[command(
     version = iwp_version::VERSION,
-    after_help = "Examples:\n  iwp-stage -c c.json --input files.ndjson | iwp-raster -c c.json > rasters.ndjson\n  iwp-raster -c c.json --list | iwp-raster -c c.json --z 13 --shard auto > z13.ndjson\n  iwp-raster -c c.json --z 12 --input z13.ndjson > z12.ndjson      (one level, from the level above)"
+    after_help = "Examples:\n  iwp-stage -c c.json --input files.ndjson | iwp-raster -c c.json > rasters.ndjson\n  iwp-raster -c c.json --list | iwp-raster -c c.json --z 13 --shard auto > z13.ndjson\n  iwp-raster -c c.json --z 12 --input z13.ndjson > z12.ndjson      (one level, from the level above)\n  iwp-raster -c c.json --input staged.ndjson --shard auto --claims run/claims-$SLURM_JOB_ID   (every level, no barrier)"
 )]
 struct Args {
     #[command(flatten)]
@@ -31,9 +31,15 @@ struct Args {
     #[arg(long)]
     list: bool,
     /// Build only level Z: z-max from staged-tile lines, a lower level from lines of level Z+1.
-    /// Without it, z-max and every lower level (not with --shard).
+    /// Without it, z-max and every lower level (with --shard, see --claims).
     #[arg(long, value_name = "Z")]
     z: Option<u8>,
+    /// With --shard on a whole run (no --z): the folder the shares meet in (on a filesystem
+    /// every task reaches; new for each run). Each share builds whole subtrees, and a tile
+    /// above them is built by the share that finishes its last child: no share waits for a
+    /// level to end.
+    #[arg(long, value_name = "DIR")]
+    claims: Option<std::path::PathBuf>,
     /// Write GeoTIFFs that already exist again.
     #[arg(long)]
     force: bool,
@@ -55,10 +61,11 @@ fn main() -> ExitCode {
     };
     let run = Run::new(TOOL);
     let shard = args.jobs.shard.unwrap_or(Shard::All);
-    let levels = match raster_job::plan(&config, args.z, if args.list { Shard::All } else { shard }) {
-        Ok(l) => l,
-        Err(e) => return run.usage(&e),
-    };
+    let levels =
+        match raster_job::plan(&config, args.z, if args.list { Shard::All } else { shard }, args.claims.is_some()) {
+            Ok(l) => l,
+            Err(e) => return run.usage(&e),
+        };
     if args.list {
         let _ = raster_job::list(&config, levels.first, &run.results);
         return run.results.exit_code(TOOL);
@@ -74,15 +81,19 @@ fn main() -> ExitCode {
             .map(|jobs| raster_job::first_level(&config, levels.first, &jobs, reports, &run.results))
     };
     let tiles = match tiles {
-        Ok(Ok(t)) => tilejobs::share(t, shard),
+        Ok(Ok(t)) => t,
         Ok(Err(_)) => return run.results.exit_code(TOOL),
         Err(code) => return code,
     };
     let rasters = Rasters { config: &config, compression: args.compression, force: args.force, results: &run.results };
-    if levels.whole {
-        rasters.whole_pyramid(tiles);
-    } else {
-        rasters.by_level(tiles, levels.first, levels.lowest);
+    match (levels.whole, shard, &args.claims) {
+        (true, Shard::Part { index, count }, Some(claims)) => {
+            if let Err(e) = rasters.subtrees(tiles, index, count, claims) {
+                let _ = run.results.error(Default::default(), &format!("{e:#}"));
+            }
+        }
+        (true, _, _) => rasters.whole_pyramid(tilejobs::share(tiles, shard)),
+        (false, _, _) => rasters.by_level(tilejobs::share(tiles, shard), levels.first, levels.lowest),
     }
     run.finish("GeoTIFFs")
 }
