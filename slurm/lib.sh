@@ -253,28 +253,54 @@ iwp_merge() {
   tolerant on_tasks merge merge iwp-merge -c "$CONFIG" --from "${sources[@]}" --shard auto
 }
 
-# Rasters: z-max from the staged tiles, then each level from the one above, each its own step.
+# Rasters, by IWP_RASTER_SCHEDULE:
+# - subtrees (the default): one step over every task, no barrier between levels: each task builds
+#   whole subtrees and a tile above them is built by the task that finishes its last child
+#   (claimed in RUN/raster/claims-JOB); its lines are then split by level into zZ.all.ndjson;
+# - levels: z-max from the staged tiles, then each level from the one above, each its own step
+#   (every task waits for a level's last tile before the next level starts).
 iwp_raster() {
-  local zmax zmin z force=()
+  local zmax zmin z force=() claims
   zmax=$(cfg z_max)
   zmin=$(cfg z_min)
   [ "${IWP_FORCE:-0}" = 1 ] && force=(--force)
   mkdir -p "$RUN/raster"
-  for z in $(seq "$zmax" -1 "$zmin"); do
-    if [ -z "${IWP_REDO:-}" ] && is_done "raster-z$z"; then
-      say "raster z$z: done in an earlier job, skipped"
-      continue
-    fi
-    if [ "$z" = "$zmax" ]; then
-      iwp-raster -c "$CONFIG" --list >"$RUN/raster/jobs-z$z.ndjson"
-    else
-      cat "$RUN"/raster/z$((z + 1)).*.ndjson >"$RUN/raster/jobs-z$z.ndjson"
-    fi
-    rm -f "$RUN"/raster/z"$z".*.ndjson
-    say "raster z$z from $(wc -l <"$RUN/raster/jobs-z$z.ndjson") lines"
-    tolerant on_tasks raster "z$z" iwp-raster -c "$CONFIG" --z "$z" --input "$RUN/raster/jobs-z$z.ndjson" --shard auto "${force[@]}"
-    mark_done "raster-z$z"
-  done
+  case ${IWP_RASTER_SCHEDULE:-subtrees} in
+  subtrees)
+    iwp-raster -c "$CONFIG" --list >"$RUN/raster/jobs-z$zmax.ndjson"
+    rm -f "$RUN"/raster/z*.ndjson "$RUN"/raster/all.*.ndjson
+    rm -rf "$RUN"/raster/claims-*
+    claims=$RUN/raster/claims-$JOB
+    say "raster z$zmax..z$zmin from $(wc -l <"$RUN/raster/jobs-z$zmax.ndjson") lines, every level at once"
+    tolerant on_tasks raster all iwp-raster -c "$CONFIG" --input "$RUN/raster/jobs-z$zmax.ndjson" \
+      --shard auto --claims "$claims" "${force[@]}"
+    rm -rf "$claims"
+    # Lines by level (the web tiles and the summaries read them so); lines without a level stay
+    # in all.*.ndjson and the logs.
+    for z in $(seq "$zmax" -1 "$zmin"); do
+      cat "$RUN"/raster/all.*.ndjson | grep "\"z\":$z[,}]" >"$RUN/raster/z$z.all.ndjson" || true
+      [ "$z" = "$zmax" ] || cat "$RUN"/raster/z$((z + 1)).*.ndjson >"$RUN/raster/jobs-z$z.ndjson"
+    done
+    ;;
+  levels)
+    for z in $(seq "$zmax" -1 "$zmin"); do
+      if [ -z "${IWP_REDO:-}" ] && is_done "raster-z$z"; then
+        say "raster z$z: done in an earlier job, skipped"
+        continue
+      fi
+      if [ "$z" = "$zmax" ]; then
+        iwp-raster -c "$CONFIG" --list >"$RUN/raster/jobs-z$z.ndjson"
+      else
+        cat "$RUN"/raster/z$((z + 1)).*.ndjson >"$RUN/raster/jobs-z$z.ndjson"
+      fi
+      rm -f "$RUN"/raster/z"$z".*.ndjson
+      say "raster z$z from $(wc -l <"$RUN/raster/jobs-z$z.ndjson") lines"
+      tolerant on_tasks raster "z$z" iwp-raster -c "$CONFIG" --z "$z" --input "$RUN/raster/jobs-z$z.ndjson" --shard auto "${force[@]}"
+      mark_done "raster-z$z"
+    done
+    ;;
+  *) die "IWP_RASTER_SCHEDULE=${IWP_RASTER_SCHEDULE}: use subtrees or levels" ;;
+  esac
 }
 
 # Web tiles from every GeoTIFF line, then capabilities, the map page and a preview (one task:
@@ -398,10 +424,12 @@ step() {
     say "$1: done in an earlier job, skipped"
     return 0
   fi
+  local t0
+  t0=$(date +%s.%N)
   say "$1: start"
   "iwp_$1"
   mark_done "$1"
-  say "$1: done"
+  say "$1: done in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }') s"
 }
 
 # `bash lib.sh task_NAME` (from srun) runs that task function.

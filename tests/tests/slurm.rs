@@ -484,7 +484,8 @@ fn faults_on_slurm_leave_nothing_behind_and_resubmitted_runs_equal_an_uninterrup
         let (_, id, job_log) = cluster.submit_with("iwp-run.sbatch", &config(&case), &run, false, &ship);
         let id = id.trim().to_string();
         let (dir, prefix, stage) = match fault {
-            "raster" => ("raster", "z", "raster"),
+            // Every level's lines in one file per task (raster/all.NODE.TASK.ndjson).
+            "raster" => ("raster", "all.", "raster"),
             "webtile" => ("webtile", "webtile.", "webtile"),
             _ => ("stage/done", "stage.", "stage"),
         };
