@@ -10,6 +10,7 @@
 # schedules must write the same GeoTIFFs (checked with cmp).
 # Usage: bench/levels.sh [POLYGONS] [FILES]      (defaults: 400000 20)
 set -euo pipefail
+shopt -s nullglob
 source "$(dirname "$0")/lib.sh"
 polygons=${1:-400000}
 files=${2:-20}
@@ -28,11 +29,15 @@ for schedule in levels subtrees; do
   SLURM_CONF=$conf IWP_BIN=$bin IWP_RUN=$run IWP_LOCAL=$work/local-$schedule IWP_SLURM_DIR=$here/slurm \
     IWP_RASTER_SCHEDULE=$schedule RAYON_NUM_THREADS=1 \
     sbatch -N "$nodes" --ntasks-per-node 1 -t 30 --wait -o "$run/job.log" \
-    "$here/slurm/raster.sbatch" "$work/data/config-$schedule.json" >/dev/null
+    "$here/slurm/raster.sbatch" "$work/data/config-$schedule.json" >/dev/null || {
+    cat "$run/job.log" >&2
+    exit 1
+  }
   wall=$(sed -n 's/.*raster: done in \([0-9.]*\) s.*/\1/p' "$run/job.log")
   [ -n "$wall" ] || { cat "$run/job.log"; exit 1; }
-  busy=$(cat "$run"/raster/z*.all.ndjson "$run"/raster/z*.node*.ndjson 2>/dev/null |
-    grep -o '"secs":[0-9.]*' | cut -d: -f2 | awk '{ s += $1 } END { printf "%.2f", s }')
+  # Every GeoTIFF line once: per task and level (levels), or split by level (subtrees).
+  lines=("$run"/raster/z*.node*.ndjson "$run"/raster/z*.all.ndjson)
+  busy=$(cat "${lines[@]}" | grep -o '"secs":[0-9.]*' | cut -d: -f2 | awk '{ s += $1 } END { printf "%.2f", s }')
   tifs=$(find "$work/data/geotiff-$schedule" -name '*.tif' | wc -l)
   awk -v s="$schedule" -v w="$wall" -v b="$busy" -v n="$nodes" -v t="$tifs" 'BEGIN {
     printf "%-8s GeoTIFFs=%d wall_s=%.2f busy_core_s=%.2f idle_core_s=%.2f (%.0f%% of %d x wall)\n", s, t, w, b, n * w - b, 100 * (n * w - b) / (n * w), n }'
