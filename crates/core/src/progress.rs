@@ -262,11 +262,8 @@ impl Progress {
     fn job_key<'a>(&self, job: &'a Line) -> Option<JobKey<'a>> {
         match self.kind {
             KeyKind::Tile(zoom) => {
-                let mut t = job.tile()?;
-                while zoom.is_some_and(|z| t.z > z) {
-                    t = t.parent()?;
-                }
-                Some(JobKey::Tile(t))
+                let t = job.tile()?;
+                Some(JobKey::Tile(zoom.and_then(|z| t.ancestor(z)).unwrap_or(t)))
             }
             KeyKind::Path => job.path.as_deref().map(JobKey::Text),
         }

@@ -144,6 +144,22 @@ impl Tile {
         (self.z > 0).then(|| Tile::new(self.x / 2, self.y / 2, self.z - 1))
     }
 
+    /// The tile at zoom `z` that contains this one (itself at its own zoom); None when `z` is
+    /// deeper than this tile.
+    ///
+    /// ```
+    /// use iwp_core::tms::Tile;
+    /// let t = Tile::new(1419, 909, 13);
+    /// assert_eq!(t.ancestor(11), Some(Tile::new(354, 227, 11)));
+    /// assert_eq!(t.ancestor(11), t.parent().and_then(|p| p.parent()));
+    /// assert_eq!(t.ancestor(13), Some(t));
+    /// assert_eq!(t.ancestor(14), None);
+    /// ```
+    pub fn ancestor(&self, z: u8) -> Option<Tile> {
+        let up = self.z.checked_sub(z)?;
+        Some(Tile::new(self.x >> up, self.y >> up, z))
+    }
+
     /// The four tiles one level down, in the order (2x,2y), (2x,2y+1), (2x+1,2y), (2x+1,2y+1).
     pub fn children(&self) -> [Tile; 4] {
         let (x, y, z) = (self.x * 2, self.y * 2, self.z + 1);

@@ -85,12 +85,6 @@ pub fn first_level<T: TileLine>(
     Ok(parents.into_iter().map(|p| (p, None)).collect())
 }
 
-/// How many needed tiles lie in the subtrees of `roots` (the roots included).
-fn with_descendants(roots: &[Tile], needed: &HashSet<Tile>) -> usize {
-    let under = |t: &Tile| roots.iter().any(|r| t.z >= r.z && (t.x >> (t.z - r.z), t.y >> (t.z - r.z)) == (r.x, r.y));
-    needed.iter().filter(|t| under(t)).count()
-}
-
 /// Every tile from each of `tiles` up to level `z_min` (the tiles themselves included).
 pub fn with_ancestors(tiles: impl IntoIterator<Item = Tile>, z_min: u8) -> HashSet<Tile> {
     let mut needed = HashSet::new();
@@ -184,7 +178,7 @@ impl Rasters<'_> {
         let split = subtrees::split_level(&needed, config.z_min, config.z_max, count);
         let roots = subtrees::roots_of_share(&needed, split, config.z_max, index, count);
         let claims = Claims::open(claims, config.z_min)?;
-        let mine = with_descendants(&roots, &needed);
+        let mine = subtrees::tiles_under(&roots, &needed);
         let bar = progress_bar(mine as u64, "GeoTIFFs");
         let built = std::sync::atomic::AtomicUsize::new(0);
         roots.par_iter().for_each(|root| {
@@ -196,9 +190,9 @@ impl Rasters<'_> {
                     Ok(Some(p)) => p,
                     Ok(None) => break,
                     Err(e) => {
+                        // The parent's error line: it may be left unbuilt.
                         if let Some(p) = tile.parent() {
-                            let line = GeoTiff { tile: tilejobs::tile_at(config, p), ..GeoTiff::default() };
-                            let _ = self.results.error_for(&line, &format!("{e:#}"));
+                            self.report(p, Err(e), Instant::now());
                         }
                         break;
                     }

@@ -5,7 +5,7 @@
 //! finishing and claiming go through a folder every process shares, under a lock.
 
 use iwp_core::tms::Tile;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Subtrees per share wanted at the split level, so shares can be balanced.
@@ -20,15 +20,13 @@ pub fn split_level(needed: &HashSet<Tile>, z_min: u8, z_max: u8, shares: usize) 
 /// The subtree roots (tiles at `split`) of share `index` of `count`: every root weighed by its
 /// z-max tiles and given, heaviest first, to the lightest share (the same in every process).
 pub fn roots_of_share(needed: &HashSet<Tile>, split: u8, z_max: u8, index: usize, count: usize) -> Vec<Tile> {
-    let mut roots: Vec<(usize, Tile)> = needed
-        .iter()
-        .filter(|t| t.z == split)
-        .map(|r| {
-            let shift = z_max - split;
-            let weight = needed.iter().filter(|t| t.z == z_max && (t.x >> shift, t.y >> shift) == (r.x, r.y)).count();
-            (weight, *r)
-        })
-        .collect();
+    let mut weights: HashMap<Tile, usize> = needed.iter().filter(|t| t.z == split).map(|r| (*r, 0)).collect();
+    for leaf in needed.iter().filter(|t| t.z == z_max) {
+        if let Some(w) = leaf.ancestor(split).and_then(|r| weights.get_mut(&r)) {
+            *w += 1;
+        }
+    }
+    let mut roots: Vec<(usize, Tile)> = weights.into_iter().map(|(r, w)| (w, r)).collect();
     roots.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     let mut load = vec![0usize; count];
     let mut mine = Vec::new();
@@ -40,6 +38,14 @@ pub fn roots_of_share(needed: &HashSet<Tile>, split: u8, z_max: u8, index: usize
         }
     }
     mine
+}
+
+/// How many of the needed tiles lie in the subtrees of `roots` (all at one level; the roots
+/// included).
+pub fn tiles_under(roots: &[Tile], needed: &HashSet<Tile>) -> usize {
+    let Some(split) = roots.first().map(|r| r.z) else { return 0 };
+    let roots: HashSet<Tile> = roots.iter().copied().collect();
+    needed.iter().filter(|t| t.ancestor(split).is_some_and(|a| roots.contains(&a))).count()
 }
 
 /// The folder the processes of one run share to finish tiles and claim their parents.
@@ -105,6 +111,8 @@ mod tests {
         all.dedup();
         assert_eq!(all.len(), 16);
         assert_eq!(shares.iter().map(Vec::len).sum::<usize>(), 16);
+        // Each root at z5 holds itself and its 4 z6 leaves.
+        assert_eq!(shares.iter().map(|s| tiles_under(s, &n)).sum::<usize>(), 16 * 5);
         let sizes: Vec<usize> = shares.iter().map(Vec::len).collect();
         assert!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1, "{sizes:?}");
         // Too few tiles anywhere for 100 shares: every z-max tile its own subtree.

@@ -5,12 +5,11 @@
 //! the tables, triggers and blobs are GDAL's own, so GDAL reads the tile as if it wrote it.
 
 use crate::gpkg::quoted;
-use crate::stage::{Column, StagedFile};
+use crate::stage::Column;
 use crate::tilestore::TileRows;
 use anyhow::{anyhow, Context};
 use gdal::vector::{FieldValue, OGRFieldType};
 use iwp_core::config::Config;
-use iwp_core::tms::Tile;
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::Connection;
 use std::path::Path;
@@ -65,10 +64,16 @@ fn template(config: &Config, columns: &[Column]) -> anyhow::Result<Arc<Vec<u8>>>
     Ok(bytes)
 }
 
-/// Adds the rows to the tile at `existing` (or a new tile) and writes the result to `temp`; None when GDAL has to do it (the tile lacks columns, or is too large to
-/// hold in memory). With `force`, the file's rows the tile holds are replaced.
-pub(crate) fn add_rows(config: &Config, rows: TileRows, existing: &Path, temp: &Path) -> anyhow::Result<Option<Added>> {
-    let TileRows { file, tile, rows, force } = rows;
+/// Adds the rows to the tile at `existing` (or a new tile) and writes the result to `temp`;
+/// None when GDAL has to do it (the tile lacks columns, or is too large to hold in memory).
+/// With `force`, the file's rows the tile holds are replaced.
+pub(crate) fn add_rows(
+    config: &Config,
+    bound: TileRows,
+    existing: &Path,
+    temp: &Path,
+) -> anyhow::Result<Option<Added>> {
+    let TileRows { file, rows, force, .. } = bound;
     let mut conn = Connection::open_in_memory()?;
     match std::fs::File::open(existing) {
         Ok(f) => {
@@ -110,7 +115,8 @@ pub(crate) fn add_rows(config: &Config, rows: TileRows, existing: &Path, temp: &
     if already > 0 {
         tx.execute(&format!("DELETE FROM {t} WHERE {fname_col} = ?1"), [&file.filename])?;
     }
-    let (area, extent) = insert(config, &tx, &t, &quoted(&table.geometry), &names, srs_id, file, tile, rows)?;
+    let target = Target { table: &t, geometry: &quoted(&table.geometry), names: &names, srs_id };
+    let (area, extent) = insert(config, &tx, &target, bound)?;
     // The extent grown by the rows' bounds (exact; GDAL stores it rounded to 15 or 16 digits).
     tx.execute(
         "UPDATE gpkg_contents SET min_x = min(coalesce(min_x, ?1), ?1), min_y = min(coalesce(min_y, ?2), ?2), \
@@ -130,22 +136,27 @@ pub(crate) fn add_rows(config: &Config, rows: TileRows, existing: &Path, temp: &
     Ok(Some(Added { rows: rows.len(), features, area }))
 }
 
+/// The table the rows go into: its quoted name and geometry column, the tile's spelling of the
+/// input and staging columns in binding order, and the geometries' srs_id.
+struct Target<'a> {
+    table: &'a str,
+    geometry: &'a str,
+    names: &'a [String],
+    srs_id: i32,
+}
+
 /// Inserts the rows; returns the sum of their areas and their extent.
-#[allow(clippy::too_many_arguments)]
 fn insert(
     config: &Config,
     tx: &rusqlite::Transaction,
-    table: &str,
-    geometry: &str,
-    names: &[String],
-    srs_id: i32,
-    file: &StagedFile,
-    tile: Tile,
-    rows: &[usize],
+    target: &Target,
+    rows: TileRows,
 ) -> anyhow::Result<(f64, iwp_core::tms::Bounds)> {
-    let columns: Vec<String> = std::iter::once(geometry.to_string()).chain(names.iter().map(|n| quoted(n))).collect();
+    let TileRows { file, tile, rows, .. } = rows;
+    let columns: Vec<String> =
+        std::iter::once(target.geometry.to_string()).chain(target.names.iter().map(|n| quoted(n))).collect();
     let marks = vec!["?"; columns.len()].join(", ");
-    let mut stmt = tx.prepare(&format!("INSERT INTO {table} ({}) VALUES ({marks})", columns.join(", ")))?;
+    let mut stmt = tx.prepare(&format!("INSERT INTO {} ({}) VALUES ({marks})", target.table, columns.join(", ")))?;
     let tile_text = tile.to_string();
     let dedup = config.deduplicate_method.is_some();
     let mut extent = iwp_core::tms::Bounds { left: f64::MAX, bottom: f64::MAX, right: f64::MIN, top: f64::MIN };
@@ -154,7 +165,7 @@ fn insert(
     for &r in rows {
         let row = &file.rows[r];
         let b = row.polygon.bounds();
-        gpkg_blob(&mut blob, srs_id, &b, &row.polygon.rings);
+        gpkg_blob(&mut blob, target.srs_id, &b, &row.polygon.rings);
         extent = iwp_core::tms::Bounds {
             left: extent.left.min(b.left),
             bottom: extent.bottom.min(b.bottom),

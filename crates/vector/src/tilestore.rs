@@ -140,10 +140,10 @@ pub struct TileRows<'a> {
 pub fn write_tile(config: &Config, dir: &Path, rows: TileRows, by: TileWriter) -> anyhow::Result<TileWrite> {
     let _lock = lock_folders(config, dir, &[rows.tile])?;
     let prepared = prepare_tile(config, dir, rows, by)?;
-    if let Some(out) = &prepared.out {
-        std::fs::File::open(out.path())?.sync_all()?;
+    if let Some(out) = prepared.out {
+        out.commit()?;
     }
-    prepared.put_in_place()
+    Ok(prepared.write)
 }
 
 /// The folders of `tiles` under `dir`, created and locked, each once and in order (so processes
