@@ -188,17 +188,13 @@ pub fn raster_bits(dir: &Path) -> BTreeMap<String, Vec<Vec<u64>>> {
         .collect()
 }
 
-/// Per PNG below `dir`: its decoded pixels.
+/// Per PNG below `dir`: its pixels decoded to RGBA.
 pub fn png_pixels(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     relative_files(dir, "png")
         .into_iter()
         .map(|rel| {
-            let file = std::fs::File::open(dir.join(&rel)).expect("open PNG");
-            let mut reader = png::Decoder::new(std::io::BufReader::new(file)).read_info().expect("a PNG");
-            let mut buf = vec![0; reader.output_buffer_size().expect("size")];
-            let info = reader.next_frame(&mut buf).expect("decode PNG");
-            buf.truncate(info.buffer_size());
-            (rel, buf)
+            let (_, _, rgba) = iwp_web::webtile::read_png_rgba(&dir.join(&rel)).expect("a PNG");
+            (rel, rgba)
         })
         .collect()
 }

@@ -8,13 +8,7 @@ use iwp_tests::{lines, relative_files, run, GoldenCase};
 use std::path::Path;
 
 fn decode(path: &Path) -> (u32, u32, Vec<u8>) {
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    assert_eq!((info.color_type, info.bit_depth), (png::ColorType::Rgba, png::BitDepth::Eight), "{}", path.display());
-    buf.truncate(info.buffer_size());
-    (info.width, info.height, buf)
+    iwp_web::webtile::read_png_rgba(path).unwrap()
 }
 
 /// Largest channel difference per pixel of two decoded RGBA images.

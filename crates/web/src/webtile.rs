@@ -46,22 +46,25 @@ pub fn value_range(stat: &Statistic, z: u8, levels: &LevelRanges) -> anyhow::Res
 /// to [min, max] and scaled with the reference's float expression, then truncated. When
 /// min == max (the reference fails there), every value gets the first colour.
 pub fn palette_indexes(band: &[f64], min: f64, max: f64, nodata: Option<f64>) -> Vec<u16> {
-    let scale = 255.0 / (max - min);
-    band.iter()
-        .map(|&v| {
-            if Some(v) == nodata || v.is_nan() {
-                return NODATA_INDEX as u16;
-            }
-            if max == min {
-                return 0;
-            }
-            let v = v.clamp(min, max);
-            ((v - min) * scale) as u16
-        })
-        .collect()
+    band.iter().map(|&v| palette_index(v, (min, max), nodata) as u16).collect()
 }
 
-/// An RGBA PNG of a band.
+/// The palette index of one value (see [`palette_indexes`]).
+#[inline]
+fn palette_index(v: f64, (min, max): (f64, f64), nodata: Option<f64>) -> usize {
+    if Some(v) == nodata || v.is_nan() {
+        return NODATA_INDEX;
+    }
+    if max == min {
+        return 0;
+    }
+    (((v.clamp(min, max) - min) * (255.0 / (max - min))) as usize).min(NODATA_INDEX)
+}
+
+/// A PNG of a band in its palette's colours, lossless: indexed with the tile's own palette
+/// (PLTE and tRNS, the colours in order of first use) when the tile has at most 256 colours,
+/// else RGBA. Decoders give the same RGBA pixels either way; an indexed tile is a quarter of
+/// the bytes to filter and compress.
 pub fn encode_png(
     band: &[f64],
     width: usize,
@@ -70,18 +73,73 @@ pub fn encode_png(
     nodata: Option<f64>,
     palette: &Palette,
 ) -> anyhow::Result<Vec<u8>> {
-    let mut rgba = Vec::with_capacity(width * height * 4);
-    for i in palette_indexes(band, range.0, range.1, nodata) {
-        rgba.extend_from_slice(&palette.rgba[usize::from(i).min(NODATA_INDEX)]);
+    if let Some(colours) = TileColours::of(band, range, nodata, palette) {
+        return colours.encode(width, height);
     }
+    let mut rgba = Vec::with_capacity(width * height * 4);
+    for &v in band {
+        rgba.extend_from_slice(&palette.rgba[palette_index(v, range, nodata)]);
+    }
+    write_png(width, height, png::ColorType::Rgba, &rgba, |_| {})
+}
+
+/// A tile's own palette: its distinct colours and each pixel's slot among them.
+struct TileColours {
+    colours: Vec<[u8; 4]>,
+    pixels: Vec<u8>,
+}
+
+impl TileColours {
+    /// The colours of a band's pixels, or None when it has more than 256.
+    fn of(band: &[f64], range: (f64, f64), nodata: Option<f64>, palette: &Palette) -> Option<TileColours> {
+        // Per palette index, its slot in the tile's palette (u16::MAX: not seen yet).
+        let mut slot_of = [u16::MAX; NODATA_INDEX + 1];
+        let mut colours: Vec<[u8; 4]> = Vec::new();
+        let mut pixels = Vec::with_capacity(band.len());
+        for &v in band {
+            let i = palette_index(v, range, nodata);
+            if slot_of[i] == u16::MAX {
+                let colour = palette.rgba[i];
+                slot_of[i] = match colours.iter().position(|c| *c == colour) {
+                    Some(k) => k as u16,
+                    None if colours.len() == 256 => return None,
+                    None => {
+                        colours.push(colour);
+                        colours.len() as u16 - 1
+                    }
+                };
+            }
+            pixels.push(slot_of[i] as u8);
+        }
+        Some(TileColours { colours, pixels })
+    }
+
+    fn encode(&self, width: usize, height: usize) -> anyhow::Result<Vec<u8>> {
+        write_png(width, height, png::ColorType::Indexed, &self.pixels, |encoder| {
+            encoder.set_palette(self.colours.iter().flat_map(|c| [c[0], c[1], c[2]]).collect::<Vec<u8>>());
+            // Always given, so decoders expand the tile to RGBA even when every colour is opaque.
+            encoder.set_trns(self.colours.iter().map(|c| c[3]).collect::<Vec<u8>>());
+        })
+    }
+}
+
+/// An 8-bit PNG of `data` (rows of `width` pixels of `color`), with `setup` applied to the
+/// encoder (palette chunks): fdeflate with adaptive row filters (the png crate's `Fast`).
+fn write_png(
+    width: usize,
+    height: usize,
+    color: png::ColorType,
+    data: &[u8],
+    setup: impl FnOnce(&mut png::Encoder<&mut Vec<u8>>),
+) -> anyhow::Result<Vec<u8>> {
     let mut out = Vec::new();
     {
         let mut encoder = png::Encoder::new(&mut out, width as u32, height as u32);
-        encoder.set_color(png::ColorType::Rgba);
+        encoder.set_color(color);
         encoder.set_depth(png::BitDepth::Eight);
         encoder.set_compression(png::Compression::Fast);
-        let mut writer = encoder.write_header()?;
-        writer.write_image_data(&rgba)?;
+        setup(&mut encoder);
+        encoder.write_header()?.write_image_data(data)?;
     }
     Ok(out)
 }
@@ -140,6 +198,22 @@ pub fn write_tiles(
     Ok(out)
 }
 
+/// A PNG's pixels as 8-bit RGBA, whatever its colour type (an indexed web tile is expanded
+/// through its palette): width, height and the rows of pixels.
+pub fn read_png_rgba(path: &Path) -> anyhow::Result<(u32, u32, Vec<u8>)> {
+    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::ALPHA);
+    let mut reader = decoder.read_info().with_context(|| format!("{} is not a PNG", path.display()))?;
+    let mut buf = vec![0; reader.output_buffer_size().unwrap_or(0)];
+    let info = reader.next_frame(&mut buf).with_context(|| format!("cannot decode {}", path.display()))?;
+    if (info.color_type, info.bit_depth) != (png::ColorType::Rgba, png::BitDepth::Eight) {
+        bail!("{} does not decode to 8-bit RGBA", path.display());
+    }
+    buf.truncate(info.buffer_size());
+    Ok((info.width, info.height, buf))
+}
+
 /// Largest preview mosaic, in pixels per side.
 const PREVIEW_MAX: usize = 8192;
 
@@ -158,14 +232,9 @@ pub fn write_preview(config: &Config, stat: &str, tiles: &[Tile]) -> anyhow::Res
     let mut canvas = vec![0u8; w * h * 4];
     for t in tiles.iter().filter(|t| t.z == z) {
         let path = tile_path(config, stat, *t);
-        let decoder = png::Decoder::new(std::io::BufReader::new(
-            std::fs::File::open(&path).with_context(|| format!("cannot open {}", path.display()))?,
-        ));
-        let mut reader = decoder.read_info()?;
-        let mut buf = vec![0; reader.output_buffer_size().unwrap_or(0)];
-        let info = reader.next_frame(&mut buf)?;
-        if (info.width as usize, info.height as usize, info.color_type) != (tw, th, png::ColorType::Rgba) {
-            bail!("{} is not a {tw}x{th} RGBA tile", path.display());
+        let (width, height, buf) = read_png_rgba(&path)?;
+        if (width as usize, height as usize) != (tw, th) {
+            bail!("{} is not a {tw}x{th} tile", path.display());
         }
         let (ox, oy) = ((t.x - x0) as usize * tw, (t.y - y0) as usize * th);
         for r in 0..th {
@@ -218,4 +287,38 @@ fn write_rgba_geotiff(
     }
     out.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes a band's PNG, decodes it, and checks every pixel is its palette colour; returns
+    /// the PNG's colour type.
+    fn round_trip(band: &[f64], range: (f64, f64), palette: &Palette) -> png::ColorType {
+        let png = encode_png(band, 16, band.len() / 16, range, Some(0.0), palette).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.png");
+        std::fs::write(&path, &png).unwrap();
+        let (_, _, rgba) = read_png_rgba(&path).unwrap();
+        for (k, &v) in band.iter().enumerate() {
+            assert_eq!(rgba[k * 4..k * 4 + 4], palette.rgba[palette_index(v, range, Some(0.0))], "pixel {k}");
+        }
+        png::Decoder::new(std::io::Cursor::new(png)).read_info().unwrap().info().color_type
+    }
+
+    #[test]
+    fn a_tile_of_at_most_256_colours_is_indexed_and_one_of_more_is_rgba() {
+        // 257 distinct colours (an interpolated palette may repeat some).
+        let palette = Palette { rgba: (0..=NODATA_INDEX).map(|i| [i as u8, (i >> 8) as u8, 7, 200]).collect() };
+        // Zeros (nodata, transparent), a few values, values beyond the range (clamped).
+        let few: Vec<f64> = (0..256).map(|i| [0.0, 0.25, 0.5, 1.0, 7.0, -1.0][i % 6]).collect();
+        assert_eq!(round_trip(&few, (0.0, 1.0), &palette), png::ColorType::Indexed);
+        // Every one of the 256 palette colours and nodata: 257 colours.
+        let all: Vec<f64> = (0..512).map(|i| if i < 256 { i as f64 + 0.5 } else { 0.0 }).collect();
+        assert_eq!(round_trip(&all, (0.0, 255.0), &palette), png::ColorType::Rgba);
+        // The 256 colours without nodata still fit a palette.
+        let most: Vec<f64> = (0..512).map(|i| (i % 256) as f64 + 0.5).collect();
+        assert_eq!(round_trip(&most, (0.0, 255.0), &palette), png::ColorType::Indexed);
+    }
 }
