@@ -2,11 +2,15 @@
 # Benchmark of iwp-raster's z-max GeoTIFFs and iwp-webtile's PNGs beside the tools a user would
 # pick instead, on the same tiles, one thread: exactextract (PyPI; exact coverage fractions, the
 # same figure as ours), GDAL's rasterize (pixel centres only) and gdaldem color-relief (PNG).
-# Ours are timed as whole runs (process start, reading staged tiles, writing files); the peers
-# in one Python process per tool, reading the staged tiles but writing nothing except gdaldem's
-# PNGs (bench/peers.py), so the comparison favours them.
-# Needs Debian's python3-gdal (apt-get install python3-gdal) and PyPI for exactextract 0.3.0,
-# installed into a virtual environment under the benchmark's temporary folder.
+# Ours are timed as whole runs (process start, reading staged tiles, writing files) and, for
+# the rasters, in memory as the peers are (bench's coverage_timing example: each staged tile
+# opened untimed, then its rows read and the bands computed, nothing written). The peers run in
+# one Python process per tool (bench/peers.py), reading the staged tiles; GDAL's rasterize is
+# timed in memory and also with its band written as a GeoTIFF, gdaldem writes its PNGs.
+# Every figure is the fastest of $REPEAT (default 3) runs.
+# Needs Debian's python3-gdal (apt-get install python3-gdal), PyPI for exactextract 0.3.0
+# (installed into a virtual environment under the benchmark's temporary folder) and cargo (the
+# timing example is built from this checkout).
 # Usage: bench/peers.sh [POLYGONS] [FILES]      (defaults: 400000 20)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -16,18 +20,40 @@ files=${2:-20}
 /usr/bin/python3 -c 'from osgeo import gdal' 2>/dev/null || { echo "bench/peers.sh: needs python3-gdal (apt-get install python3-gdal)" >&2; exit 3; }
 /usr/bin/python3 -m venv --system-site-packages "$work/venv"
 "$work/venv/bin/pip" install -q exactextract==0.3.0
+(cd "$here" && cargo build --release -q -p iwp-rasters --example coverage_timing)
+timing=$here/target/release/examples/coverage_timing
+
+# The faster of two "seconds peak_rss_kb" pairs (the second may be empty): faster A B
+faster() { if [ -z "$2" ] || awk -v a="${1%% *}" -v b="${2%% *}" 'BEGIN { exit !(a < b) }'; then echo "$1"; else echo "$2"; fi; }
+per() { awk -v s="$1" -v n="$2" 'BEGIN { printf "%.2f", 1000 * s / n }'; }
 
 staged_sample 11 15
-out=$(fresh_dir geotiff 2000 20000)
-read -r secs rss < <(timed_out "$work/z15.ndjson" "$bin/iwp-raster" -c "$cfg" --set "dir_geotiff=$out" --z 15 \
-  --input "$work/staged.ndjson" --threads 1 -q)
+best=""
+for _ in $(seq "$repeat"); do
+  drop_dir geotiff
+  out=$(fresh_dir geotiff 2000 20000)
+  best=$(faster "$(timed_out "$work/z15.ndjson" "$bin/iwp-raster" -c "$cfg" --set "dir_geotiff=$out" --z 15 \
+    --input "$work/staged.ndjson" --threads 1 -q)" "$best")
+done
+read -r secs rss <<<"$best"
 tiles=$(wc -l <"$work/z15.ndjson")
-echo "$tiles z 15 tiles of $polygons generated polygons in $files files, 1 thread"
-echo "iwp-raster (count + exact coverage, GeoTIFFs written): $(awk -v s="$secs" -v n="$tiles" 'BEGIN { printf "%.2f", 1000 * s / n }') ms per tile, peak RSS $((rss / 1024)) MB"
-web=$(fresh_dir web 2000 40000)
-read -r secs rss < <(timed_out "$work/web.ndjson" "$bin/iwp-webtile" -c "$cfg" --set "dir_web_tiles=$web" \
-  --input "$work/z15.ndjson" --threads 1 -q)
+echo "$tiles z 15 tiles of $polygons generated polygons in $files files, 1 thread, fastest of $repeat runs"
+echo "iwp-raster (count + exact coverage, GeoTIFFs written): $(per "$secs" "$tiles") ms per tile, peak RSS $((rss / 1024)) MB"
+for _ in $(seq "$repeat"); do "$timing" "$cfg" "$work/z15.ndjson"; done | /usr/bin/python3 -c '
+import json, sys
+runs = [json.loads(l) for l in sys.stdin]
+best = min(runs, key=lambda r: r["read_and_computed_ms"])
+print(f"iwp-rasters in memory (rows read, count + exact coverage computed, nothing written): {best[\"read_and_computed_ms\"]:.2f} ms per tile "
+      f"(reading {best[\"read_ms\"]:.2f}, computing {best[\"computed_ms\"]:.2f}; {best[\"with_opening_ms\"]:.2f} with opening each tile)")'
+best=""
+for _ in $(seq "$repeat"); do
+  drop_dir web
+  web=$(fresh_dir web 2000 40000)
+  best=$(faster "$(timed_out "$work/web.ndjson" "$bin/iwp-webtile" -c "$cfg" --set "dir_web_tiles=$web" \
+    --input "$work/z15.ndjson" --threads 1 -q)" "$best")
+done
+read -r secs rss <<<"$best"
 pngs=$(wc -l <"$work/web.ndjson")
 bytes=$(find "$web" -name '*.png' -path '*/15/*' -printf '%s\n' | awk '{ s += $1 } END { print s }')
-echo "iwp-webtile (GeoTIFFs read, PNGs written): $(awk -v s="$secs" -v n="$pngs" 'BEGIN { printf "%.2f", 1000 * s / n }') ms per PNG, $bytes bytes in $pngs PNGs"
-"$work/venv/bin/python" "$(dirname "$0")/peers.py" "$cfg" "$work/z15.ndjson" "$work/peers"
+echo "iwp-webtile (GeoTIFFs read, PNGs written): $(per "$secs" "$pngs") ms per PNG, $bytes bytes in $pngs PNGs"
+"$work/venv/bin/python" "$(dirname "$0")/peers.py" "$cfg" "$work/z15.ndjson" "$work/peers" "$repeat"

@@ -155,6 +155,8 @@ impl Coverage {
         let first = (floor(p.1).max(self.row0 as f64)) as usize;
         let last = (-floor(-q.1)).min((self.row0 + self.rows) as f64) as usize;
         let du_dv = (q.0 - p.0) / (q.1 - p.1);
+        // Height per column crossed (infinite for a vertical edge, whose pieces stay in a column).
+        let dv_du = ((q.1 - p.1) / (q.0 - p.0)).abs();
         let u_at = |v: f64| {
             if v <= p.1 {
                 p.0
@@ -170,48 +172,69 @@ impl Coverage {
             let bottom = ((row + 1) as f64).min(q.1);
             let u_bottom = u_at(bottom);
             if top < bottom {
-                self.add_row_piece(row - self.row0, (u_top, top), (u_bottom, bottom), weight);
+                let (left, right) = if u_top <= u_bottom { (u_top, u_bottom) } else { (u_bottom, u_top) };
+                self.add_row_piece(row - self.row0, (left, right), bottom - top, weight, dv_du);
             }
             (top, u_top) = (bottom, u_bottom);
         }
     }
 
-    /// Adds an edge piece lying within one pixel row (`r` in window rows), walked downwards from
-    /// `a` to `b`, split at column lines (each crossing computed once). Each sub-piece inside a
-    /// column adds its trapezoid to that cell and its full height to every cell right of it.
-    fn add_row_piece(&mut self, r: usize, a: (f64, f64), b: (f64, f64), weight: f64) {
-        let (cols, col0) = (self.cols, self.col0 as f64);
-        let area = &mut self.area[r * cols..][..cols];
-        let cover = &mut self.cover[r * (cols + 1)..][..cols + 1];
-        // A sub-piece in grid column `column`, mid-point `mid_u`, height `dv`.
-        let mut add = |column: f64, mid_u: f64, dv: f64| {
-            let c = column - col0;
-            if c < 0.0 {
-                cover[0] += weight * dv;
-            } else if let Some(cell) = area.get_mut(c as usize) {
-                *cell += weight * (1.0 - (mid_u - column)) * dv;
-                cover[c as usize + 1] += weight * dv;
-            }
-        };
-        if a.0 == b.0 {
-            add(floor(a.0), a.0, b.1 - a.1);
+    /// Adds an edge piece lying within one pixel row (`r` in window rows), from column
+    /// coordinate `left` to `right`, `height` rows tall (walked downwards, times `weight`),
+    /// rising `dv_du` per column. Each sub-piece inside a column adds its trapezoid to that cell
+    /// and its full height to every cell right of it. The columns it crosses whole take `dv_du`
+    /// each; the end columns take their share, the last one what remains of `height`, so the
+    /// sub-pieces' heights add up to the piece's.
+    fn add_row_piece(&mut self, r: usize, (left, right): (f64, f64), height: f64, weight: f64, dv_du: f64) {
+        let first = floor(left);
+        if right <= first + 1.0 {
+            self.add_sub_piece(r, first, (left + right) / 2.0, weight * height);
             return;
         }
-        // From the left end to the right end; heights taken positive (the walk is downwards).
-        let (p, q) = if a.0 < b.0 { (a, b) } else { (b, a) };
-        let dv_du = (q.1 - p.1) / (q.0 - p.0);
-        let mut column = floor(p.0);
-        let (mut s, mut vs) = p;
-        loop {
-            let next = column + 1.0;
-            let (e, ve) = if next >= q.0 { q } else { (next, p.1 + (next - p.0) * dv_du) };
-            if s < e {
-                add(column, (s + e) / 2.0, (ve - vs).abs());
-            }
-            if next >= q.0 {
-                break;
-            }
-            (s, vs, column) = (e, ve, next);
+        let last = -floor(-right) - 1.0;
+        let first_height = ((first + 1.0 - left) * dv_du).min(height);
+        self.add_sub_piece(r, first, (left + first + 1.0) / 2.0, weight * first_height);
+        let whole = last - first - 1.0;
+        if whole > 0.0 {
+            self.add_whole_columns(r, first + 1.0, last, weight * dv_du);
+        }
+        let last_height = (height - first_height - whole * dv_du).max(0.0);
+        self.add_sub_piece(r, last, (last + right) / 2.0, weight * last_height);
+    }
+
+    /// A sub-piece in grid column `column`, mid-point `mid_u`, signed height `dv`: its trapezoid
+    /// to the cell, its height to the cover of every cell right of it.
+    #[inline]
+    fn add_sub_piece(&mut self, r: usize, column: f64, mid_u: f64, dv: f64) {
+        let cols = self.cols;
+        let c = column - self.col0 as f64;
+        if c < 0.0 {
+            self.cover[r * (cols + 1)] += dv;
+        } else if (c as usize) < cols {
+            let c = c as usize;
+            self.area[r * cols + c] += (1.0 - (mid_u - column)) * dv;
+            self.cover[r * (cols + 1) + c + 1] += dv;
+        }
+    }
+
+    /// Grid columns `from` up to (not including) `to`, each crossed whole by a sub-piece of
+    /// signed height `dv`: half of it to each cell, all of it to the cover right of the cell.
+    fn add_whole_columns(&mut self, r: usize, from: f64, to: f64, dv: f64) {
+        let cols = self.cols as i64;
+        let (from, to) = (from as i64 - self.col0 as i64, to as i64 - self.col0 as i64);
+        let left_of_window = (to.min(0) - from).max(0);
+        let row_cover = &mut self.cover[r * (self.cols + 1)..][..self.cols + 1];
+        row_cover[0] += dv * left_of_window as f64;
+        let (start, end) = (from.max(0), to.min(cols));
+        if start >= end {
+            return;
+        }
+        let (start, end) = (start as usize, end as usize);
+        for cell in &mut self.area[r * self.cols..][start..end] {
+            *cell += 0.5 * dv;
+        }
+        for cover in &mut row_cover[start + 1..end + 1] {
+            *cover += dv;
         }
     }
 }

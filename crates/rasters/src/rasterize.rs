@@ -37,7 +37,11 @@ pub struct TilePolygons {
 /// tile's rows sum in the same order however the tile was put together (one process, or several
 /// nodes merged) and the rasters are the same to the last bit.
 pub fn read_staged_tile(config: &Config, path: &Path) -> anyhow::Result<TilePolygons> {
-    let table = FeatureTable::open(path)?;
+    read_staged_table(config, &FeatureTable::open(path)?, path)
+}
+
+/// [`read_staged_tile`] of a staged tile already open (`path` names it in errors).
+pub fn read_staged_table(config: &Config, table: &FeatureTable, path: &Path) -> anyhow::Result<TilePolygons> {
     let optional = |name: &str| table.has_column(name).then(|| name.to_string());
     let dup = if config.drops_duplicates_at(DedupAt::Raster) { optional(&config.props.duplicated) } else { None };
     let centroid = optional(&config.props.centroid_x).zip(optional(&config.props.centroid_y));
