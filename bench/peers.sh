@@ -39,12 +39,14 @@ read -r secs rss <<<"$best"
 tiles=$(wc -l <"$work/z15.ndjson")
 echo "$tiles z 15 tiles of $polygons generated polygons in $files files, 1 thread, fastest of $repeat runs"
 echo "iwp-raster (count + exact coverage, GeoTIFFs written): $(per "$secs" "$tiles") ms per tile, peak RSS $((rss / 1024)) MB"
-for _ in $(seq "$repeat"); do "$timing" "$cfg" "$work/z15.ndjson"; done | /usr/bin/python3 -c '
+for _ in $(seq "$repeat"); do "$timing" "$cfg" "$work/z15.ndjson"; done >"$work/timing.ndjson"
+/usr/bin/python3 - "$work/timing.ndjson" <<'PY'
 import json, sys
-runs = [json.loads(l) for l in sys.stdin]
-best = min(runs, key=lambda r: r["read_and_computed_ms"])
-print(f"iwp-rasters in memory (rows read, count + exact coverage computed, nothing written): {best[\"read_and_computed_ms\"]:.2f} ms per tile "
-      f"(reading {best[\"read_ms\"]:.2f}, computing {best[\"computed_ms\"]:.2f}; {best[\"with_opening_ms\"]:.2f} with opening each tile)")'
+best = min((json.loads(l) for l in open(sys.argv[1])), key=lambda r: r["read_and_computed_ms"])
+print("iwp-rasters in memory (rows read, count + exact coverage computed, nothing written): "
+      "{read_and_computed_ms:.2f} ms per tile (reading {read_ms:.2f}, computing {computed_ms:.2f}; "
+      "{with_opening_ms:.2f} with opening each tile)".format(**best))
+PY
 best=""
 for _ in $(seq "$repeat"); do
   drop_dir web

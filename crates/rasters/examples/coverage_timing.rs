@@ -10,17 +10,16 @@ use iwp_rasters::rasterize::{read_staged_table, tile_bands, tile_grid};
 use iwp_vector::gpkg::FeatureTable;
 use std::time::{Duration, Instant};
 
-/// Rust allocations by mimalloc: glibc's allocator gave each tile's freshly allocated bands
-/// new pages here (a page fault per 4 KiB touched), which the whole tool does not pay.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [config, lines] = args.as_slice() else { anyhow::bail!("usage: coverage_timing CONFIG GEOTIFF_LINES") };
     let config = iwp_core::config::Config::load(Some(config.as_ref()), &[])?;
     let (mut reading, mut computing, mut opening) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
     let (mut tiles, mut checksum) = (0, 0.0);
+    // The last tile's bands, kept while the next is computed as iwp-raster keeps them (until
+    // they are written, and for their parent): freed at once, glibc would hand their pages
+    // back to the system and each tile would fault fresh ones in.
+    let mut last: Vec<Vec<f64>> = Vec::new();
     for line in std::fs::read_to_string(lines)?.lines().filter(|l| !l.trim().is_empty()) {
         let v: serde_json::Value = serde_json::from_str(line)?;
         let at = |k: &str| v[k].as_u64().map(|n| n as u32).ok_or_else(|| anyhow::anyhow!("no {k} in {line}"));
@@ -36,8 +35,10 @@ fn main() -> anyhow::Result<()> {
         reading += t2 - t1;
         opening += t1 - t0;
         checksum += bands.iter().flatten().sum::<f64>();
+        last = bands;
         tiles += 1;
     }
+    drop(last);
     let ms = |d: Duration| 1000.0 * d.as_secs_f64() / tiles.max(1) as f64;
     let out = serde_json::json!({
         "tiles": tiles,

@@ -132,7 +132,8 @@ impl PixelAggregator {
 
 /// `n` copies of `v`, written into a plain allocation: a zeroed one (`vec![0.0; n]`) may be
 /// fresh pages from the system, each zeroed by the kernel at its first touch (7% of
-/// rasterizing a tile, measured with mimalloc), where a reused block is written once.
+/// rasterizing a tile where the allocator handed freed bands back), where a reused block is
+/// written once.
 fn filled(n: usize, v: f64) -> Vec<f64> {
     let mut out = Vec::with_capacity(n);
     out.resize(n, v);
