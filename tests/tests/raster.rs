@@ -1,4 +1,5 @@
-//! iwp-raster on generated data: coverage agrees with geo's boolean operations pixel by pixel,
+//! iwp-raster on generated data: coverage agrees with geo's boolean operations pixel by pixel (and
+//! the grid-wide sum of fractions and areas with the per-polygon cells of other statistics),
 //! every polygon is counted once, levels run one by one equal one whole run, shards split the
 //! tiles, shares of a whole run meeting in a claims folder equal one whole run, reruns skip, bad input gives error lines or a usage error, and a tile whose rows are
 //! stored in another order gives the same bits.
@@ -7,7 +8,7 @@ use geo::{Area, BooleanOps, BoundingRect, Intersects};
 use iwp_core::config::Config;
 use iwp_core::tms::Tile;
 use iwp_rasters::geotiff;
-use iwp_rasters::rasterize::{read_staged_tile, tile_grid};
+use iwp_rasters::rasterize::{read_staged_tile, tile_bands, tile_grid};
 use iwp_tests::{files_under, lines, relative_contents, run, synth};
 use std::path::Path;
 
@@ -80,6 +81,43 @@ fn coverage_matches_geo_on_sampled_pixels_and_every_polygon_counts_once() {
 }
 
 /// Polygons staged and not flagged duplicated, each counted once (by identifier).
+#[test]
+fn summed_coverage_statistics_and_per_polygon_ones_agree() {
+    // Fractions and areas summed go through one grid-wide sum; a maximum takes each polygon's
+    // cells. All three see the same pixels, and the sums differ by the pixel area only.
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, staged_lines) = staged(dir.path(), "1500");
+    let mut json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&cfg).unwrap()).unwrap();
+    let stats = json["statistics"].as_array_mut().unwrap();
+    let coverage = stats[1].clone();
+    for (name, property, method) in [("area", "area_within_pixel", "sum"), ("largest", "area_per_pixel_area", "max")] {
+        let mut s = coverage.clone();
+        s["name"] = name.into();
+        s["property"] = property.into();
+        s["aggregation_method"] = method.into();
+        stats.push(s);
+    }
+    let cfg2 = dir.path().join("config-more.json");
+    std::fs::write(&cfg2, json.to_string()).unwrap();
+    let config = Config::load(Some(&cfg2), &[]).unwrap();
+    let mut covered = 0;
+    for line in lines(staged_lines.as_bytes()).iter().filter(|l| l["z"] == 15) {
+        let tile = Tile::new(line["x"].as_u64().unwrap() as u32, line["y"].as_u64().unwrap() as u32, 15);
+        let staged = iwp_vector::tilestore::tile_path(&config, &config.dir_staged, tile);
+        let grid = tile_grid(&config, tile);
+        let (pw, ph) = grid.pixel_size();
+        let bands = tile_bands(&config, &grid, &read_staged_tile(&config, &staged).unwrap()).unwrap();
+        let (fraction, area, largest) = (&bands[1], &bands[2], &bands[3]);
+        for p in 0..fraction.len() {
+            assert_eq!(fraction[p] == 0.0, largest[p] == 0.0, "{tile} pixel {p}: {} and {}", fraction[p], largest[p]);
+            assert!(largest[p] <= fraction[p] + 1e-12, "{tile} pixel {p}: {} > {}", largest[p], fraction[p]);
+            assert!((area[p] - fraction[p] * pw * ph).abs() <= 1e-12 * pw * ph, "{tile} pixel {p}");
+            covered += usize::from(fraction[p] > 0.0);
+        }
+    }
+    assert!(covered > 1000, "{covered} pixels covered");
+}
+
 fn distinct_kept(config: &Config, dir: &Path) -> usize {
     use gdal::vector::{FieldValue, LayerAccess};
     let mut ids = std::collections::HashSet::new();

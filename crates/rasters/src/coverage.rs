@@ -47,6 +47,10 @@ pub struct Coverage {
     /// All zero between polygons: the pass that reads them sets them back to zero.
     area: Vec<f64>,
     cover: Vec<f64>,
+    /// When set, `area` holds both, as differences: per row, cols + 1 values whose prefix sums
+    /// are the fractions (a trapezoid `t` in cell c is `+t` at c and `-t` at c + 1; `cover`
+    /// is unused). One array half the size of the two, for a whole grid ([`CoverageSum`]).
+    merged: bool,
     /// The polygon's rings in pixel units (a buffer kept between polygons).
     rings: Vec<Vec<(f64, f64)>>,
     /// The result: grid pixel index and non-zero fraction, row by row, in the first `kept`
@@ -59,6 +63,23 @@ impl Coverage {
     /// Computes the coverage on `grid` of the polygon with these closed rings (shell first, in
     /// the grid's CRS).
     pub fn compute<'a>(&mut self, grid: &Grid, polygon: impl IntoIterator<Item = &'a [(f64, f64)]>) {
+        let rings = self.pixel_rings(grid, polygon);
+        self.set_window(grid, rings.first().map(Vec::as_slice).unwrap_or(&[]));
+        self.kept = 0;
+        if self.cols > 0 && self.rows > 0 {
+            self.add_ring_edges(&rings);
+            self.spread_into_cells(grid.width);
+        }
+        self.rings = rings;
+    }
+
+    /// The polygon's rings in pixel units, in the buffer kept between polygons (to be put back
+    /// in `self.rings`).
+    fn pixel_rings<'a>(
+        &mut self,
+        grid: &Grid,
+        polygon: impl IntoIterator<Item = &'a [(f64, f64)]>,
+    ) -> Vec<Vec<(f64, f64)>> {
         let mut rings = std::mem::take(&mut self.rings);
         let mut count = 0;
         for ring in polygon {
@@ -71,16 +92,11 @@ impl Coverage {
             count += 1;
         }
         rings.truncate(count);
-        self.set_window(grid, rings.first().map(Vec::as_slice).unwrap_or(&[]));
-        self.kept = 0;
-        if self.cols > 0 && self.rows > 0 {
-            self.add_rings(&rings, grid.width);
-        }
-        self.rings = rings;
+        rings
     }
 
-    /// Adds every ring's edges, then spreads the covers along each row into the cells.
-    fn add_rings(&mut self, rings: &[Vec<(f64, f64)>], width: usize) {
+    /// Adds every ring's edges to the window's areas and covers.
+    fn add_ring_edges(&mut self, rings: &[Vec<(f64, f64)>]) {
         for (k, ring) in rings.iter().enumerate() {
             // Shells add and holes subtract, whatever their orientation.
             let orientation = -signed_area(ring).signum();
@@ -89,6 +105,11 @@ impl Coverage {
                 self.add_edge(w[0], w[1], factor);
             }
         }
+    }
+
+    /// Spreads the covers along each window row into the cells (the non-zero ones kept), and
+    /// sets the areas and covers back to zero.
+    fn spread_into_cells(&mut self, width: usize) {
         // Every cell is written and the count moves past the non-zero ones: no branch to
         // mispredict at the polygon's outline.
         let cols = self.cols;
@@ -115,6 +136,13 @@ impl Coverage {
     /// Pixels of the grid (index row * width + column) with a non-zero fraction, and the fraction.
     pub fn cells(&self) -> impl Iterator<Item = (usize, f64)> + '_ {
         self.cells[..self.kept].iter().copied()
+    }
+
+    /// The window: the whole grid, with areas and covers merged.
+    fn set_whole_window(&mut self, grid: &Grid) {
+        (self.col0, self.row0, self.cols, self.rows) = (0, 0, grid.width, grid.height);
+        self.merged = true;
+        self.area.resize((grid.width + 1) * grid.height, 0.0);
     }
 
     /// The window: the shell's pixel bounding box, clipped to the grid.
@@ -204,16 +232,24 @@ impl Coverage {
 
     /// A sub-piece in grid column `column`, mid-point `mid_u`, signed height `dv`: its trapezoid
     /// to the cell, its height to the cover of every cell right of it.
-    #[inline]
+    #[inline(always)]
     fn add_sub_piece(&mut self, r: usize, column: f64, mid_u: f64, dv: f64) {
         let cols = self.cols;
         let c = column - self.col0 as f64;
+        let starts = if self.merged { &mut self.area } else { &mut self.cover };
         if c < 0.0 {
-            self.cover[r * (cols + 1)] += dv;
+            starts[r * (cols + 1)] += dv;
         } else if (c as usize) < cols {
             let c = c as usize;
-            self.area[r * cols + c] += (1.0 - (mid_u - column)) * dv;
-            self.cover[r * (cols + 1) + c + 1] += dv;
+            let trapezoid = (1.0 - (mid_u - column)) * dv;
+            if self.merged {
+                let row = &mut self.area[r * (cols + 1)..];
+                row[c] += trapezoid;
+                row[c + 1] += dv - trapezoid;
+            } else {
+                self.area[r * cols + c] += trapezoid;
+                self.cover[r * (cols + 1) + c + 1] += dv;
+            }
         }
     }
 
@@ -223,19 +259,114 @@ impl Coverage {
         let cols = self.cols as i64;
         let (from, to) = (from as i64 - self.col0 as i64, to as i64 - self.col0 as i64);
         let left_of_window = (to.min(0) - from).max(0);
-        let row_cover = &mut self.cover[r * (self.cols + 1)..][..self.cols + 1];
+        let starts = if self.merged { &mut self.area } else { &mut self.cover };
+        let row_cover = &mut starts[r * (self.cols + 1)..][..self.cols + 1];
         row_cover[0] += dv * left_of_window as f64;
         let (start, end) = (from.max(0), to.min(cols));
         if start >= end {
             return;
         }
         let (start, end) = (start as usize, end as usize);
+        if self.merged {
+            // Half to the cell, half to the cell right of it: the whole height between them.
+            row_cover[start] += 0.5 * dv;
+            for cell in &mut row_cover[start + 1..end] {
+                *cell += dv;
+            }
+            row_cover[end] += 0.5 * dv;
+            return;
+        }
+        let row_cover = &mut self.cover[r * (self.cols + 1)..][..self.cols + 1];
         for cell in &mut self.area[r * self.cols..][start..end] {
             *cell += 0.5 * dv;
         }
         for cover in &mut row_cover[start + 1..end + 1] {
             *cover += dv;
         }
+    }
+}
+
+/// The coverage fractions of many polygons summed per pixel over a whole grid. Coverage is
+/// additive, so every polygon's edges go into one accumulation of the grid's size, spread along
+/// the rows once at the end: no pass over each polygon's window and no list of its cells.
+/// Reusable: [`CoverageSum::finish`] leaves it empty.
+#[derive(Debug)]
+pub struct CoverageSum {
+    grid: Grid,
+    coverage: Coverage,
+}
+
+impl CoverageSum {
+    /// An empty sum on `grid`.
+    pub fn new(grid: Grid) -> CoverageSum {
+        let mut coverage = Coverage::default();
+        coverage.set_whole_window(&grid);
+        CoverageSum { grid, coverage }
+    }
+
+    /// The grid it sums on.
+    pub fn grid(&self) -> &Grid {
+        &self.grid
+    }
+
+    /// Adds the coverage of the polygon with these closed rings (shell first, in the grid's CRS).
+    pub fn add<'a>(&mut self, polygon: impl IntoIterator<Item = &'a [(f64, f64)]>) {
+        let rings = self.coverage.pixel_rings(&self.grid, polygon);
+        let (w, h) = (self.grid.width as f64, self.grid.height as f64);
+        // A polygon wholly outside the grid adds nothing (its edges' covers would cancel out).
+        let meets = rings.first().is_some_and(|shell| {
+            let (u, v) = (shell.iter().map(|p| p.0), shell.iter().map(|p| p.1));
+            u.clone().fold(f64::MAX, f64::min) < w
+                && u.fold(f64::MIN, f64::max) > 0.0
+                && v.clone().fold(f64::MAX, f64::min) < h
+                && v.fold(f64::MIN, f64::max) > 0.0
+        });
+        if meets {
+            self.coverage.add_ring_edges(&rings);
+        }
+        self.coverage.rings = rings;
+    }
+
+    /// The summed fractions, row-major; sums no larger than `min` in size (what polygons that
+    /// only touch a pixel leave, rounding error) are 0. The sum is empty again afterwards.
+    pub fn finish(&mut self, min: f64) -> Vec<f64> {
+        let cols = self.grid.width;
+        let mut out = vec![0.0; cols * self.grid.height];
+        // Four rows at a time: their running sums are independent chains of additions.
+        let mut rows = self.coverage.area.chunks_exact_mut(4 * (cols + 1));
+        let mut outs = out.chunks_exact_mut(4 * cols);
+        for (group, group_out) in (&mut rows).zip(&mut outs) {
+            let (d, o) = (group.split_at_mut(2 * (cols + 1)), group_out.split_at_mut(2 * cols));
+            let (d0, d1) = d.0.split_at_mut(cols + 1);
+            let (d2, d3) = d.1.split_at_mut(cols + 1);
+            let (o0, o1) = o.0.split_at_mut(cols);
+            let (o2, o3) = o.1.split_at_mut(cols);
+            let mut running = [0.0; 4];
+            for c in 0..cols {
+                for (k, (d, o)) in
+                    [(&mut *d0, &mut *o0), (&mut *d1, &mut *o1), (&mut *d2, &mut *o2), (&mut *d3, &mut *o3)]
+                        .into_iter()
+                        .enumerate()
+                {
+                    running[k] += std::mem::take(&mut d[c]);
+                    o[c] = if running[k].abs() > min { running[k] } else { 0.0 };
+                }
+            }
+            for d in [d0, d1, d2, d3] {
+                d[cols] = 0.0;
+            }
+        }
+        for (row, row_out) in
+            rows.into_remainder().chunks_exact_mut(cols + 1).zip(outs.into_remainder().chunks_exact_mut(cols))
+        {
+            let mut running = 0.0;
+            for (d, o) in row[..cols].iter_mut().zip(row_out) {
+                running += std::mem::take(d);
+                *o = if running.abs() > min { running } else { 0.0 };
+            }
+            row[cols] = 0.0;
+        }
+        out
     }
 }
 

@@ -4,9 +4,9 @@
 //! every pixel the polygon covers, with its exact coverage.
 
 use crate::aggregate::PixelAggregator;
-use crate::coverage::{Coverage, Grid};
+use crate::coverage::{Coverage, CoverageSum, Grid};
 use anyhow::{bail, Context};
-use iwp_core::config::{Config, DedupAt, StatProperty, Statistic, WeightBy};
+use iwp_core::config::{Aggregation, Config, DedupAt, StatProperty, Statistic, WeightBy};
 use iwp_vector::geom::PolygonList;
 use iwp_vector::gpkg::{number, FeatureTable};
 use rusqlite::types::ValueRef;
@@ -173,21 +173,48 @@ impl CentroidPixels {
 }
 
 /// The bands of a tile (one per statistic, row-major, `grid.width * grid.height` values).
+/// Statistics summing coverage fractions or areas (no attribute column) take every polygon's
+/// coverage through one [`CoverageSum`]; the others (attribute values, other aggregations)
+/// take each polygon's pixels and fractions, pieces under 1e-12 of a pixel left out.
 pub fn tile_bands(config: &Config, grid: &Grid, input: &TilePolygons) -> anyhow::Result<Vec<Vec<f64>>> {
     let pixels = grid.width * grid.height;
     let (pw, ph) = grid.pixel_size();
-    let mut aggs: Vec<PixelAggregator> =
-        config.statistics.iter().map(|s| PixelAggregator::new(s.aggregation_method, pixels)).collect();
-    let needs_area = config.statistics.iter().any(|s| s.weight_by == WeightBy::Area);
+    let summed: Vec<bool> = config
+        .statistics
+        .iter()
+        .zip(&input.values)
+        .map(|(s, values)| {
+            s.weight_by == WeightBy::Area && s.aggregation_method == Aggregation::Sum && values.is_none()
+        })
+        .collect();
+    let mut aggs: Vec<Option<PixelAggregator>> = config
+        .statistics
+        .iter()
+        .zip(&summed)
+        .map(|(s, &summed)| (!summed).then(|| PixelAggregator::new(s.aggregation_method, pixels)))
+        .collect();
+    let needs_cells =
+        config.statistics.iter().zip(&summed).any(|(s, &summed)| s.weight_by == WeightBy::Area && !summed);
+    // One sum per thread, reused from tile to tile (its grid-sized buffer comes back empty).
+    thread_local! {
+        static SUMS: std::cell::RefCell<Option<CoverageSum>> = const { std::cell::RefCell::new(None) };
+    }
+    let mut sum = summed.contains(&true).then(|| {
+        SUMS.with_borrow_mut(|slot| slot.take().filter(|s| s.grid() == grid).unwrap_or_else(|| CoverageSum::new(*grid)))
+    });
     let centroid_pixels = CentroidPixels::new(grid);
     let carried: Vec<Piece> = config.statistics.iter().map(|s| Piece::of(s, pw * ph)).collect();
     let mut coverage = Coverage::default();
     for n in 0..input.polygons.len() {
         let centroid_pixel = centroid_pixels.pixel(input.centroids[n].0, input.centroids[n].1);
-        if needs_area {
+        if let Some(sum) = sum.as_mut() {
+            sum.add(input.polygons.rings(n));
+        }
+        if needs_cells {
             coverage.compute(grid, input.polygons.rings(n));
         }
         for (k, (stat, agg)) in config.statistics.iter().zip(aggs.iter_mut()).enumerate() {
+            let Some(agg) = agg else { continue };
             let attribute = input.values[k].as_ref().map(|v| v[n]);
             match stat.weight_by {
                 WeightBy::Count => {
@@ -206,7 +233,26 @@ pub fn tile_bands(config: &Config, grid: &Grid, input: &TilePolygons) -> anyhow:
             }
         }
     }
-    Ok(aggs.into_iter().map(PixelAggregator::finish).collect())
+    let mut fractions = sum.as_mut().map(|sum| sum.finish(MIN_PIECE)).unwrap_or_default();
+    if let Some(sum) = sum {
+        SUMS.with_borrow_mut(|slot| *slot = Some(sum));
+    }
+    let mut summed_left = summed.iter().filter(|&&s| s).count();
+    Ok(aggs
+        .into_iter()
+        .zip(carried)
+        .map(|(agg, piece)| {
+            let Some(agg) = agg else {
+                summed_left -= 1;
+                return match piece {
+                    Piece::Area(pixel_area) => fractions.iter().map(|&f| f * pixel_area).collect(),
+                    Piece::Fraction if summed_left == 0 => std::mem::take(&mut fractions),
+                    Piece::Fraction => fractions.clone(),
+                };
+            };
+            agg.finish()
+        })
+        .collect())
 }
 
 /// The value an area-weighted piece carries when the statistic's property is not a column:
