@@ -115,8 +115,24 @@ pub(crate) fn add_rows(
     if already > 0 {
         tx.execute(&format!("DELETE FROM {t} WHERE {fname_col} = ?1"), [&file.filename])?;
     }
+    // GDAL's triggers counting features would run an UPDATE per row; the count is set once
+    // below, so they are dropped for the inserts and made again from their own SQL.
+    let triggers: Vec<(String, String)> = {
+        let mut stmt = tx.prepare(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?1 \
+             AND name LIKE 'trigger\\_%\\_feature\\_count\\_%' ESCAPE '\\'",
+        )?;
+        let rows = stmt.query_map([&table.name], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for (name, _) in &triggers {
+        tx.execute(&format!("DROP TRIGGER {}", quoted(name)), [])?;
+    }
     let target = Target { table: &t, geometry: &quoted(&table.geometry), names: &names, srs_id };
     let (area, extent) = insert(config, &tx, &target, bound)?;
+    for (_, sql) in &triggers {
+        tx.execute(sql, [])?;
+    }
     // The extent grown by the rows' bounds (exact; GDAL stores it rounded to 15 or 16 digits).
     tx.execute(
         "UPDATE gpkg_contents SET min_x = min(coalesce(min_x, ?1), ?1), min_y = min(coalesce(min_y, ?2), ?2), \

@@ -102,7 +102,11 @@ fn read_tiles(dir: &Path) -> BTreeMap<PathBuf, (String, [f64; 4], Rows)> {
         let count: Option<i64> =
             conn.query_row("SELECT feature_count FROM gpkg_ogr_contents", [], |r| r.get(0)).unwrap();
         assert_eq!(count, Some(rows.len() as i64), "{}: stored feature count", p.display());
-        out.insert(p.strip_prefix(dir).unwrap().to_path_buf(), (format!("{names:?}"), extent, rows));
+        // GDAL's triggers (feature count, ...) as GDAL left them.
+        let mut stmt = conn.prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name").unwrap();
+        let triggers: Vec<String> = stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+        assert!(triggers.iter().any(|t| t.contains("feature_count")), "{}: {triggers:?}", p.display());
+        out.insert(p.strip_prefix(dir).unwrap().to_path_buf(), (format!("{names:?} {triggers:?}"), extent, rows));
     }
     out
 }
