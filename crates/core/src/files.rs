@@ -111,6 +111,30 @@ pub fn sync_filesystem(path: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Writes `bytes` to a new file at `path` and starts its writeback to disk without waiting for
+/// it (Linux `sync_file_range`), so a later [`sync_filesystem`] finds it written or in flight.
+pub fn write_starting_writeback(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let mut f = fs::File::create(path)?;
+    f.write_all(bytes)?;
+    // SAFETY: sync_file_range on a descriptor that stays open for the call.
+    if unsafe { libc::sync_file_range(f.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Asks the kernel to start reading a whole file into the page cache (Linux
+/// `posix_fadvise(WILLNEED)`), so reads that follow find it there or on its way rather than
+/// waiting on one small read after another. Missing or unreadable files are left alone.
+pub fn prefetch(path: &Path) {
+    use std::os::fd::AsRawFd;
+    if let Ok(f) = fs::File::open(path) {
+        // SAFETY: posix_fadvise on a descriptor that stays open for the call; advice only.
+        unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_WILLNEED) };
+    }
+}
+
 /// Writes `bytes` to `target` atomically and durably ([`AtomicOutput::commit`]).
 pub fn write_atomic(target: &Path, bytes: &[u8]) -> io::Result<()> {
     write_temp(target, bytes)?.commit()

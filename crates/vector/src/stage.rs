@@ -127,6 +127,11 @@ pub fn stage_file(
             );
         }
     }
+    // The file and a shapefile's sidecars read ahead whole (shapefiles are read in small pieces).
+    iwp_core::files::prefetch(path);
+    for ext in ["shx", "dbf", "SHX", "DBF"] {
+        iwp_core::files::prefetch(&path.with_extension(ext));
+    }
     let ds = vector::open(path)?;
     if ds.layer_count() == 0 {
         bail!("{}: no vector layer", path.display());

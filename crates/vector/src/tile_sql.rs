@@ -148,7 +148,8 @@ pub(crate) fn add_rows(
     )?;
     tx.commit()?;
     let bytes = conn.serialize("main")?;
-    std::fs::write(temp, &*bytes).with_context(|| format!("cannot write {}", temp.display()))?;
+    iwp_core::files::write_starting_writeback(temp, &bytes)
+        .with_context(|| format!("cannot write {}", temp.display()))?;
     Ok(Some(Added { rows: rows.len(), features, area }))
 }
 
