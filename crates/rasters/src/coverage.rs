@@ -4,8 +4,9 @@
 //! For a row of pixels, the area of the polygon inside pixel column c equals the integral over the
 //! row of `(c + 1 - clamp(u(v), c, c + 1))` along each edge (u = column, v = row coordinate, in
 //! pixel units), signed by the edge's direction. An edge piece inside column c contributes a
-//! trapezoid to c and its full height to every column right of it; the latter is accumulated
-//! once and spread by a prefix sum along the row.
+//! trapezoid to c and its full height to every column right of it. Both go into one array of
+//! differences per row (the trapezoid at c, the height less the trapezoid at c + 1), whose
+//! prefix sum along the row gives the fractions.
 
 use iwp_core::tms::Bounds;
 
@@ -43,14 +44,10 @@ pub struct Coverage {
     row0: usize,
     cols: usize,
     rows: usize,
-    /// Per window cell: trapezoid areas; per row, cols + 1 cover starts (prefix-summed later).
+    /// Per window row, cols + 1 differences whose prefix sums along the row are the fractions:
+    /// a sub-piece's trapezoid `t` and height `h` in cell c are `+t` at c and `h - t` at c + 1.
     /// All zero between polygons: the pass that reads them sets them back to zero.
-    area: Vec<f64>,
-    cover: Vec<f64>,
-    /// When set, `area` holds both, as differences: per row, cols + 1 values whose prefix sums
-    /// are the fractions (a trapezoid `t` in cell c is `+t` at c and `-t` at c + 1; `cover`
-    /// is unused). One array half the size of the two, for a whole grid ([`CoverageSum`]).
-    merged: bool,
+    differences: Vec<f64>,
     /// The polygon's rings in pixel units (a buffer kept between polygons).
     rings: Vec<Vec<(f64, f64)>>,
     /// The result: grid pixel index and non-zero fraction, row by row, in the first `kept`
@@ -95,7 +92,7 @@ impl Coverage {
         rings
     }
 
-    /// Adds every ring's edges to the window's areas and covers.
+    /// Adds every ring's edges to the window's differences.
     fn add_ring_edges(&mut self, rings: &[Vec<(f64, f64)>]) {
         for (k, ring) in rings.iter().enumerate() {
             // Shells add and holes subtract, whatever their orientation.
@@ -107,8 +104,8 @@ impl Coverage {
         }
     }
 
-    /// Spreads the covers along each window row into the cells (the non-zero ones kept), and
-    /// sets the areas and covers back to zero.
+    /// Sums the differences along each window row into the cells (the non-zero ones kept), and
+    /// sets the differences back to zero.
     fn spread_into_cells(&mut self, width: usize) {
         // Every cell is written and the count moves past the non-zero ones: no branch to
         // mispredict at the polygon's outline.
@@ -119,16 +116,14 @@ impl Coverage {
         let mut kept = 0;
         for r in 0..self.rows {
             let mut running = 0.0;
-            let areas = &mut self.area[r * cols..][..cols];
-            let covers = &mut self.cover[r * (cols + 1)..][..cols + 1];
+            let row = &mut self.differences[r * (cols + 1)..][..cols + 1];
             let first = (self.row0 + r) * width + self.col0;
-            for (c, (area, cover)) in areas.iter_mut().zip(covers.iter_mut()).enumerate() {
-                running += std::mem::take(cover);
-                let f = std::mem::take(area) + running;
-                self.cells[kept] = (first + c, f);
-                kept += usize::from(f != 0.0);
+            for (c, d) in row[..cols].iter_mut().enumerate() {
+                running += std::mem::take(d);
+                self.cells[kept] = (first + c, running);
+                kept += usize::from(running != 0.0);
             }
-            covers[cols] = 0.0;
+            row[cols] = 0.0;
         }
         self.kept = kept;
     }
@@ -138,11 +133,10 @@ impl Coverage {
         self.cells[..self.kept].iter().copied()
     }
 
-    /// The window: the whole grid, with areas and covers merged.
+    /// The window: the whole grid.
     fn set_whole_window(&mut self, grid: &Grid) {
         (self.col0, self.row0, self.cols, self.rows) = (0, 0, grid.width, grid.height);
-        self.merged = true;
-        self.area.resize((grid.width + 1) * grid.height, 0.0);
+        self.differences.resize((grid.width + 1) * grid.height, 0.0);
     }
 
     /// The window: the shell's pixel bounding box, clipped to the grid.
@@ -163,11 +157,8 @@ impl Coverage {
         }
         (self.col0, self.row0, self.cols, self.rows) = (c0, r0, c1.saturating_sub(c0), r1.saturating_sub(r0));
         // Grown with zeros when too small; what is there is zero already.
-        if self.area.len() < self.cols * self.rows {
-            self.area.resize(self.cols * self.rows, 0.0);
-        }
-        if self.cover.len() < (self.cols + 1) * self.rows {
-            self.cover.resize((self.cols + 1) * self.rows, 0.0);
+        if self.differences.len() < (self.cols + 1) * self.rows {
+            self.differences.resize((self.cols + 1) * self.rows, 0.0);
         }
     }
 
@@ -231,58 +222,40 @@ impl Coverage {
     }
 
     /// A sub-piece in grid column `column`, mid-point `mid_u`, signed height `dv`: its trapezoid
-    /// to the cell, its height to the cover of every cell right of it.
+    /// to the cell, its height to every cell right of it (left of the window: to the row's start).
     #[inline(always)]
     fn add_sub_piece(&mut self, r: usize, column: f64, mid_u: f64, dv: f64) {
-        let cols = self.cols;
+        let row = &mut self.differences[r * (self.cols + 1)..][..self.cols + 1];
         let c = column - self.col0 as f64;
-        let starts = if self.merged { &mut self.area } else { &mut self.cover };
         if c < 0.0 {
-            starts[r * (cols + 1)] += dv;
-        } else if (c as usize) < cols {
+            row[0] += dv;
+        } else if (c as usize) < self.cols {
             let c = c as usize;
             let trapezoid = (1.0 - (mid_u - column)) * dv;
-            if self.merged {
-                let row = &mut self.area[r * (cols + 1)..];
-                row[c] += trapezoid;
-                row[c + 1] += dv - trapezoid;
-            } else {
-                self.area[r * cols + c] += trapezoid;
-                self.cover[r * (cols + 1) + c + 1] += dv;
-            }
+            row[c] += trapezoid;
+            row[c + 1] += dv - trapezoid;
         }
     }
 
     /// Grid columns `from` up to (not including) `to`, each crossed whole by a sub-piece of
-    /// signed height `dv`: half of it to each cell, all of it to the cover right of the cell.
+    /// signed height `dv`: half of it to each cell, all of it to every cell right of it.
     fn add_whole_columns(&mut self, r: usize, from: f64, to: f64, dv: f64) {
         let cols = self.cols as i64;
         let (from, to) = (from as i64 - self.col0 as i64, to as i64 - self.col0 as i64);
         let left_of_window = (to.min(0) - from).max(0);
-        let starts = if self.merged { &mut self.area } else { &mut self.cover };
-        let row_cover = &mut starts[r * (self.cols + 1)..][..self.cols + 1];
-        row_cover[0] += dv * left_of_window as f64;
+        let row = &mut self.differences[r * (self.cols + 1)..][..self.cols + 1];
+        row[0] += dv * left_of_window as f64;
         let (start, end) = (from.max(0), to.min(cols));
         if start >= end {
             return;
         }
         let (start, end) = (start as usize, end as usize);
-        if self.merged {
-            // Half to the cell, half to the cell right of it: the whole height between them.
-            row_cover[start] += 0.5 * dv;
-            for cell in &mut row_cover[start + 1..end] {
-                *cell += dv;
-            }
-            row_cover[end] += 0.5 * dv;
-            return;
+        // Half to the cell, half to the cell right of it: the whole height between them.
+        row[start] += 0.5 * dv;
+        for d in &mut row[start + 1..end] {
+            *d += dv;
         }
-        let row_cover = &mut self.cover[r * (self.cols + 1)..][..self.cols + 1];
-        for cell in &mut self.area[r * self.cols..][start..end] {
-            *cell += 0.5 * dv;
-        }
-        for cover in &mut row_cover[start + 1..end + 1] {
-            *cover += dv;
-        }
+        row[end] += 0.5 * dv;
     }
 }
 
@@ -333,7 +306,7 @@ impl CoverageSum {
         let cols = self.grid.width;
         let mut out = vec![0.0; cols * self.grid.height];
         // Four rows at a time: their running sums are independent chains of additions.
-        let mut rows = self.coverage.area.chunks_exact_mut(4 * (cols + 1));
+        let mut rows = self.coverage.differences.chunks_exact_mut(4 * (cols + 1));
         let mut outs = out.chunks_exact_mut(4 * cols);
         for (group, group_out) in (&mut rows).zip(&mut outs) {
             let (d, o) = (group.split_at_mut(2 * (cols + 1)), group_out.split_at_mut(2 * cols));
