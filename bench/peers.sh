@@ -23,22 +23,28 @@ files=${2:-20}
 (cd "$here" && cargo build --release -q -p iwp-rasters --example coverage_timing)
 timing=$here/target/release/examples/coverage_timing
 
-# The faster of two "seconds peak_rss_kb" pairs (the second may be empty): faster A B
-faster() { if [ -z "$2" ] || awk -v a="${1%% *}" -v b="${2%% *}" 'BEGIN { exit !(a < b) }'; then echo "$1"; else echo "$2"; fi; }
 per() { awk -v s="$1" -v n="$2" 'BEGIN { printf "%.2f", 1000 * s / n }'; }
+# Runs CMD --set KEY=DIR $repeat times, each into a new fresh_dir NAME (the last one kept) with
+# its stdout in LINES; prints "fastest slowest peak_rss_kb": fastest_run NAME INODES LINES KEY CMD...
+fastest_run() {
+  local name=$1 inodes=$2 lines=$3 key=$4 dir
+  shift 4
+  rm -f "$work/$name.runs"
+  for _ in $(seq "$repeat"); do
+    drop_dir "$name"
+    dir=$(fresh_dir "$name" 2000 "$inodes")
+    timed_out "$lines" "$@" --set "$key=$dir" >>"$work/$name.runs"
+  done
+  read -r lo hi < <(cut -d' ' -f1 "$work/$name.runs" | min_max)
+  echo "$lo $hi $(cut -d' ' -f2 "$work/$name.runs" | sort -n | tail -1)"
+}
 
 staged_sample 11 15
-best=""
-for _ in $(seq "$repeat"); do
-  drop_dir geotiff
-  out=$(fresh_dir geotiff 2000 20000)
-  best=$(faster "$(timed_out "$work/z15.ndjson" "$bin/iwp-raster" -c "$cfg" --set "dir_geotiff=$out" --z 15 \
-    --input "$work/staged.ndjson" --threads 1 -q)" "$best")
-done
-read -r secs rss <<<"$best"
+read -r secs slowest rss < <(fastest_run geotiff 20000 "$work/z15.ndjson" dir_geotiff \
+  "$bin/iwp-raster" -c "$cfg" --z 15 --input "$work/staged.ndjson" --threads 1 -q)
 tiles=$(wc -l <"$work/z15.ndjson")
-echo "$tiles z 15 tiles of $polygons generated polygons in $files files, 1 thread, fastest of $repeat runs"
-echo "iwp-raster (count + exact coverage, GeoTIFFs written): $(per "$secs" "$tiles") ms per tile, peak RSS $((rss / 1024)) MB"
+echo "$tiles z 15 tiles of $polygons generated polygons in $files files, 1 thread, fastest of $repeat runs (slowest)"
+echo "iwp-raster (count + exact coverage, GeoTIFFs written): $(per "$secs" "$tiles") ($(per "$slowest" "$tiles")) ms per tile, peak RSS $((rss / 1024)) MB"
 for _ in $(seq "$repeat"); do "$timing" "$cfg" "$work/z15.ndjson"; done >"$work/timing.ndjson"
 /usr/bin/python3 - "$work/timing.ndjson" <<'PY'
 import json, sys
@@ -47,15 +53,10 @@ print("iwp-rasters in memory (rows read, count + exact coverage computed, nothin
       "{read_and_computed_ms:.2f} ms per tile (reading {read_ms:.2f}, computing {computed_ms:.2f}; "
       "{with_opening_ms:.2f} with opening each tile)".format(**best))
 PY
-best=""
-for _ in $(seq "$repeat"); do
-  drop_dir web
-  web=$(fresh_dir web 2000 40000)
-  best=$(faster "$(timed_out "$work/web.ndjson" "$bin/iwp-webtile" -c "$cfg" --set "dir_web_tiles=$web" \
-    --input "$work/z15.ndjson" --threads 1 -q)" "$best")
-done
-read -r secs rss <<<"$best"
+read -r secs slowest rss < <(fastest_run web 40000 "$work/web.ndjson" dir_web_tiles \
+  "$bin/iwp-webtile" -c "$cfg" --input "$work/z15.ndjson" --threads 1 -q)
+web=$work/web
 pngs=$(wc -l <"$work/web.ndjson")
 bytes=$(find "$web" -name '*.png' -path '*/15/*' -printf '%s\n' | awk '{ s += $1 } END { print s }')
-echo "iwp-webtile (GeoTIFFs read, PNGs written): $(per "$secs" "$pngs") ms per PNG, $bytes bytes in $pngs PNGs"
+echo "iwp-webtile (GeoTIFFs read, PNGs written): $(per "$secs" "$pngs") ($(per "$slowest" "$pngs")) ms per PNG, $bytes bytes in $pngs PNGs"
 "$work/venv/bin/python" "$(dirname "$0")/peers.py" "$cfg" "$work/z15.ndjson" "$work/peers" "$repeat"
