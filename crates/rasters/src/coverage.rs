@@ -64,7 +64,7 @@ impl Coverage {
         self.set_window(grid, rings.first().map(Vec::as_slice).unwrap_or(&[]));
         self.kept = 0;
         if self.cols > 0 && self.rows > 0 {
-            self.add_ring_edges(&rings);
+            self.add_ring_edges::<true>(&rings);
             self.spread_into_cells(grid.width);
         }
         self.rings = rings;
@@ -92,14 +92,16 @@ impl Coverage {
         rings
     }
 
-    /// Adds every ring's edges to the window's differences.
-    fn add_ring_edges(&mut self, rings: &[Vec<(f64, f64)>]) {
+    /// Adds every ring's edges to the window's differences. `CLIP`: whether the polygon may
+    /// reach outside the window (false only when its pixel bounding box is known to be inside,
+    /// which spares every piece its checks).
+    fn add_ring_edges<const CLIP: bool>(&mut self, rings: &[Vec<(f64, f64)>]) {
         for (k, ring) in rings.iter().enumerate() {
             // Shells add and holes subtract, whatever their orientation.
             let orientation = -signed_area(ring).signum();
             let factor = if k == 0 { orientation } else { -orientation };
             for w in ring.windows(2) {
-                self.add_edge(w[0], w[1], factor);
+                self.add_edge::<CLIP>(w[0], w[1], factor);
             }
         }
     }
@@ -141,13 +143,7 @@ impl Coverage {
 
     /// The window: the shell's pixel bounding box, clipped to the grid.
     fn set_window(&mut self, grid: &Grid, shell: &[(f64, f64)]) {
-        let (mut u0, mut v0, mut u1, mut v1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-        for p in shell {
-            u0 = u0.min(p.0);
-            u1 = u1.max(p.0);
-            v0 = v0.min(p.1);
-            v1 = v1.max(p.1);
-        }
+        let (u0, v0, u1, v1) = bounding_box(shell);
         let clip = |v: f64, n: usize| v.max(0.0).min(n as f64) as usize;
         let (c0, c1) = (clip(u0.floor(), grid.width), clip(u1.ceil(), grid.width));
         let (r0, r1) = (clip(v0.floor(), grid.height), clip(v1.ceil(), grid.height));
@@ -165,14 +161,17 @@ impl Coverage {
     /// Adds one edge, from `a` to `b` in pixel units, times `factor`. The edge is walked from its
     /// upper end (smaller row coordinate) down, each row line's crossing computed once and
     /// shared by the rows above and below it, so the pieces' heights add up to the edge's.
-    fn add_edge(&mut self, a: (f64, f64), b: (f64, f64), factor: f64) {
+    fn add_edge<const CLIP: bool>(&mut self, a: (f64, f64), b: (f64, f64), factor: f64) {
         if a.1 == b.1 {
             return; // horizontal: no height, no area
         }
         // Walking down: an edge drawn upwards counts negatively.
         let (p, q, weight) = if a.1 < b.1 { (a, b, factor) } else { (b, a, -factor) };
-        let first = (floor(p.1).max(self.row0 as f64)) as usize;
-        let last = (-floor(-q.1)).min((self.row0 + self.rows) as f64) as usize;
+        let (mut first, mut last) = (floor(p.1), -floor(-q.1));
+        if CLIP {
+            first = first.max(self.row0 as f64);
+            last = last.min((self.row0 + self.rows) as f64);
+        }
         let du_dv = (q.0 - p.0) / (q.1 - p.1);
         // Height per column crossed (infinite for a vertical edge, whose pieces stay in a column).
         let dv_du = ((q.1 - p.1) / (q.0 - p.0)).abs();
@@ -185,78 +184,106 @@ impl Coverage {
                 p.0 + (v - p.1) * du_dv
             }
         };
-        let mut top = (first as f64).max(p.1);
+        let stride = self.cols + 1;
+        let window = Columns { first: self.col0 as i64, count: self.cols as i64 };
+        let mut top = first.max(p.1);
         let mut u_top = u_at(top);
-        for row in first..last {
+        for row in first as usize..last as usize {
             let bottom = ((row + 1) as f64).min(q.1);
             let u_bottom = u_at(bottom);
             if top < bottom {
                 let (left, right) = if u_top <= u_bottom { (u_top, u_bottom) } else { (u_bottom, u_top) };
-                self.add_row_piece(row - self.row0, (left, right), bottom - top, weight, dv_du);
+                let cells = &mut self.differences[(row - self.row0) * stride..][..stride];
+                let piece = RowPiece { left, right, height: bottom - top, weight, dv_du };
+                piece.add::<CLIP>(cells, window);
             }
             (top, u_top) = (bottom, u_bottom);
         }
     }
+}
 
-    /// Adds an edge piece lying within one pixel row (`r` in window rows), from column
-    /// coordinate `left` to `right`, `height` rows tall (walked downwards, times `weight`),
-    /// rising `dv_du` per column. Each sub-piece inside a column adds its trapezoid to that cell
-    /// and its full height to every cell right of it. The columns it crosses whole take `dv_du`
-    /// each; the end columns take their share, the last one what remains of `height`, so the
-    /// sub-pieces' heights add up to the piece's.
-    fn add_row_piece(&mut self, r: usize, (left, right): (f64, f64), height: f64, weight: f64, dv_du: f64) {
-        let first = floor(left);
+/// The window's columns: the grid column of its first, and how many.
+#[derive(Clone, Copy)]
+struct Columns {
+    first: i64,
+    count: i64,
+}
+
+/// An edge piece lying within one pixel row, from column coordinate `left` to `right`, `height`
+/// rows tall, walked downwards times `weight`, rising `dv_du` per column.
+struct RowPiece {
+    left: f64,
+    right: f64,
+    height: f64,
+    weight: f64,
+    dv_du: f64,
+}
+
+impl RowPiece {
+    /// Adds the piece to a window row's differences. Each sub-piece inside a column adds its
+    /// trapezoid to that cell and its full height to every cell right of it. The columns it
+    /// crosses whole take `dv_du` each; the end columns take their share, the last one what
+    /// remains of `height`, so the sub-pieces' heights add up to the piece's.
+    #[inline(always)]
+    fn add<const CLIP: bool>(&self, cells: &mut [f64], window: Columns) {
+        let RowPiece { left, right, height, weight, dv_du } = *self;
+        let (first, first_at) = floor_whole(left);
         if right <= first + 1.0 {
-            self.add_sub_piece(r, first, (left + right) / 2.0, weight * height);
+            add_sub_piece::<CLIP>(cells, window, first_at, (first, (left + right) / 2.0), weight * height);
             return;
         }
         let last = -floor(-right) - 1.0;
+        let last_at = last as i64;
         let first_height = ((first + 1.0 - left) * dv_du).min(height);
-        self.add_sub_piece(r, first, (left + first + 1.0) / 2.0, weight * first_height);
+        add_sub_piece::<CLIP>(cells, window, first_at, (first, (left + first + 1.0) / 2.0), weight * first_height);
         let whole = last - first - 1.0;
         if whole > 0.0 {
-            self.add_whole_columns(r, first + 1.0, last, weight * dv_du);
+            add_whole_columns::<CLIP>(cells, window, first_at + 1, last_at, weight * dv_du);
         }
         let last_height = (height - first_height - whole * dv_du).max(0.0);
-        self.add_sub_piece(r, last, (last + right) / 2.0, weight * last_height);
+        add_sub_piece::<CLIP>(cells, window, last_at, (last, (last + right) / 2.0), weight * last_height);
     }
+}
 
-    /// A sub-piece in grid column `column`, mid-point `mid_u`, signed height `dv`: its trapezoid
-    /// to the cell, its height to every cell right of it (left of the window: to the row's start).
-    #[inline(always)]
-    fn add_sub_piece(&mut self, r: usize, column: f64, mid_u: f64, dv: f64) {
-        let row = &mut self.differences[r * (self.cols + 1)..][..self.cols + 1];
-        let c = column - self.col0 as f64;
-        if c < 0.0 {
-            row[0] += dv;
-        } else if (c as usize) < self.cols {
-            let c = c as usize;
-            let trapezoid = (1.0 - (mid_u - column)) * dv;
-            row[c] += trapezoid;
-            row[c + 1] += dv - trapezoid;
+/// A sub-piece in grid column `at` (`column` as a float), mid-point `mid_u`, signed height
+/// `dv`: its trapezoid to the cell, its height to every cell right of it (left of the window:
+/// to the row's start; right of it: nothing).
+#[inline(always)]
+fn add_sub_piece<const CLIP: bool>(cells: &mut [f64], window: Columns, at: i64, (column, mid_u): (f64, f64), dv: f64) {
+    let c = at - window.first;
+    if CLIP {
+        if c < 0 {
+            cells[0] += dv;
+            return;
+        }
+        if c >= window.count {
+            return;
         }
     }
+    let c = c as usize;
+    let trapezoid = (1.0 - (mid_u - column)) * dv;
+    cells[c] += trapezoid;
+    cells[c + 1] += dv - trapezoid;
+}
 
-    /// Grid columns `from` up to (not including) `to`, each crossed whole by a sub-piece of
-    /// signed height `dv`: half of it to each cell, all of it to every cell right of it.
-    fn add_whole_columns(&mut self, r: usize, from: f64, to: f64, dv: f64) {
-        let cols = self.cols as i64;
-        let (from, to) = (from as i64 - self.col0 as i64, to as i64 - self.col0 as i64);
-        let left_of_window = (to.min(0) - from).max(0);
-        let row = &mut self.differences[r * (self.cols + 1)..][..self.cols + 1];
-        row[0] += dv * left_of_window as f64;
-        let (start, end) = (from.max(0), to.min(cols));
+/// Grid columns `from` up to (not including) `to`, each crossed whole by a sub-piece of signed
+/// height `dv`: half of it to each cell, all of it to every cell right of it.
+fn add_whole_columns<const CLIP: bool>(cells: &mut [f64], window: Columns, from: i64, to: i64, dv: f64) {
+    let (mut start, mut end) = (from - window.first, to - window.first);
+    if CLIP {
+        cells[0] += dv * ((end.min(0) - start).max(0) as f64);
+        (start, end) = (start.max(0), end.min(window.count));
         if start >= end {
             return;
         }
-        let (start, end) = (start as usize, end as usize);
-        // Half to the cell, half to the cell right of it: the whole height between them.
-        row[start] += 0.5 * dv;
-        for d in &mut row[start + 1..end] {
-            *d += dv;
-        }
-        row[end] += 0.5 * dv;
     }
+    let (start, end) = (start as usize, end as usize);
+    // Half to the cell, half to the cell right of it: the whole height between them.
+    cells[start] += 0.5 * dv;
+    for d in &mut cells[start + 1..end] {
+        *d += dv;
+    }
+    cells[end] += 0.5 * dv;
 }
 
 /// The coverage fractions of many polygons summed per pixel over a whole grid. Coverage is
@@ -277,25 +304,31 @@ impl CoverageSum {
         CoverageSum { grid, coverage }
     }
 
-    /// The grid it sums on.
-    pub fn grid(&self) -> &Grid {
-        &self.grid
+    /// The same (empty) sum moved to `grid`, its buffer reused: tiles of one zoom level have
+    /// different bounds but the same size.
+    pub fn moved_to(mut self, grid: Grid) -> CoverageSum {
+        self.grid = grid;
+        self.coverage.set_whole_window(&grid);
+        self
     }
 
     /// Adds the coverage of the polygon with these closed rings (shell first, in the grid's CRS).
     pub fn add<'a>(&mut self, polygon: impl IntoIterator<Item = &'a [(f64, f64)]>) {
         let rings = self.coverage.pixel_rings(&self.grid, polygon);
         let (w, h) = (self.grid.width as f64, self.grid.height as f64);
+        let shell = bounding_box(rings.first().map(Vec::as_slice).unwrap_or(&[]));
         // A polygon wholly outside the grid adds nothing (its edges' covers would cancel out).
-        let meets = rings.first().is_some_and(|shell| {
-            let (u, v) = (shell.iter().map(|p| p.0), shell.iter().map(|p| p.1));
-            u.clone().fold(f64::MAX, f64::min) < w
-                && u.fold(f64::MIN, f64::max) > 0.0
-                && v.clone().fold(f64::MAX, f64::min) < h
-                && v.fold(f64::MIN, f64::max) > 0.0
-        });
-        if meets {
-            self.coverage.add_ring_edges(&rings);
+        let meets = shell.0 < w && shell.2 > 0.0 && shell.1 < h && shell.3 > 0.0;
+        // Every ring inside (so every piece's cells are in the grid): no piece needs checking.
+        let (u0, v0, u1, v1) = rings
+            .iter()
+            .skip(1)
+            .map(|r| bounding_box(r))
+            .fold(shell, |a, b| (a.0.min(b.0), a.1.min(b.1), a.2.max(b.2), a.3.max(b.3)));
+        if u0 >= 0.0 && u1 < w && v0 >= 0.0 && v1 <= h {
+            self.coverage.add_ring_edges::<false>(&rings);
+        } else if meets {
+            self.coverage.add_ring_edges::<true>(&rings);
         }
         self.coverage.rings = rings;
     }
@@ -304,16 +337,20 @@ impl CoverageSum {
     /// only touch a pixel leave, rounding error) are 0. The sum is empty again afterwards.
     pub fn finish(&mut self, min: f64) -> Vec<f64> {
         let cols = self.grid.width;
-        let mut out = vec![0.0; cols * self.grid.height];
-        // Four rows at a time: their running sums are independent chains of additions.
+        // Appended to, never zeroed first: a zeroed allocation may be fresh pages the kernel
+        // zeroes at first touch, or a reused block memset once more.
+        let mut out = Vec::with_capacity(cols * self.grid.height);
+        // Four rows at a time, their running sums independent chains of additions, through a
+        // small buffer that stays in cache.
+        let mut four = vec![0.0; 4 * cols];
         let mut rows = self.coverage.differences.chunks_exact_mut(4 * (cols + 1));
-        let mut outs = out.chunks_exact_mut(4 * cols);
-        for (group, group_out) in (&mut rows).zip(&mut outs) {
-            let (d, o) = (group.split_at_mut(2 * (cols + 1)), group_out.split_at_mut(2 * cols));
-            let (d0, d1) = d.0.split_at_mut(cols + 1);
-            let (d2, d3) = d.1.split_at_mut(cols + 1);
-            let (o0, o1) = o.0.split_at_mut(cols);
-            let (o2, o3) = o.1.split_at_mut(cols);
+        for group in &mut rows {
+            let (d01, d23) = group.split_at_mut(2 * (cols + 1));
+            let (d0, d1) = d01.split_at_mut(cols + 1);
+            let (d2, d3) = d23.split_at_mut(cols + 1);
+            let (o01, o23) = four.split_at_mut(2 * cols);
+            let (o0, o1) = o01.split_at_mut(cols);
+            let (o2, o3) = o23.split_at_mut(cols);
             let mut running = [0.0; 4];
             for c in 0..cols {
                 for (k, (d, o)) in
@@ -328,15 +365,18 @@ impl CoverageSum {
             for d in [d0, d1, d2, d3] {
                 d[cols] = 0.0;
             }
+            out.extend_from_slice(&four);
         }
-        for (row, row_out) in
-            rows.into_remainder().chunks_exact_mut(cols + 1).zip(outs.into_remainder().chunks_exact_mut(cols))
-        {
+        for row in rows.into_remainder().chunks_exact_mut(cols + 1) {
             let mut running = 0.0;
-            for (d, o) in row[..cols].iter_mut().zip(row_out) {
+            out.extend(row[..cols].iter_mut().map(|d| {
                 running += std::mem::take(d);
-                *o = if running.abs() > min { running } else { 0.0 };
-            }
+                if running.abs() > min {
+                    running
+                } else {
+                    0.0
+                }
+            }));
             row[cols] = 0.0;
         }
         out
@@ -356,6 +396,20 @@ fn floor(x: f64) -> f64 {
     } else {
         x.floor()
     }
+}
+
+/// `floor(x)`, and as an integer (saturating far outside any grid).
+#[inline(always)]
+fn floor_whole(x: f64) -> (f64, i64) {
+    let f = floor(x);
+    (f, f as i64)
+}
+
+/// The smallest and largest coordinates of points: (min u, min v, max u, max v).
+fn bounding_box(points: &[(f64, f64)]) -> (f64, f64, f64, f64) {
+    points.iter().fold((f64::MAX, f64::MAX, f64::MIN, f64::MIN), |(u0, v0, u1, v1), p| {
+        (u0.min(p.0), v0.min(p.1), u1.max(p.0), v1.max(p.1))
+    })
 }
 
 /// Signed shoelace area of a closed ring.

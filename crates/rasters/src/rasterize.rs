@@ -114,21 +114,36 @@ pub fn read_staged_table(config: &Config, table: &FeatureTable, path: &Path) -> 
         Ok(())
     })?;
     // Sorted here rather than by SQLite, whose sort would copy every row, geometry and all.
+    // Compared by the names' first 16 bytes (as one number, big-endian: the byte order), then
+    // the whole names, then the rows: the order of a stable sort by name, at a fraction of the
+    // cost of comparing the names byte by byte.
     let name = |n: usize| keys[n].map(|(start, end)| &names[start..end]);
-    let mut order: Vec<usize> = (0..read.polygons.len()).collect();
-    order.sort_by(|&a, &b| name(a).cmp(&name(b)));
-    Ok(read.reordered(&order))
+    let mut order: Vec<(Option<u128>, usize)> = (0..read.polygons.len())
+        .map(|n| {
+            (
+                name(n).map(|text| {
+                    let mut prefix = [0; 16];
+                    let len = text.len().min(16);
+                    prefix[..len].copy_from_slice(&text[..len]);
+                    u128::from_be_bytes(prefix)
+                }),
+                n,
+            )
+        })
+        .collect();
+    order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| name(a.1).cmp(&name(b.1))).then(a.1.cmp(&b.1)));
+    Ok(read.reordered(order.into_iter().map(|(_, n)| n)))
 }
 
 impl TilePolygons {
     /// The same polygons (with their centroids and values) in the order `order` gives.
-    fn reordered(&self, order: &[usize]) -> TilePolygons {
+    fn reordered(&self, order: impl ExactSizeIterator<Item = usize>) -> TilePolygons {
         let mut out = TilePolygons {
             values: self.values.iter().map(|v| v.as_ref().map(|_| Vec::with_capacity(order.len()))).collect(),
             dropped: self.dropped,
             ..Default::default()
         };
-        for &n in order {
+        for n in order {
             out.polygons.push_from(&self.polygons, n);
             out.centroids.push(self.centroids[n]);
             for (from, to) in self.values.iter().zip(out.values.iter_mut()) {
@@ -200,7 +215,7 @@ pub fn tile_bands(config: &Config, grid: &Grid, input: &TilePolygons) -> anyhow:
         static SUMS: std::cell::RefCell<Option<CoverageSum>> = const { std::cell::RefCell::new(None) };
     }
     let mut sum = summed.contains(&true).then(|| {
-        SUMS.with_borrow_mut(|slot| slot.take().filter(|s| s.grid() == grid).unwrap_or_else(|| CoverageSum::new(*grid)))
+        SUMS.with_borrow_mut(|slot| slot.take().map_or_else(|| CoverageSum::new(*grid), |s| s.moved_to(*grid)))
     });
     let centroid_pixels = CentroidPixels::new(grid);
     let carried: Vec<Piece> = config.statistics.iter().map(|s| Piece::of(s, pw * ph)).collect();
