@@ -150,7 +150,8 @@ pub fn start(tool: &str, log: &LogArgs, threads: &ThreadArgs, config: &ConfigArg
 /// blocks get their own mapping, and what stays in the heap then fragments: a 4,000-tile raster
 /// run grew to 190 MB (750 MB with one arena) instead of staying near 70 MB. Fixed, blocks up
 /// to 32 MiB come from the heap (no page faults for each one) and the heap stays its peak size.
-fn steady_heap() {
+/// [`start`] calls it; programs that do not start as tools (benchmarks) call it themselves.
+pub fn steady_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: plain settings calls, made before the tool's threads start.
     unsafe {

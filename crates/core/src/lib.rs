@@ -1,6 +1,6 @@
 //! What every iwp tool shares, without GDAL: job lines and how tools read and write them,
 //! the config, tile matrix sets, sharding, output files and temporaries, logging, Slurm
-//! hostlists, progress of a stage, packs of many small files, and the allocator's treatment of freed memory.
+//! hostlists, progress of a stage, and packs of many small files.
 
 #![warn(missing_docs)]
 
@@ -12,7 +12,6 @@ pub mod hostlist;
 pub mod jobs;
 pub mod lines;
 pub mod logging;
-pub mod memory;
 pub mod pack;
 pub mod progress;
 pub mod rand;

@@ -11,8 +11,8 @@ use iwp_vector::gpkg::FeatureTable;
 use std::time::{Duration, Instant};
 
 fn main() -> anyhow::Result<()> {
-    // As iwp-raster does.
-    iwp_core::memory::reuse_freed_blocks();
+    // As every tool does at start (iwp-raster's tile bands then reuse freed blocks).
+    iwp_core::cli::steady_heap();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [config, lines] = args.as_slice() else { anyhow::bail!("usage: coverage_timing CONFIG GEOTIFF_LINES") };
     let config = iwp_core::config::Config::load(Some(config.as_ref()), &[])?;

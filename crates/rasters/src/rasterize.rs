@@ -180,11 +180,28 @@ impl CentroidPixels {
     fn pixel(&self, x: f64, y: f64) -> Option<usize> {
         let (w, h) = (self.cols.len() - 1, self.rows.len() - 1);
         // searchsorted(cols, x, "left") - 1: columns are (left, right].
-        let c = self.cols.partition_point(|&e| e < x).checked_sub(1)?;
+        let c = partition_point_near(&self.cols, x, |e| e < x).checked_sub(1)?;
         // searchsorted(-rows_descending, -y, "left") - 1: rows are [bottom, top).
-        let r = (h + 1 - self.rows.partition_point(|&e| e <= y)).checked_sub(1)?;
+        let r = (h + 1 - partition_point_near(&self.rows, y, |e| e <= y)).checked_sub(1)?;
         (c < w && r < h).then_some(r * w + c)
     }
+}
+
+/// `edges.partition_point(below)` for evenly spaced `edges` and a predicate true below `v`:
+/// started from where `v` falls by arithmetic and moved to the exact boundary, so a step or
+/// two instead of a binary search's unpredictable branches.
+fn partition_point_near(edges: &[f64], v: f64, below: impl Fn(f64) -> bool) -> usize {
+    let n = edges.len();
+    let step = (edges[n - 1] - edges[0]) / (n - 1) as f64;
+    // Saturating: a NaN or a point far outside starts at an end.
+    let mut k = (((v - edges[0]) / step) as usize).min(n);
+    while k > 0 && !below(edges[k - 1]) {
+        k -= 1;
+    }
+    while k < n && below(edges[k]) {
+        k += 1;
+    }
+    k
 }
 
 /// The bands of a tile (one per statistic, row-major, `grid.width * grid.height` values).
@@ -309,4 +326,26 @@ pub fn rasterize_tile(
         height: grid.height,
     };
     Ok((raster, input.polygons.len(), input.dropped))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{linspace, partition_point_near};
+    use iwp_core::rand::Rand;
+
+    #[test]
+    fn partition_point_near_equals_a_binary_search() {
+        let mut r = Rand(7);
+        let edges = linspace(-73.123456789, -73.117963, 256);
+        let (lo, hi) = (edges[0], edges[256]);
+        let mut values: Vec<f64> = (0..20_000).map(|_| lo - 0.01 + r.unit() * (hi - lo + 0.02)).collect();
+        // Every edge exactly, its neighbouring floats, far outside, and NaN.
+        values
+            .extend(edges.iter().flat_map(|&e| [e, f64::from_bits(e.to_bits() - 1), f64::from_bits(e.to_bits() + 1)]));
+        values.extend([f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1e300, 1e300]);
+        for v in values {
+            assert_eq!(partition_point_near(&edges, v, |e| e < v), edges.partition_point(|&e| e < v), "{v} (<)");
+            assert_eq!(partition_point_near(&edges, v, |e| e <= v), edges.partition_point(|&e| e <= v), "{v} (<=)");
+        }
+    }
 }

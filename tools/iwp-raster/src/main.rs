@@ -54,7 +54,6 @@ struct Args {
 
 fn main() -> ExitCode {
     let args: Args = cli::parse();
-    iwp_core::memory::reuse_freed_blocks();
     iwp_vector::vector::tune_gdal();
     let config = match cli::start(TOOL, &args.log, &args.threads, &args.config) {
         Ok(c) => c,
