@@ -4,7 +4,8 @@
 # same run (fastest of REPEAT runs, default 3). Reports polygons/s, the time ratio to ogr2ogr
 # (alone, and followed by sync -f of its files: iwp-stage's time includes flushing its tiles to
 # disk), 1->2 thread scaling and peak RSS.
-# Then peak RSS for 25, 100 and 400 files of 2,000 polygons each (it must stay flat).
+# Then one file of half the polygons on 1 and 2 threads, and peak RSS for 25, 100 and 400
+# files of 2,000 polygons each (it must stay flat).
 # Usage: bench/stage.sh [POLYGONS] [FILES]      (defaults: 1000000 50, as issue 3 asks)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -46,6 +47,25 @@ read -r ogr_synced ogr_synced_slowest < <(min_max < "$work/ogr-synced-times")
 echo "ogr2ogr to GPKG (1 thread, same files) seconds=$ogr ($ogr_slowest) polygons_per_s=$(rate "$polygons" "$ogr")"
 echo "ogr2ogr to GPKG, then sync -f of its files seconds=$ogr_synced ($ogr_synced_slowest)"
 awk -v o="$ogr" -v s="$ogr_synced" -v a="$secs_1" -v b="$secs_2" 'BEGIN { printf "iwp-stage(1 thread) time / ogr2ogr time = %.2fx (speed %.2fx), / ogr2ogr and sync = %.2fx; 1 -> 2 threads = %.2fx\n", a / o, o / a, a / s, a / b }'
+
+# One large file (half the polygons): on 2 threads its features are read in ranges that the
+# second thread takes over, as when a run's last file is staged while the other threads idle.
+big=$((polygons / 2))
+rm -rf "$work/big"
+"$bin/iwp-synth" --out "$work/big" --polygons "$big" --files 1 --z-range 11 15 -q >/dev/null
+"$bin/iwp-stage" -c "$work/big/config.json" --list > "$work/big.ndjson"
+for t in 1 2; do
+  for r in $(seq "$repeat"); do
+    out=$(fresh_dir "big-$t-$r" 1024 100000)
+    timed "$bin/iwp-stage" -c "$work/big/config.json" --input "$work/big.ndjson" --threads "$t" --out "$out" -q > "$work/run-$r"
+    drop_dir "big-$t-$r"
+  done
+  read -r secs slowest < <(cut -d' ' -f1 "$work"/run-* | min_max)
+  eval "big_$t=$secs"
+  rm -f "$work"/run-*
+  echo "one file of $big polygons, threads=$t seconds=$secs ($slowest)"
+done
+awk -v a="$big_1" -v b="$big_2" 'BEGIN { printf "one file, 1 -> 2 threads = %.2fx\n", a / b }'
 
 # Peak RSS must not grow with the number of files: the same 2,000 polygons per file, 4x and 16x
 # the files, staged on 2 threads.

@@ -9,6 +9,7 @@ pub mod footprint_index;
 pub mod footprints;
 pub mod geom;
 pub mod gpkg;
+pub mod input_features;
 pub mod merge;
 pub mod merge_job;
 pub mod neighbors;

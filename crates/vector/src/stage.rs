@@ -3,7 +3,8 @@
 //! staging properties and group the rows by the z-max tiles they intersect.
 
 use crate::footprints::{staging_filename, FootprintIndex};
-use crate::geom::{polygons_of, Polygon};
+use crate::geom::Polygon;
+use crate::input_features::{read_features, FeatureRows};
 use crate::simplify::simplify_polygon;
 use crate::vector;
 use anyhow::{anyhow, bail, Context};
@@ -136,7 +137,7 @@ pub fn stage_file(
     if ds.layer_count() == 0 {
         bail!("{}: no vector layer", path.display());
     }
-    let mut layer = ds.layer(0)?;
+    let layer = ds.layer(0)?;
     let srs = match &config.input_crs {
         Some(crs) => vector::srs(crs)?,
         None => {
@@ -168,31 +169,8 @@ pub fn stage_file(
     }
     check_names(config, &columns, path)?;
 
-    let mut values = Vec::new();
-    // (source feature number, attribute row, part, polygon)
-    let mut polygons: Vec<(usize, usize, usize, Polygon)> = Vec::new();
-    let (mut repaired, mut skipped, mut unreadable) = (0, 0, 0);
-    for (fid, feature) in layer.features().enumerate() {
-        let Some(g) = feature.geometry().filter(|g| !g.is_empty()) else {
-            unreadable += 1;
-            continue;
-        };
-        let mut parts = polygons_of(g);
-        if parts.is_empty() {
-            skipped += 1;
-            continue;
-        }
-        let simple = matches!(parts.as_slice(), [p] if p.certainly_valid());
-        if !simple && !g.is_valid() {
-            if let Ok(fixed) = g.make_valid(&gdal::cpl::CslStringList::new()) {
-                repaired += 1;
-                parts = collection_polygons(&fixed);
-            }
-        }
-        values.push((0..columns.len()).map(|i| feature.field(i).ok().flatten()).collect::<Vec<_>>());
-        let row = values.len() - 1;
-        polygons.extend(parts.into_iter().enumerate().map(|(part, p)| (fid, row, part, p)));
-    }
+    let read = read_features(path, ds, columns.len())?;
+    let FeatureRows { values, mut polygons, repaired, skipped, unreadable } = read;
     if polygons.is_empty() {
         if unreadable > 0 && skipped == 0 {
             bail!(
@@ -314,15 +292,6 @@ fn split_at_antimeridian(
         tracing::info!("{}: {crossing} polygons cross the antimeridian: split there", path.display());
     }
     (out, out_flags)
-}
-
-/// Polygons of a repaired geometry (Polygon, MultiPolygon or a collection holding them).
-fn collection_polygons(g: &gdal::vector::Geometry) -> Vec<Polygon> {
-    let direct = polygons_of(g);
-    if !direct.is_empty() {
-        return direct;
-    }
-    (0..g.geometry_count()).flat_map(|i| polygons_of(&g.get_geometry(i))).collect()
 }
 
 /// Refuses inputs whose columns collide with the staging columns (case-insensitive).
