@@ -57,6 +57,7 @@ rm -rf "$work/big"
 for t in 1 2; do
   for r in $(seq "$repeat"); do
     out=$(fresh_dir "big-$t-$r" 1024 100000)
+    rm -f "$work/big/staging_summary.csv"
     timed "$bin/iwp-stage" -c "$work/big/config.json" --input "$work/big.ndjson" --threads "$t" --out "$out" -q > "$work/run-$r"
     drop_dir "big-$t-$r"
   done

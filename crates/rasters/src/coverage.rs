@@ -238,7 +238,7 @@ impl RowPiece {
         add_sub_piece::<CLIP>(cells, window, first_at, (first, (left + first + 1.0) / 2.0), weight * first_height);
         let whole = last - first - 1.0;
         if whole > 0.0 {
-            add_whole_columns::<CLIP>(cells, window, first_at + 1, last_at, weight * dv_du);
+            add_whole_columns::<CLIP>(cells, window, first_at.saturating_add(1), last_at, weight * dv_du);
         }
         let last_height = (height - first_height - whole * dv_du).max(0.0);
         add_sub_piece::<CLIP>(cells, window, last_at, (last, (last + right) / 2.0), weight * last_height);
@@ -250,7 +250,8 @@ impl RowPiece {
 /// to the row's start; right of it: nothing).
 #[inline(always)]
 fn add_sub_piece<const CLIP: bool>(cells: &mut [f64], window: Columns, at: i64, (column, mid_u): (f64, f64), dv: f64) {
-    let c = at - window.first;
+    // Saturating: a column far outside (a coordinate beyond i64) stays outside.
+    let c = at.saturating_sub(window.first);
     if CLIP {
         if c < 0 {
             cells[0] += dv;
@@ -269,7 +270,7 @@ fn add_sub_piece<const CLIP: bool>(cells: &mut [f64], window: Columns, at: i64, 
 /// Grid columns `from` up to (not including) `to`, each crossed whole by a sub-piece of signed
 /// height `dv`: half of it to each cell, all of it to every cell right of it.
 fn add_whole_columns<const CLIP: bool>(cells: &mut [f64], window: Columns, from: i64, to: i64, dv: f64) {
-    let (mut start, mut end) = (from - window.first, to - window.first);
+    let (mut start, mut end) = (from.saturating_sub(window.first), to.saturating_sub(window.first));
     if CLIP {
         cells[0] += dv * ((end.min(0) - start).max(0) as f64);
         (start, end) = (start.max(0), end.min(window.count));
@@ -307,6 +308,7 @@ impl CoverageSum {
     /// The same (empty) sum moved to `grid`, its buffer reused: tiles of one zoom level have
     /// different bounds but the same size.
     pub fn moved_to(mut self, grid: Grid) -> CoverageSum {
+        debug_assert!(self.coverage.differences.iter().all(|&d| d == 0.0), "a sum moved before it finished");
         self.grid = grid;
         self.coverage.set_whole_window(&grid);
         self
@@ -319,15 +321,25 @@ impl CoverageSum {
         let shell = bounding_box(rings.first().map(Vec::as_slice).unwrap_or(&[]));
         // A polygon wholly outside the grid adds nothing (its edges' covers would cancel out).
         let meets = shell.0 < w && shell.2 > 0.0 && shell.1 < h && shell.3 > 0.0;
-        // Every ring inside (so every piece's cells are in the grid): no piece needs checking.
+        // Every ring a column inside the grid's sides (a crossing interpolated along an edge
+        // may round a little past its ends) and within its rows, no coordinate NaN: every
+        // piece's cells are in the grid, and no piece needs checking.
         let (u0, v0, u1, v1) = rings
             .iter()
             .skip(1)
             .map(|r| bounding_box(r))
             .fold(shell, |a, b| (a.0.min(b.0), a.1.min(b.1), a.2.max(b.2), a.3.max(b.3)));
-        if u0 >= 0.0 && u1 < w && v0 >= 0.0 && v1 <= h {
+        let inside = || {
+            u0 >= 1.0
+                && u1 < w - 1.0
+                && v0 >= 0.0
+                && v1 <= h
+                && rings.iter().flatten().all(|p| !p.0.is_nan() && !p.1.is_nan())
+        };
+        if !meets {
+        } else if inside() {
             self.coverage.add_ring_edges::<false>(&rings);
-        } else if meets {
+        } else {
             self.coverage.add_ring_edges::<true>(&rings);
         }
         self.coverage.rings = rings;

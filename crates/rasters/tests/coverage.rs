@@ -202,3 +202,71 @@ fn a_grid_wide_sum_equals_the_polygons_cells_added_up() {
         }
     }
 }
+
+/// The per-polygon cells of `polygons` on `grid` summed into a band, as `CoverageSum` gives it.
+fn cells_summed(grid: &Grid, polygons: &[Polygon]) -> Vec<f64> {
+    let (mut cov, mut band) = (Coverage::default(), vec![0.0; grid.width * grid.height]);
+    for polygon in polygons {
+        cov.compute(grid, polygon.rings.iter().map(Vec::as_slice));
+        for (i, f) in cov.cells().filter(|&(_, f)| f > 1e-12) {
+            band[i] += f;
+        }
+    }
+    band
+}
+
+#[test]
+fn a_crossing_rounded_past_the_tiles_edge_stays_in_the_grid() {
+    // A vertex on the left edge, just below a row line: the crossing of row line 26,
+    // interpolated along the edge, rounds to -2.8e-14 (past the tile's edge).
+    let grid = Grid { bounds: Bounds { left: 0.0, top: 0.0, right: 256.0, bottom: -256.0 }, width: 256, height: 256 };
+    let triangle = Polygon {
+        rings: vec![vec![
+            (204.1627593776702, -6.464126038979964),
+            (0.0, -26.000000000000004),
+            (100.0, -40.0),
+            (204.1627593776702, -6.464126038979964),
+        ]],
+    };
+    let mut sum = CoverageSum::new(grid);
+    sum.add(triangle.rings.iter().map(Vec::as_slice));
+    let got = sum.finish(1e-12);
+    let expected = cells_summed(&grid, &[triangle]);
+    assert!(expected.iter().sum::<f64>() > 100.0, "the triangle covers pixels");
+    for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
+        assert!((g - e).abs() < 1e-11, "pixel {i}: {g} vs {e}");
+    }
+}
+
+#[test]
+fn a_sum_moved_to_a_grid_of_another_size_equals_a_new_one() {
+    let mut r = Rand(11);
+    let bounds = Bounds { left: 10.0, top: 21.0, right: 11.0, bottom: 20.0 };
+    let stars = |r: &mut Rand, n: usize| -> Vec<Polygon> {
+        (0..n)
+            .map(|k| {
+                let (cx, cy) = (10.1 + 0.8 * r.unit(), 20.1 + 0.8 * r.unit());
+                Polygon { rings: vec![star(r, cx, cy, 0.05, 9, k % 2 == 0)] }
+            })
+            .collect()
+    };
+    let mut sum = CoverageSum::new(Grid { bounds, width: 48, height: 40 });
+    for p in stars(&mut r, 50) {
+        sum.add(p.rings.iter().map(Vec::as_slice));
+    }
+    let _ = sum.finish(1e-12);
+    for (width, height) in [(32, 50), (64, 20)] {
+        let grid = Grid { bounds, width, height };
+        let polygons = stars(&mut r, 50);
+        sum = sum.moved_to(grid);
+        for p in &polygons {
+            sum.add(p.rings.iter().map(Vec::as_slice));
+        }
+        let got = sum.finish(1e-12);
+        let expected = cells_summed(&grid, &polygons);
+        assert!(expected.iter().filter(|&&f| f > 0.0).count() > 100, "{width}x{height}: pixels covered");
+        for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
+            assert!((g - e).abs() < 1e-11, "{width}x{height} pixel {i}: {g} vs {e}");
+        }
+    }
+}

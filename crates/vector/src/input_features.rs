@@ -11,7 +11,7 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::Mutex;
 
-/// Features per range below which a range is read as one piece.
+/// Features per range up to which a range is read as one piece.
 const RANGE_MIN: usize = 2048;
 
 /// What reading features gives.
@@ -27,6 +27,9 @@ pub struct FeatureRows {
     pub skipped: usize,
     /// Features without a readable geometry.
     pub unreadable: usize,
+    /// True when the features were read in ranges (a shapefile of more than 2,048 features and
+    /// no deleted record), false when one after the other.
+    pub in_ranges: bool,
 }
 
 impl FeatureRows {
@@ -82,7 +85,7 @@ pub fn read_features(path: &Path, ds: Dataset, columns: usize) -> anyhow::Result
     if ds.driver().short_name() == "ESRI Shapefile" && count > RANGE_MIN {
         let spare = Mutex::new(Some(ds));
         if let Some(ranges) = read_range(path, &spare, 0..count, columns)? {
-            return Ok(FeatureRows::concat(ranges));
+            return Ok(FeatureRows { in_ranges: true, ..FeatureRows::concat(ranges) });
         }
         // A record deleted from the file (reading in order skips it): read in order.
         let ds = spare.into_inner().ok().flatten();

@@ -170,7 +170,7 @@ pub fn stage_file(
     check_names(config, &columns, path)?;
 
     let read = read_features(path, ds, columns.len())?;
-    let FeatureRows { values, mut polygons, repaired, skipped, unreadable } = read;
+    let FeatureRows { values, mut polygons, repaired, skipped, unreadable, .. } = read;
     if polygons.is_empty() {
         if unreadable > 0 && skipped == 0 {
             bail!(

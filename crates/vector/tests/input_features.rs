@@ -78,6 +78,7 @@ fn ranges_read_by_several_threads_equal_one_reading_in_order() {
         assert!(read.values == values, "{threads} threads: the same attribute rows");
         assert!(read.polygons == polygons, "{threads} threads: the same polygons, numbers, rows and parts");
         assert_eq!((read.unreadable, read.skipped, read.repaired), (21, 0, 0), "{threads} threads");
+        assert!(read.in_ranges, "{threads} threads: read in ranges, not in order");
     }
 }
 
@@ -103,4 +104,5 @@ fn a_deleted_record_is_skipped_and_later_features_renumbered_as_in_order() {
     assert_eq!(polygons.iter().filter(|p| p.0 == 8_998).count(), 1, "the last feature is number 8,998");
     let read = in_ranges(&path, 2);
     assert!(read.values == values && read.polygons == polygons, "the same rows as reading in order");
+    assert!(!read.in_ranges, "read in order once the deleted record was found");
 }
