@@ -12,21 +12,28 @@ source "$(dirname "$0")/lib.sh"
 polygons=${1:-1000000}
 files=${2:-50}
 
+# Stages the job lines of CONFIG on THREADS threads $repeat times, each into a fresh filesystem
+# (see fresh_dir: no run pays for an earlier one's deletions) of SIZE_MB; prints "fastest
+# slowest peak_rss_kb": stage_runs NAME CONFIG JOBS THREADS SIZE_MB
+stage_runs() {
+  local name=$1 config=$2 jobs=$3 t=$4 size=$5 out r
+  rm -f "$work/$name.runs"
+  for r in $(seq "$repeat"); do
+    out=$(fresh_dir "$name-$t-$r" "$size" 200000)
+    rm -f "$(dirname "$config")/staging_summary.csv"
+    timed "$bin/iwp-stage" -c "$config" --input "$jobs" --threads "$t" --out "$out" -q >>"$work/$name.runs"
+    drop_dir "$name-$t-$r"
+  done
+  read -r lo hi < <(cut -d' ' -f1 "$work/$name.runs" | min_max)
+  echo "$lo $hi $(cut -d' ' -f2 "$work/$name.runs" | sort -n | tail -1)"
+}
+
 sample 11 15
 echo "iwp-stage: $polygons polygons in $files files, z-max 15, footprint dedup on; fastest of $repeat runs (slowest)"
-# Each run writes into a fresh filesystem (see fresh_dir), so no run pays for an earlier one's deletions.
 for t in 1 2; do
-  for r in $(seq "$repeat"); do
-    out=$(fresh_dir "staged-$t-$r" 2048 200000)
-    rm -f "$work/data/staging_summary.csv"
-    timed "$bin/iwp-stage" -c "$cfg" --input "$work/files.ndjson" --threads "$t" --out "$out" -q > "$work/run-$r"
-    drop_dir "staged-$t-$r"
-  done
-  read -r secs slowest < <(cut -d' ' -f1 "$work"/run-* | min_max)
-  rss=$(cut -d' ' -f2 "$work"/run-* | sort -n | tail -1)
+  read -r secs slowest rss < <(stage_runs staged "$cfg" "$work/files.ndjson" "$t" 2048)
   echo "threads=$t seconds=$secs ($slowest) polygons_per_s=$(rate "$polygons" "$secs") peak_rss_mb=$((rss / 1024))"
   eval "secs_$t=$secs"
-  rm -f "$work"/run-*
 done
 for r in $(seq "$repeat"); do
   out=$(fresh_dir "ogr-$r" 2048 200000)
@@ -55,15 +62,8 @@ rm -rf "$work/big"
 "$bin/iwp-synth" --out "$work/big" --polygons "$big" --files 1 --z-range 11 15 -q >/dev/null
 "$bin/iwp-stage" -c "$work/big/config.json" --list > "$work/big.ndjson"
 for t in 1 2; do
-  for r in $(seq "$repeat"); do
-    out=$(fresh_dir "big-$t-$r" 1024 100000)
-    rm -f "$work/big/staging_summary.csv"
-    timed "$bin/iwp-stage" -c "$work/big/config.json" --input "$work/big.ndjson" --threads "$t" --out "$out" -q > "$work/run-$r"
-    drop_dir "big-$t-$r"
-  done
-  read -r secs slowest < <(cut -d' ' -f1 "$work"/run-* | min_max)
+  read -r secs slowest _ < <(stage_runs big "$work/big/config.json" "$work/big.ndjson" "$t" 1024)
   eval "big_$t=$secs"
-  rm -f "$work"/run-*
   echo "one file of $big polygons, threads=$t seconds=$secs ($slowest)"
 done
 awk -v a="$big_1" -v b="$big_2" 'BEGIN { printf "one file, 1 -> 2 threads = %.2fx\n", a / b }'
