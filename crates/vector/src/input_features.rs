@@ -35,10 +35,7 @@ pub struct FeatureRows {
 impl FeatureRows {
     /// Adds feature number `number`, with the values of its first `columns` fields.
     fn add(&mut self, number: usize, feature: &Feature, columns: usize) {
-        // SAFETY: reads the handle only; a feature without geometry has a null one, which
-        // GDAL's calls would report as an error.
-        let present = |g: &&gdal::vector::Geometry| !unsafe { g.c_geometry() }.is_null() && !g.is_empty();
-        let Some(g) = feature.geometry().filter(present) else {
+        let Some(g) = vector::present_geometry(feature) else {
             self.unreadable += 1;
             return;
         };

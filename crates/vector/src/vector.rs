@@ -177,6 +177,13 @@ pub fn read_only(layer: &Layer, keep: &[&str], geometry: bool) {
     unsafe { gdal_sys::OGR_L_SetIgnoredFields(layer.c_layer(), skip.as_ptr() as *mut *const std::ffi::c_char) };
 }
 
+/// A feature's geometry when it has one that is not empty: the gdal crate gives a feature
+/// without geometry a null one, which GDAL's calls would report as an error.
+pub fn present_geometry<'a>(feature: &'a gdal::vector::Feature) -> Option<&'a gdal::vector::Geometry> {
+    // SAFETY: reads the handle only.
+    feature.geometry().filter(|g| !unsafe { g.c_geometry() }.is_null() && !g.is_empty())
+}
+
 /// Number of features of the first layer of a vector file.
 pub fn feature_count(path: &Path) -> anyhow::Result<u64> {
     let ds = Dataset::open(path)?;

@@ -48,10 +48,7 @@ fn in_order(path: &Path) -> FeatureRows {
     let mut layer = ds.layer(0).unwrap();
     let mut rows = FeatureRows::default();
     for (number, feature) in layer.features().enumerate() {
-        // SAFETY: reads the handle only (null for a feature without geometry).
-        let Some(g) = feature.geometry().filter(|g| !unsafe { g.c_geometry() }.is_null() && !g.is_empty()) else {
-            continue;
-        };
+        let Some(g) = iwp_vector::vector::present_geometry(&feature) else { continue };
         rows.values.push((0..2).map(|i| feature.field(i).unwrap()).collect());
         let row = rows.values.len() - 1;
         rows.polygons.extend(polygons_of(g).into_iter().enumerate().map(|(part, p)| (number, row, part, p)));
