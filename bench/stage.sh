@@ -12,29 +12,48 @@ source "$(dirname "$0")/lib.sh"
 polygons=${1:-1000000}
 files=${2:-50}
 
-# Stages the job lines of CONFIG on THREADS threads $repeat times, each into a fresh filesystem
-# (see fresh_dir: no run pays for an earlier one's deletions) of SIZE_MB; prints "fastest
-# slowest peak_rss_kb": stage_runs NAME CONFIG JOBS THREADS SIZE_MB
+# Stages the job lines of CONFIG $repeat times on 1 and on 2 threads, the two taking turns (1
+# then 2, then 2 then 1, ...) so that this VM's drift from its neighbours weighs on both alike,
+# each run into a fresh filesystem (see fresh_dir: no run pays for an earlier one's deletions) of
+# SIZE_MB. Writes "seconds peak_rss_kb" per run to $work/NAME-THREADS.runs and prints, per thread
+# count, "threads fastest slowest peak_rss_kb", then "pairs RATIOS" (1-thread time over the
+# 2-thread time of the same turn, sorted): stage_runs NAME CONFIG JOBS SIZE_MB
 stage_runs() {
-  local name=$1 config=$2 jobs=$3 t=$4 size=$5 out r
-  rm -f "$work/$name.runs"
+  local name=$1 config=$2 jobs=$3 size=$4 out r t order
+  rm -f "$work/$name-1.runs" "$work/$name-2.runs"
   for r in $(seq "$repeat"); do
-    out=$(fresh_dir "$name-$t-$r" "$size" 200000)
-    rm -f "$(dirname "$config")/staging_summary.csv"
-    timed "$bin/iwp-stage" -c "$config" --input "$jobs" --threads "$t" --out "$out" -q >>"$work/$name.runs"
-    drop_dir "$name-$t-$r"
+    order="1 2"
+    if [ $((r % 2)) = 0 ]; then order="2 1"; fi
+    for t in $order; do
+      out=$(fresh_dir "$name-$t-$r" "$size" 200000)
+      rm -f "$(dirname "$config")/staging_summary.csv"
+      timed "$bin/iwp-stage" -c "$config" --input "$jobs" --threads "$t" --out "$out" -q >>"$work/$name-$t.runs"
+      drop_dir "$name-$t-$r"
+    done
   done
-  read -r lo hi < <(cut -d' ' -f1 "$work/$name.runs" | min_max)
-  echo "$lo $hi $(cut -d' ' -f2 "$work/$name.runs" | sort -n | tail -1)"
+  for t in 1 2; do
+    read -r lo hi < <(cut -d' ' -f1 "$work/$name-$t.runs" | min_max)
+    echo "$t $lo $hi $(cut -d' ' -f2 "$work/$name-$t.runs" | sort -n | tail -1)"
+  done
+  echo "pairs $(paste -d' ' "$work/$name-1.runs" "$work/$name-2.runs" | awk '{ printf "%.2f\n", $1 / $3 }' | sort -n | tr '\n' ' ')"
 }
 
+# The middle of the numbers given (the mean of the two middle ones for an even count): median N...
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { printf "%.2f", (v[int((NR + 1) / 2)] + v[int(NR / 2) + 1]) / 2 }'; }
+
 sample 11 15
-echo "iwp-stage: $polygons polygons in $files files, z-max 15, footprint dedup on; fastest of $repeat runs (slowest)"
-for t in 1 2; do
-  read -r secs slowest rss < <(stage_runs staged "$cfg" "$work/files.ndjson" "$t" 2048)
+echo "iwp-stage: $polygons polygons in $files files, z-max 15, footprint dedup on; fastest of $repeat runs (slowest), 1 and 2 threads taking turns"
+while read -r t rest; do
+  if [ "$t" = pairs ]; then
+    pairs=$rest
+    continue
+  fi
+  read -r secs slowest rss <<<"$rest"
   echo "threads=$t seconds=$secs ($slowest) polygons_per_s=$(rate "$polygons" "$secs") peak_rss_mb=$((rss / 1024))"
   eval "secs_$t=$secs"
-done
+done < <(stage_runs staged "$cfg" "$work/files.ndjson" 2048)
+# shellcheck disable=SC2086
+echo "1 -> 2 threads, run by run (1-thread time / 2-thread time of the same turn): $pairs; median $(median $pairs)x"
 for r in $(seq "$repeat"); do
   out=$(fresh_dir "ogr-$r" 2048 200000)
   start=$(date +%s.%N)
@@ -61,12 +80,17 @@ big=$((polygons / 2))
 rm -rf "$work/big"
 "$bin/iwp-synth" --out "$work/big" --polygons "$big" --files 1 --z-range 11 15 -q >/dev/null
 "$bin/iwp-stage" -c "$work/big/config.json" --list > "$work/big.ndjson"
-for t in 1 2; do
-  read -r secs slowest _ < <(stage_runs big "$work/big/config.json" "$work/big.ndjson" "$t" 1024)
+while read -r t rest; do
+  if [ "$t" = pairs ]; then
+    pairs=$rest
+    continue
+  fi
+  read -r secs slowest _ <<<"$rest"
   eval "big_$t=$secs"
   echo "one file of $big polygons, threads=$t seconds=$secs ($slowest)"
-done
-awk -v a="$big_1" -v b="$big_2" 'BEGIN { printf "one file, 1 -> 2 threads = %.2fx\n", a / b }'
+done < <(stage_runs big "$work/big/config.json" "$work/big.ndjson" 1024)
+# shellcheck disable=SC2086
+awk -v a="$big_1" -v b="$big_2" -v m="$(median $pairs)" -v p="$pairs" 'BEGIN { printf "one file, 1 -> 2 threads = %.2fx (fastest to fastest); run by run: %s; median %.2fx\n", a / b, p, m }'
 
 # Peak RSS must not grow with the number of files: the same 2,000 polygons per file, 4x and 16x
 # the files, staged on 2 threads.

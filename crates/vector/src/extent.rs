@@ -6,10 +6,14 @@ use crate::geom::Polygon;
 use gdal::spatial_ref::{CoordTransform, SpatialRef};
 use geo::BooleanOps;
 use iwp_core::tms::Tms;
+use rayon::prelude::*;
 
 /// Degrees a polygon may lie outside its CRS's area of use (the area is advisory: data just
 /// beyond it is common and fine; far beyond it is not).
 const AREA_MARGIN_DEG: f64 = 10.0;
+
+/// Points per task when checking them against the area of use.
+const POINTS_CHUNK: usize = 16384;
 
 /// The number of `points` (in `srs`) farther than the margin outside the CRS's area of use, and
 /// the area's description; None when the CRS declares no area.
@@ -21,16 +25,6 @@ pub fn outside_area_of_use(srs: &SpatialRef, points: &[(f64, f64)]) -> anyhow::R
         SpatialRef::from_epsg(s.auth_code().ok()? as u32).ok()
     });
     let Some(area) = srs.area_of_use().or_else(|| identified.flatten()?.area_of_use()) else { return Ok(None) };
-    let lonlat = crate::vector::srs("EPSG:4326")?;
-    let t = CoordTransform::new(srs, &lonlat)?;
-    let mut pts = points.to_vec();
-    if crate::vector::transform_points(&t, &mut pts).is_err() {
-        // Some point has no image: one by one, those count as outside (NaN).
-        for p in pts.iter_mut() {
-            let mut one = [*p];
-            *p = if crate::vector::transform_points(&t, &mut one).is_ok() { one[0] } else { (f64::NAN, f64::NAN) };
-        }
-    }
     let m = AREA_MARGIN_DEG;
     let lon_ok = |lon: f64| {
         let (w, e) = (area.west_lon_degree, area.east_lon_degree);
@@ -43,8 +37,25 @@ pub fn outside_area_of_use(srs: &SpatialRef, points: &[(f64, f64)]) -> anyhow::R
         }
     };
     let lat_ok = |lat: f64| (area.south_lat_degree - m..=area.north_lat_degree + m).contains(&lat);
-    let out =
-        pts.iter().filter(|(lon, lat)| !(lon.is_finite() && lat.is_finite() && lon_ok(*lon) && lat_ok(*lat))).count();
+    // Points are moved to longitude, latitude in chunks on rayon's threads, each chunk with its
+    // own transformation (GDAL's are not shared between threads).
+    let wkt = srs.to_wkt()?;
+    let outside_in = |chunk: &[(f64, f64)]| -> anyhow::Result<usize> {
+        let t = CoordTransform::new(&crate::vector::srs(&wkt)?, &crate::vector::srs("EPSG:4326")?)?;
+        let mut pts = chunk.to_vec();
+        if crate::vector::transform_points(&t, &mut pts).is_err() {
+            // Some point has no image: one by one, those count as outside (NaN).
+            for p in pts.iter_mut() {
+                let mut one = [*p];
+                *p = if crate::vector::transform_points(&t, &mut one).is_ok() { one[0] } else { (f64::NAN, f64::NAN) };
+            }
+        }
+        Ok(pts
+            .iter()
+            .filter(|(lon, lat)| !(lon.is_finite() && lat.is_finite() && lon_ok(*lon) && lat_ok(*lat)))
+            .count())
+    };
+    let out = points.par_chunks(POINTS_CHUNK).map(outside_in).sum::<anyhow::Result<usize>>()?;
     // The description's first sentence (some list every country) and the bounds.
     let short = area.name.split(". ").next().unwrap_or(&area.name).trim_end_matches('.');
     let name = format!(
@@ -59,14 +70,26 @@ pub fn wraps(tms: &Tms) -> bool {
     matches!(tms.id, "WorldCRS84Quad" | "WebMercatorQuad")
 }
 
+/// The width of the tile matrix set's world, in its CRS units.
+fn world_width(tms: &Tms) -> f64 {
+    tms.span0 * f64::from(tms.matrix0.0)
+}
+
+/// True when a polygon (in the TMS CRS) of a wrapping tile matrix set spans more than half the
+/// world's width: it crosses the antimeridian and is split there.
+pub fn crosses_antimeridian(tms: &Tms, polygon: &Polygon) -> bool {
+    let b = polygon.bounds();
+    wraps(tms) && b.right - b.left > world_width(tms) / 2.0
+}
+
 /// A polygon (in the TMS CRS) as pieces that do not cross the antimeridian: itself when it does
 /// not span more than half the world's width, else its parts west and east of the line.
 pub fn split_at_antimeridian(tms: &Tms, polygon: Polygon) -> Vec<Polygon> {
-    let width = tms.span0 * f64::from(tms.matrix0.0);
-    let (left, b) = (tms.origin.0, polygon.bounds());
-    if !wraps(tms) || b.right - b.left <= width / 2.0 {
+    if !crosses_antimeridian(tms, &polygon) {
         return vec![polygon];
     }
+    let width = world_width(tms);
+    let (left, b) = (tms.origin.0, polygon.bounds());
     // Points west of the middle go one world east: the polygon then straddles the east edge.
     let middle = left + width / 2.0;
     let shifted: Vec<Vec<(f64, f64)>> = polygon

@@ -13,7 +13,6 @@ use gdal::vector::{FieldValue, LayerAccess};
 use geo::{BooleanOps, BoundingRect, Intersects, MultiPolygon};
 use iwp_core::config::{Config, KeepRule};
 use iwp_core::files::relative_within;
-use rayon::prelude::*;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -294,18 +293,17 @@ impl FootprintIndex {
         }
     }
 
-    /// Flags for `polygons` (in the data CRS `data_wkt`) of input file `input`, staged as
-    /// `filename`, whose job line may name its footprint: true = duplicated. Errors when the file
-    /// has no footprint.
-    pub fn flags(
+    /// The test of duplicates for polygons (in the data CRS `data_wkt`) of input file `input`,
+    /// staged as `filename`, whose job line may name its footprint. Errors when the file has no
+    /// footprint.
+    pub fn duplicate_test(
         &self,
         config: &Config,
         input: &Path,
         job_footprint: Option<&Path>,
         filename: &str,
         data_wkt: &str,
-        polygons: &[Polygon],
-    ) -> anyhow::Result<Vec<bool>> {
+    ) -> anyhow::Result<DuplicateTest> {
         let (own_id, own, own_lonlat) = self.own(config, input, job_footprint, filename)?;
         let own_placed = self.placed(own_id, &own, data_wkt);
         let (own_shape, own_box) = own_placed.as_ref().as_ref().map_err(|e| anyhow!("{e}"))?;
@@ -336,14 +334,26 @@ impl FootprintIndex {
             "{filename}: {nearby} other footprints read (their boxes meet its own), {} ranked higher and overlapping",
             overlaps.len()
         );
-        Ok(polygons
-            .par_iter()
-            .map(|p| {
-                let g = p.to_geo();
-                (config.deduplicate_clip_to_footprint && !g.intersects(own_shape))
-                    || overlaps.iter().any(|o| g.intersects(o))
-            })
-            .collect())
+        Ok(DuplicateTest { own: own_shape.clone(), clip: config.deduplicate_clip_to_footprint, overlaps })
+    }
+}
+
+/// What flags a polygon of one file as duplicated: meeting a higher-ranked footprint where it
+/// overlaps the file's own, or (with deduplicate_clip_to_footprint) lying outside its own.
+pub struct DuplicateTest {
+    /// The file's own footprint, in its CRS.
+    own: MultiPolygon<f64>,
+    /// deduplicate_clip_to_footprint.
+    clip: bool,
+    /// Overlaps of the own footprint with higher-ranked footprints.
+    overlaps: Vec<MultiPolygon<f64>>,
+}
+
+impl DuplicateTest {
+    /// True when `polygon` is a duplicate.
+    pub fn duplicated(&self, polygon: &Polygon) -> bool {
+        let g = polygon.to_geo();
+        (self.clip && !g.intersects(&self.own)) || self.overlaps.iter().any(|o| g.intersects(o))
     }
 }
 

@@ -78,7 +78,19 @@ pub struct StagedFile {
     pub skipped: usize,
 }
 
-/// Polygons per parallel reprojection task.
+impl StagedFile {
+    /// Drops the rows and attribute values on rayon's threads: a large file's are millions of
+    /// allocations, which one thread frees while the others may have nothing to do.
+    pub fn release(self) {
+        let StagedFile { rows, values, .. } = self;
+        rayon::join(
+            || rows.into_par_iter().with_min_len(CHUNK).for_each(drop),
+            || values.into_par_iter().with_min_len(CHUNK).for_each(drop),
+        );
+    }
+}
+
+/// Polygons per parallel task (reprojection, freeing).
 const CHUNK: usize = 4096;
 
 /// A deterministic identifier for a polygon: a name-based UUID of file, feature and part.
@@ -206,8 +218,8 @@ pub fn stage_file(
     }
     let flags = match (footprints, config.deduplicate_method) {
         (Some(index), Some(iwp_core::config::DedupMethod::Footprints)) => {
-            let polys: Vec<Polygon> = polygons.iter().map(|e| e.3.clone()).collect();
-            Some(index.flags(config, path, footprint, &filename, &srs.to_wkt()?, &polys)?)
+            let test = index.duplicate_test(config, path, footprint, &filename, &srs.to_wkt()?)?;
+            Some(polygons.par_iter().map(|e| test.duplicated(&e.3)).collect())
         }
         _ => None,
     };
@@ -256,13 +268,16 @@ pub fn stage_file(
             config.tms.id
         );
     }
-    let mut tiles: BTreeMap<Tile, Vec<usize>> = BTreeMap::new();
-    for (n, ts) in row_tiles.into_iter().enumerate() {
-        for t in ts {
-            tiles.entry(t).or_default().push(n);
-        }
-    }
+    let tiles = rows_by_tile(row_tiles);
     Ok(StagedFile { filename, columns, values, rows, tiles, repaired, skipped })
+}
+
+/// Row numbers per tile, in order, from each row's tiles (sorted on rayon's threads).
+fn rows_by_tile(row_tiles: Vec<Vec<Tile>>) -> BTreeMap<Tile, Vec<usize>> {
+    let mut pairs: Vec<(Tile, usize)> =
+        row_tiles.into_par_iter().enumerate().flat_map_iter(|(n, ts)| ts.into_iter().map(move |t| (t, n))).collect();
+    pairs.par_sort_unstable();
+    pairs.chunk_by(|a, b| a.0 == b.0).map(|run| (run[0].0, run.iter().map(|p| p.1).collect())).collect()
 }
 
 /// Polygons (feature, attribute row, part, polygon) with those that cross the antimeridian split
@@ -275,6 +290,10 @@ fn split_at_antimeridian(
     polygons: Vec<Located>,
     flags: Option<Vec<bool>>,
 ) -> (Vec<Located>, Option<Vec<bool>>) {
+    // Most files have none: they are checked on rayon's threads and kept as they are.
+    if !polygons.par_iter().any(|e| crate::extent::crosses_antimeridian(config.tms, &e.3)) {
+        return (polygons, flags);
+    }
     let mut out = Vec::with_capacity(polygons.len());
     let mut out_flags = flags.as_ref().map(|_| Vec::with_capacity(polygons.len()));
     let mut crossing = 0;
@@ -314,4 +333,32 @@ fn check_names(config: &Config, columns: &[Column], path: &Path) -> anyhow::Resu
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iwp_core::rand::Rand;
+
+    #[test]
+    fn rows_by_tile_lists_each_tiles_rows_in_order_as_filling_a_map_row_by_row_does() {
+        let mut rand = Rand(22);
+        for rows in [0, 1, 7, 5000, 40_000] {
+            let row_tiles: Vec<Vec<Tile>> = (0..rows)
+                .map(|_| {
+                    // No tile for some rows, up to four (a row's tiles are distinct) for others.
+                    let (x, y) = (rand.below(30) as u32, rand.below(30) as u32);
+                    let n = rand.below(5) as u32;
+                    (0..n).map(|k| Tile::new(x + k % 2, y + k / 2, 15)).collect()
+                })
+                .collect();
+            let mut expected: BTreeMap<Tile, Vec<usize>> = BTreeMap::new();
+            for (n, ts) in row_tiles.iter().enumerate() {
+                for t in ts {
+                    expected.entry(*t).or_default().push(n);
+                }
+            }
+            assert_eq!(rows_by_tile(row_tiles), expected, "{rows} rows");
+        }
+    }
 }

@@ -94,16 +94,13 @@ impl Staging<'_> {
             writes.push(w);
         }
         append_summary(self.config, &staged.filename, &writes)?;
+        let (tile_count, polygons) = (tiles.len(), staged.rows.len());
+        staged.release();
         if let Some(e) = failed {
-            return Err(e.context(format!(
-                "{path}: {} of {} tiles not written",
-                tiles.len() - writes.len(),
-                tiles.len()
-            )));
+            return Err(e.context(format!("{path}: {} of {tile_count} tiles not written", tile_count - writes.len())));
         }
         tracing::debug!(
-            "{path}: {} polygons read and tiled in {staged_secs:.2} s, {} tiles written in {:.2} s",
-            staged.rows.len(),
+            "{path}: {polygons} polygons read and tiled in {staged_secs:.2} s, {} tiles written in {:.2} s",
             writes.len(),
             t0.elapsed().as_secs_f64() - staged_secs
         );
