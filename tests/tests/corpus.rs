@@ -283,6 +283,15 @@ fn output_folder_problems_and_bad_configs() {
             errors.iter().any(|e| e.contains(out.to_str().unwrap())),
             "{what}: names the folder or tile: {errors:#?}"
         );
+        // Each error line is its job's line (tiles are put in place and reported by another
+        // thread than the one that staged the file): path and footprint kept.
+        let failed: Vec<_> = results.iter().filter(|r| r["status"] == "error").collect();
+        assert!(
+            failed
+                .iter()
+                .all(|r| r["path"].as_str().is_some_and(|p| p.ends_with(".shp")) && r["footprint"].is_string()),
+            "{what}: {failed:#?}"
+        );
         // What was written is whole: every tile opens; no temporaries stay.
         for f in files_under(out).into_iter().filter(|p| p.extension().is_some_and(|e| e == "gpkg")) {
             assert!(iwp_vector::vector::feature_count(&f).is_ok(), "{} is corrupt", f.display());

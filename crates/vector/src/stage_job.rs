@@ -5,11 +5,11 @@ use crate::footprint_index::{self, IndexFile};
 use crate::footprints::{footprint_path, FootprintIndex};
 use crate::stage::stage_file;
 use crate::tilestore::{append_summary, lock_folders, prepare_tile, PreparedTile, TileRows, TileWriter};
-use anyhow::{anyhow, Context};
+use anyhow::anyhow;
 use iwp_core::config::Config;
 use iwp_core::jobs::Results;
 use iwp_core::lines::{InputFile, StagedTile, TileAt};
-use iwp_core::runner::Job;
+use iwp_core::runner::{Job, Run};
 use iwp_core::tms::Tile;
 use std::path::Path;
 use std::time::Instant;
@@ -32,10 +32,54 @@ fn secs(t0: Instant) -> f64 {
     (t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0
 }
 
+/// A file's tiles written under temporary names, waiting to be flushed to disk, put in place
+/// and reported; it holds the locks of their folders until then.
+struct Written {
+    /// The job line, for its result and error lines.
+    job: InputFile,
+    /// The file as staging_filename holds it.
+    filename: String,
+    /// Each tile's new content, or why it could not be written.
+    prepared: Vec<anyhow::Result<PreparedTile>>,
+    /// The locks of the tiles' folders.
+    locks: Vec<std::fs::File>,
+    /// When the file's job started.
+    t0: Instant,
+    /// Seconds it took to read and tile the file.
+    staged_secs: f64,
+    /// Polygons staged.
+    polygons: usize,
+}
+
+impl Written {
+    /// True when some tile changes (it has to reach the disk before it is put in place).
+    fn changes(&self) -> bool {
+        self.prepared.iter().any(|p| p.as_ref().is_ok_and(PreparedTile::changes))
+    }
+}
+
 impl Staging<'_> {
-    /// Stages one input file and writes one result line per tile written (the job's unknown
-    /// fields kept); an error names the file and how many tiles were not written.
-    pub fn run(&self, job: &Job<InputFile>, results: &Results) -> anyhow::Result<()> {
+    /// Stages every job on rayon's threads. One more thread flushes the written tiles to disk
+    /// (one flush for the files that are waiting), puts them in place and writes the result
+    /// lines, while the staging threads go on to their next files.
+    pub fn run_all(&self, run: &Run, jobs: &[Job<InputFile>]) {
+        let (written, waiting) = std::sync::mpsc::sync_channel::<Written>(rayon::current_num_threads());
+        std::thread::scope(|scope| {
+            let results = &run.results;
+            scope.spawn(move || {
+                while let Ok(first) = waiting.recv() {
+                    let batch: Vec<Written> = std::iter::once(first).chain(waiting.try_iter()).collect();
+                    self.put_in_place(batch, results);
+                }
+            });
+            run.each("files", jobs, |job| self.stage(job, &written));
+            drop(written);
+        });
+    }
+
+    /// Stages one input file: reads and tiles it, writes its tiles under temporary names with
+    /// their folders locked, and hands them to the finishing thread.
+    fn stage(&self, job: &Job<InputFile>, written: &std::sync::mpsc::SyncSender<Written>) -> anyhow::Result<()> {
         let t0 = Instant::now();
         let input = &job.body;
         let path = input.path.as_str();
@@ -46,9 +90,9 @@ impl Staging<'_> {
             tracing::warn!("{path}: {} invalid polygons repaired with MakeValid", staged.repaired);
         }
         // Tiles of one file are written together: their folders locked, the new tiles written in
-        // parallel under temporary names, one flush of the filesystem for all of them (not one
-        // per tile), then each renamed into place, reported in order. A crash leaves each tile
-        // old or new, never truncated.
+        // parallel under temporary names; then (by the finishing thread) one flush of the
+        // filesystem for all of them (not one per tile), each renamed into place, reported in
+        // order. A crash leaves each tile old or new, never truncated.
         let tiles: Vec<_> = staged.tiles.iter().collect();
         let keys: Vec<Tile> = staged.tiles.keys().copied().collect();
         let locks = lock_folders(self.config, self.out, &keys)?;
@@ -56,14 +100,44 @@ impl Staging<'_> {
             let rows = TileRows { file: &staged, tile: **tile, rows, force: self.force };
             prepare_tile(self.config, self.out, rows, TileWriter::Sqlite)
         });
-        if prepared.iter().any(|p| p.as_ref().is_ok_and(PreparedTile::changes)) {
-            iwp_core::files::sync_filesystem(self.out)
-                .with_context(|| format!("{path}: cannot flush its tiles to disk under {}", self.out.display()))?;
+        let (filename, polygons) = (staged.filename.clone(), staged.rows.len());
+        staged.release();
+        let file = Written { job: input.clone(), filename, prepared, locks, t0, staged_secs, polygons };
+        written.send(file).map_err(|_| anyhow!("{path}: the thread putting tiles in place has stopped"))
+    }
+
+    /// Flushes the tiles of `batch` to disk in one go, renames them into place and writes one
+    /// result line per tile written; a file whose tiles could not all be written gets an error
+    /// line naming how many were not.
+    fn put_in_place(&self, batch: Vec<Written>, results: &Results) {
+        let flushed = match batch.iter().any(Written::changes) {
+            true => iwp_core::files::sync_filesystem(self.out).map_err(|e| e.to_string()),
+            false => Ok(()),
+        };
+        for file in batch {
+            let job = file.job.clone();
+            let outcome = match &flushed {
+                Ok(()) => self.report(file, results),
+                Err(e) => {
+                    Err(anyhow!("{}: cannot flush its tiles to disk under {}: {e}", job.path, self.out.display()))
+                }
+            };
+            if let Err(e) = outcome {
+                // Fails only once results cannot be written; the run ends with why.
+                let _ = results.error_for(&job, &format!("{e:#}"));
+            }
         }
-        let written: Vec<_> = prepared.into_iter().map(|p| p.and_then(PreparedTile::put_in_place)).collect();
+    }
+
+    /// Puts a flushed file's tiles in place and writes its result lines.
+    fn report(&self, file: Written, results: &Results) -> anyhow::Result<()> {
+        let Written { job, filename, prepared, locks, t0, staged_secs, polygons } = file;
+        let path = job.path.as_str();
+        let tile_count = prepared.len();
+        let put: Vec<_> = prepared.into_iter().map(|p| p.and_then(PreparedTile::put_in_place)).collect();
         drop(locks);
         let (mut writes, mut failed) = (Vec::new(), None);
-        for w in written {
+        for w in put {
             let w = match w {
                 Ok(w) => w,
                 Err(e) => {
@@ -82,20 +156,18 @@ impl Staging<'_> {
                 path: w.path.display().to_string(),
                 features: Some(w.features),
                 rows: Some(w.added as u64),
-                file: Some(staged.filename.clone()),
+                file: Some(filename.clone()),
                 // The job this line belongs to and how many lines it gives, for iwp-progress.
                 source: Some(path.to_string()),
-                parts: Some(tiles.len() as u64),
+                parts: Some(tile_count as u64),
                 secs: Some(secs(t0)),
-                extra: input.extra.clone(),
+                extra: job.extra.clone(),
                 ..Default::default()
             };
             results.put(&line)?;
             writes.push(w);
         }
-        append_summary(self.config, &staged.filename, &writes)?;
-        let (tile_count, polygons) = (tiles.len(), staged.rows.len());
-        staged.release();
+        append_summary(self.config, &filename, &writes)?;
         if let Some(e) = failed {
             return Err(e.context(format!("{path}: {} of {tile_count} tiles not written", tile_count - writes.len())));
         }

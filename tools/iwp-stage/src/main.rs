@@ -87,7 +87,7 @@ fn main() -> ExitCode {
     let out = args.out.clone().unwrap_or_else(|| config.dir_staged.clone());
     iwp_core::temps::claim(&[&out]);
     let staging = Staging { config: &config, out: &out, footprints: footprints.as_ref(), force: args.force };
-    run.each("files", &jobs, |job| staging.run(job, &run.results));
+    staging.run_all(&run, &jobs);
     run.finish("tile writes")
 }
 
