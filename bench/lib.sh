@@ -12,11 +12,14 @@ trap cleanup EXIT
 # A new empty folder for outputs of many small files: as root, a freshly made ext4 filesystem
 # (loop-mounted image of SIZE_MB), so one run's deletions do not slow the next run's file
 # creation (this VM's root ext4 has no journal, and such ext4 skips inodes freed in the last
-# seconds when creating files); else a plain folder. Prints its path: fresh_dir NAME SIZE_MB INODES
+# seconds when creating files); else a plain folder. With KIND tmpfs, a tmpfs of SIZE_MB
+# instead (memory only: no disk work). Prints its path: fresh_dir NAME SIZE_MB INODES [KIND]
 fresh_dir() {
   local dir=$work/$1
   mkdir -p "$dir"
-  if [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null &&
+  if [ "${4:-ext4}" = tmpfs ]; then
+    if [ "$(id -u)" = 0 ]; then mount -t tmpfs -o "size=${2}m" tmpfs "$dir"; fi
+  elif [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null &&
     truncate -s "${2}M" "$work/$1.img" && mkfs.ext4 -q -F -N "$3" "$work/$1.img" >/dev/null 2>&1 &&
     ! mount -o loop "$work/$1.img" "$dir" 2>/dev/null; then
     rm -f "$work/$1.img"

@@ -12,30 +12,42 @@ source "$(dirname "$0")/lib.sh"
 polygons=${1:-1000000}
 files=${2:-50}
 
+# Runs a command under /usr/bin/time and reads the machine's busy time from /proc/stat around it;
+# prints "seconds peak_rss_kb other_core_seconds", the last being what other processes (the
+# kernel's writeback and loop-device workers, mostly) kept the cores busy for meanwhile.
+timed_busy() {
+  local b0 b1
+  b0=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat)
+  /usr/bin/time -f '%e %M %U %S' -o "$work/time" "$@" >/dev/null 2>"$work/err" || { cat "$work/err"; exit 1; }
+  b1=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat)
+  awk -v b="$((b1 - b0))" -v hz="$(getconf CLK_TCK)" '{ printf "%s %s %.2f\n", $1, $2, b / hz - $3 - $4 }' "$work/time"
+}
+
 # Stages the job lines of CONFIG $repeat times on 1 and on 2 threads, the two taking turns (1
 # then 2, then 2 then 1, ...) so that this VM's drift from its neighbours weighs on both alike,
-# each run into a fresh filesystem (see fresh_dir: no run pays for an earlier one's deletions) of
-# SIZE_MB. Writes "seconds peak_rss_kb" per run to $work/NAME-THREADS.runs and prints, per thread
-# count, "threads fastest slowest peak_rss_kb", then "pairs RATIOS" (1-thread time over the
-# 2-thread time of the same turn, sorted): stage_runs NAME CONFIG JOBS SIZE_MB
+# each run into a fresh filesystem of SIZE_MB (see fresh_dir: no run pays for an earlier one's
+# deletions; KIND ext4, the default, or tmpfs). Writes "seconds peak_rss_kb other_core_seconds"
+# per run to $work/NAME-THREADS.runs and prints, per thread count, "threads fastest slowest
+# peak_rss_kb mean_other_core_seconds", then "pairs RATIOS" (1-thread time over the 2-thread
+# time of the same turn, sorted): stage_runs NAME CONFIG JOBS SIZE_MB [KIND]
 stage_runs() {
-  local name=$1 config=$2 jobs=$3 size=$4 out r t order
+  local name=$1 config=$2 jobs=$3 size=$4 kind=${5:-ext4} out r t order
   rm -f "$work/$name-1.runs" "$work/$name-2.runs"
   for r in $(seq "$repeat"); do
     order="1 2"
     if [ $((r % 2)) = 0 ]; then order="2 1"; fi
     for t in $order; do
-      out=$(fresh_dir "$name-$t-$r" "$size" 200000)
+      out=$(fresh_dir "$name-$t-$r" "$size" 200000 "$kind")
       rm -f "$(dirname "$config")/staging_summary.csv"
-      timed "$bin/iwp-stage" -c "$config" --input "$jobs" --threads "$t" --out "$out" -q >>"$work/$name-$t.runs"
+      timed_busy "$bin/iwp-stage" -c "$config" --input "$jobs" --threads "$t" --out "$out" -q >>"$work/$name-$t.runs"
       drop_dir "$name-$t-$r"
     done
   done
   for t in 1 2; do
     read -r lo hi < <(cut -d' ' -f1 "$work/$name-$t.runs" | min_max)
-    echo "$t $lo $hi $(cut -d' ' -f2 "$work/$name-$t.runs" | sort -n | tail -1)"
+    echo "$t $lo $hi $(cut -d' ' -f2 "$work/$name-$t.runs" | sort -n | tail -1) $(awk '{ s += $3 } END { printf "%.2f", s / NR }' "$work/$name-$t.runs")"
   done
-  echo "pairs $(paste -d' ' "$work/$name-1.runs" "$work/$name-2.runs" | awk '{ printf "%.2f\n", $1 / $3 }' | sort -n | tr '\n' ' ')"
+  echo "pairs $(paste -d' ' "$work/$name-1.runs" "$work/$name-2.runs" | awk '{ printf "%.2f\n", $1 / $4 }' | sort -n | tr '\n' ' ')"
 }
 
 # The middle of the numbers given (the mean of the two middle ones for an even count): median N...
@@ -43,17 +55,21 @@ median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { printf "%.2f
 
 sample 11 15
 echo "iwp-stage: $polygons polygons in $files files, z-max 15, footprint dedup on; fastest of $repeat runs (slowest), 1 and 2 threads taking turns"
-while read -r t rest; do
-  if [ "$t" = pairs ]; then
-    pairs=$rest
-    continue
-  fi
-  read -r secs slowest rss <<<"$rest"
-  echo "threads=$t seconds=$secs ($slowest) polygons_per_s=$(rate "$polygons" "$secs") peak_rss_mb=$((rss / 1024))"
-  eval "secs_$t=$secs"
-done < <(stage_runs staged "$cfg" "$work/files.ndjson" 2048)
-# shellcheck disable=SC2086
-echo "1 -> 2 threads, run by run (1-thread time / 2-thread time of the same turn): $pairs; median $(median $pairs)x"
+for kind in ext4 tmpfs; do
+  while read -r t rest; do
+    if [ "$t" = pairs ]; then
+      pairs=$rest
+      continue
+    fi
+    read -r secs slowest rss other <<<"$rest"
+    echo "into $kind, threads=$t seconds=$secs ($slowest) polygons_per_s=$(rate "$polygons" "$secs") peak_rss_mb=$((rss / 1024)) other_processes_core_s=$other"
+    eval "secs_${kind}_$t=$secs"
+  done < <(stage_runs "staged-$kind" "$cfg" "$work/files.ndjson" 2048 "$kind")
+  # shellcheck disable=SC2086
+  echo "into $kind, 1 -> 2 threads run by run (1-thread time / 2-thread time of the same turn): $pairs; median $(median $pairs)x"
+done
+secs_1=$secs_ext4_1
+secs_2=$secs_ext4_2
 for r in $(seq "$repeat"); do
   out=$(fresh_dir "ogr-$r" 2048 200000)
   start=$(date +%s.%N)
@@ -72,7 +88,7 @@ read -r ogr ogr_slowest < <(min_max < "$work/ogr-times")
 read -r ogr_synced ogr_synced_slowest < <(min_max < "$work/ogr-synced-times")
 echo "ogr2ogr to GPKG (1 thread, same files) seconds=$ogr ($ogr_slowest) polygons_per_s=$(rate "$polygons" "$ogr")"
 echo "ogr2ogr to GPKG, then sync -f of its files seconds=$ogr_synced ($ogr_synced_slowest)"
-awk -v o="$ogr" -v s="$ogr_synced" -v a="$secs_1" -v b="$secs_2" 'BEGIN { printf "iwp-stage(1 thread) time / ogr2ogr time = %.2fx (speed %.2fx), / ogr2ogr and sync = %.2fx; 1 -> 2 threads = %.2fx\n", a / o, o / a, a / s, a / b }'
+awk -v o="$ogr" -v s="$ogr_synced" -v a="$secs_1" -v b="$secs_2" 'BEGIN { printf "into ext4: iwp-stage(1 thread) time / ogr2ogr time = %.2fx (speed %.2fx), / ogr2ogr and sync = %.2fx; 1 -> 2 threads = %.2fx (fastest to fastest)\n", a / o, o / a, a / s, a / b }'
 
 # One large file (half the polygons): on 2 threads its features are read in ranges that the
 # second thread takes over, as when a run's last file is staged while the other threads idle.

@@ -1,5 +1,6 @@
-//! iwp-stage's units of work: one input file staged into its tiles (one result line per tile
-//! written), the job list of every input file under dir_input, and the footprint index's report.
+//! iwp-stage's units of work: one input file staged into its tiles, which one finishing thread
+//! flushes to disk, puts in place and reports (one result line per tile written); the job list
+//! of every input file under dir_input; the footprint index's report.
 
 use crate::footprint_index::{self, IndexFile};
 use crate::footprints::{footprint_path, FootprintIndex};
@@ -63,8 +64,10 @@ impl Staging<'_> {
     /// (one flush for the files that are waiting), puts them in place and writes the result
     /// lines, while the staging threads go on to their next files.
     pub fn run_all(&self, run: &Run, jobs: &[Job<InputFile>]) {
-        let (written, waiting) = std::sync::mpsc::sync_channel::<Written>(rayon::current_num_threads());
         std::thread::scope(|scope| {
+            // The sender is dropped when this closure ends, also by a panic, and the finishing
+            // thread then ends too: the scope never waits for it in vain.
+            let (written, waiting) = std::sync::mpsc::sync_channel::<Written>(rayon::current_num_threads());
             let results = &run.results;
             scope.spawn(move || {
                 while let Ok(first) = waiting.recv() {
@@ -73,7 +76,6 @@ impl Staging<'_> {
                 }
             });
             run.each("files", jobs, |job| self.stage(job, &written));
-            drop(written);
         });
     }
 
