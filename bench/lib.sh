@@ -18,7 +18,9 @@ fresh_dir() {
   local dir=$work/$1
   mkdir -p "$dir"
   if [ "${4:-ext4}" = tmpfs ]; then
-    if [ "$(id -u)" = 0 ]; then mount -t tmpfs -o "size=${2}m" tmpfs "$dir"; fi
+    if [ "$(id -u)" != 0 ] || ! mount -t tmpfs -o "size=${2}m" tmpfs "$dir"; then
+      echo "warning: $dir is a plain folder, not a tmpfs (mounting one needs root)" >&2
+    fi
   elif [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null &&
     truncate -s "${2}M" "$work/$1.img" && mkfs.ext4 -q -F -N "$3" "$work/$1.img" >/dev/null 2>&1 &&
     ! mount -o loop "$work/$1.img" "$dir" 2>/dev/null; then

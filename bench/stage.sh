@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Benchmark of iwp-stage: generated IWP-like data (EPSG:3413, footprints, dedup on), z-max 15,
-# staged on 1 and 2 threads, against ogr2ogr converting the same files to GeoPackage in the
-# same run (fastest of REPEAT runs, default 3). Reports polygons/s, the time ratio to ogr2ogr
-# (alone, and followed by sync -f of its files: iwp-stage's time includes flushing its tiles to
-# disk), 1->2 thread scaling and peak RSS.
+# staged on 1 and 2 threads taking turns, into a fresh ext4 and again into tmpfs (as root; a
+# plain folder otherwise, with a warning), against ogr2ogr converting the same files to
+# GeoPackage in the same run (fastest of REPEAT runs, default 3). Reports polygons/s, the time
+# ratio to ogr2ogr (alone, and followed by sync -f of its files: iwp-stage's time includes
+# flushing its tiles to disk), 1->2 thread scaling run by run and its median, the core-seconds
+# other processes used meanwhile, and peak RSS.
 # Then one file of half the polygons on 1 and 2 threads, and peak RSS for 25, 100 and 400
 # files of 2,000 polygons each (it must stay flat).
 # Usage: bench/stage.sh [POLYGONS] [FILES]      (defaults: 1000000 50, as issue 3 asks)
@@ -18,7 +20,7 @@ files=${2:-50}
 timed_busy() {
   local b0 b1
   b0=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat)
-  /usr/bin/time -f '%e %M %U %S' -o "$work/time" "$@" >/dev/null 2>"$work/err" || { cat "$work/err"; exit 1; }
+  /usr/bin/time -f '%e %M %U %S' -o "$work/time" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
   b1=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat)
   awk -v b="$((b1 - b0))" -v hz="$(getconf CLK_TCK)" '{ printf "%s %s %.2f\n", $1, $2, b / hz - $3 - $4 }' "$work/time"
 }
@@ -56,6 +58,8 @@ median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { printf "%.2f
 sample 11 15
 echo "iwp-stage: $polygons polygons in $files files, z-max 15, footprint dedup on; fastest of $repeat runs (slowest), 1 and 2 threads taking turns"
 for kind in ext4 tmpfs; do
+  pairs=
+  stage_runs "staged-$kind" "$cfg" "$work/files.ndjson" 2048 "$kind" >"$work/stage_runs.out"
   while read -r t rest; do
     if [ "$t" = pairs ]; then
       pairs=$rest
@@ -64,7 +68,7 @@ for kind in ext4 tmpfs; do
     read -r secs slowest rss other <<<"$rest"
     echo "into $kind, threads=$t seconds=$secs ($slowest) polygons_per_s=$(rate "$polygons" "$secs") peak_rss_mb=$((rss / 1024)) other_processes_core_s=$other"
     eval "secs_${kind}_$t=$secs"
-  done < <(stage_runs "staged-$kind" "$cfg" "$work/files.ndjson" 2048 "$kind")
+  done <"$work/stage_runs.out"
   # shellcheck disable=SC2086
   echo "into $kind, 1 -> 2 threads run by run (1-thread time / 2-thread time of the same turn): $pairs; median $(median $pairs)x"
 done
@@ -96,6 +100,8 @@ big=$((polygons / 2))
 rm -rf "$work/big"
 "$bin/iwp-synth" --out "$work/big" --polygons "$big" --files 1 --z-range 11 15 -q >/dev/null
 "$bin/iwp-stage" -c "$work/big/config.json" --list > "$work/big.ndjson"
+pairs=
+stage_runs big "$work/big/config.json" "$work/big.ndjson" 1024 >"$work/stage_runs.out"
 while read -r t rest; do
   if [ "$t" = pairs ]; then
     pairs=$rest
@@ -104,7 +110,7 @@ while read -r t rest; do
   read -r secs slowest _ <<<"$rest"
   eval "big_$t=$secs"
   echo "one file of $big polygons, threads=$t seconds=$secs ($slowest)"
-done < <(stage_runs big "$work/big/config.json" "$work/big.ndjson" 1024)
+done <"$work/stage_runs.out"
 # shellcheck disable=SC2086
 awk -v a="$big_1" -v b="$big_2" -v m="$(median $pairs)" -v p="$pairs" 'BEGIN { printf "one file, 1 -> 2 threads = %.2fx (fastest to fastest); run by run: %s; median %.2fx\n", a / b, p, m }'
 

@@ -44,9 +44,10 @@ pub fn outside_area_of_use(srs: &SpatialRef, points: &[(f64, f64)]) -> anyhow::R
         let t = CoordTransform::new(&crate::vector::srs(&wkt)?, &crate::vector::srs("EPSG:4326")?)?;
         let mut pts = chunk.to_vec();
         if crate::vector::transform_points(&t, &mut pts).is_err() {
-            // Some point has no image: one by one, those count as outside (NaN).
-            for p in pts.iter_mut() {
-                let mut one = [*p];
+            // Some point has no image: one by one from the points as given (the failed call may
+            // have moved some), those count as outside (NaN).
+            for (p, given) in pts.iter_mut().zip(chunk) {
+                let mut one = [*given];
                 *p = if crate::vector::transform_points(&t, &mut one).is_ok() { one[0] } else { (f64::NAN, f64::NAN) };
             }
         }

@@ -334,17 +334,16 @@ impl FootprintIndex {
             "{filename}: {nearby} other footprints read (their boxes meet its own), {} ranked higher and overlapping",
             overlaps.len()
         );
-        Ok(DuplicateTest { own: own_shape.clone(), clip: config.deduplicate_clip_to_footprint, overlaps })
+        let own = config.deduplicate_clip_to_footprint.then(|| own_shape.clone());
+        Ok(DuplicateTest { own, overlaps })
     }
 }
 
 /// What flags a polygon of one file as duplicated: meeting a higher-ranked footprint where it
 /// overlaps the file's own, or (with deduplicate_clip_to_footprint) lying outside its own.
 pub struct DuplicateTest {
-    /// The file's own footprint, in its CRS.
-    own: MultiPolygon<f64>,
-    /// deduplicate_clip_to_footprint.
-    clip: bool,
+    /// The file's own footprint, in its CRS, with deduplicate_clip_to_footprint.
+    own: Option<MultiPolygon<f64>>,
     /// Overlaps of the own footprint with higher-ranked footprints.
     overlaps: Vec<MultiPolygon<f64>>,
 }
@@ -353,7 +352,7 @@ impl DuplicateTest {
     /// True when `polygon` is a duplicate.
     pub fn duplicated(&self, polygon: &Polygon) -> bool {
         let g = polygon.to_geo();
-        (self.clip && !g.intersects(&self.own)) || self.overlaps.iter().any(|o| g.intersects(o))
+        self.own.as_ref().is_some_and(|own| !g.intersects(own)) || self.overlaps.iter().any(|o| g.intersects(o))
     }
 }
 

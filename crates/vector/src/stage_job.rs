@@ -103,9 +103,12 @@ impl Staging<'_> {
             prepare_tile(self.config, self.out, rows, TileWriter::Sqlite)
         });
         let (filename, polygons) = (staged.filename.clone(), staged.rows.len());
-        staged.release();
         let file = Written { job: input.clone(), filename, prepared, locks, t0, staged_secs, polygons };
-        written.send(file).map_err(|_| anyhow!("{path}: the thread putting tiles in place has stopped"))
+        let sent = written.send(file).map_err(|_| anyhow!("{path}: the thread putting tiles in place has stopped"));
+        // Freed on rayon's threads only now that the locks are the finishing thread's: waiting
+        // in rayon could start another file's job here, which might wait for those locks.
+        staged.release();
+        sent
     }
 
     /// Flushes the tiles of `batch` to disk in one go, renames them into place and writes one
@@ -118,11 +121,12 @@ impl Staging<'_> {
         };
         for file in batch {
             let job = file.job.clone();
+            // A file whose tiles all stay as they were needs no flush.
             let outcome = match &flushed {
-                Ok(()) => self.report(file, results),
-                Err(e) => {
+                Err(e) if file.changes() => {
                     Err(anyhow!("{}: cannot flush its tiles to disk under {}: {e}", job.path, self.out.display()))
                 }
+                _ => self.report(file, results),
             };
             if let Err(e) = outcome {
                 // Fails only once results cannot be written; the run ends with why.
