@@ -395,6 +395,30 @@ mod tests {
         }
     }
 
+    /// A square polygon of side `side` with its lower left corner at (x, y).
+    fn square(x: f64, y: f64, side: f64) -> Polygon {
+        Polygon { rings: vec![vec![(x, y), (x + side, y), (x + side, y + side), (x, y + side), (x, y)]] }
+    }
+
+    #[test]
+    fn a_polygon_is_a_duplicate_where_a_higher_ranked_footprint_overlaps_or_outside_its_own_with_clipping() {
+        // Own footprint 0..10, a higher-ranked one's overlap with it 8..10 (x).
+        let own = MultiPolygon(vec![square(0.0, 0.0, 10.0).to_geo()]);
+        let overlap = MultiPolygon(vec![square(8.0, 0.0, 2.0).to_geo()]);
+        let (inside, in_overlap, across, outside) =
+            (square(1.0, 1.0, 1.0), square(8.5, 1.0, 1.0), square(7.5, 1.0, 1.0), square(20.0, 1.0, 1.0));
+        let clipping = DuplicateTest { own: Some(own), overlaps: vec![overlap.clone()] };
+        let keeping = DuplicateTest { own: None, overlaps: vec![overlap] };
+        for (test, outside_flagged) in [(&clipping, true), (&keeping, false)] {
+            assert!(!test.duplicated(&inside), "inside its own footprint only");
+            assert!(test.duplicated(&in_overlap), "inside the overlap");
+            assert!(test.duplicated(&across), "meeting the overlap");
+            assert_eq!(test.duplicated(&outside), outside_flagged, "outside every footprint");
+        }
+        let alone = DuplicateTest { own: None, overlaps: vec![] };
+        assert!([inside, in_overlap, across, outside].iter().all(|p| !alone.duplicated(p)), "no overlap, no clipping");
+    }
+
     #[test]
     fn keep_rules_rank_footprints_and_file_names_break_ties() {
         let newer = [KeepRule { property: "Date".into(), larger: true }];
