@@ -3,7 +3,7 @@
 //! (WorldCRS84Quad, WebMercatorQuad), split at the antimeridian instead of spanning the world.
 
 use crate::geom::Polygon;
-use gdal::spatial_ref::{CoordTransform, SpatialRef};
+use gdal::spatial_ref::SpatialRef;
 use geo::BooleanOps;
 use iwp_core::tms::Tms;
 use rayon::prelude::*;
@@ -41,7 +41,7 @@ pub fn outside_area_of_use(srs: &SpatialRef, points: &[(f64, f64)]) -> anyhow::R
     // own transformation (GDAL's are not shared between threads).
     let wkt = srs.to_wkt()?;
     let outside_in = |chunk: &[(f64, f64)]| -> anyhow::Result<usize> {
-        let t = CoordTransform::new(&crate::vector::srs(&wkt)?, &crate::vector::srs("EPSG:4326")?)?;
+        let t = crate::vector::transform_between(&wkt, "EPSG:4326")?;
         let mut pts = chunk.to_vec();
         if crate::vector::transform_points(&t, &mut pts).is_err() {
             // Some point has no image: one by one from the points as given (the failed call may

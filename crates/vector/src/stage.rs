@@ -8,7 +8,6 @@ use crate::input_features::{read_features, FeatureRows};
 use crate::simplify::simplify_polygon;
 use crate::vector;
 use anyhow::{anyhow, bail, Context};
-use gdal::spatial_ref::CoordTransform;
 use gdal::vector::{FieldValue, LayerAccess, OGRFieldType};
 use iwp_core::config::Config;
 use iwp_core::tms::{Tile, Tms};
@@ -228,8 +227,7 @@ pub fn stage_file(
         let (srs_wkt, target_wkt) = (srs.to_wkt()?, target.to_wkt()?);
         polygons.par_chunks_mut(CHUNK).try_for_each(|chunk| -> anyhow::Result<()> {
             // Spatial references and transforms are not shared between threads.
-            let t = CoordTransform::new(&vector::srs(&srs_wkt)?, &vector::srs(&target_wkt)?)
-                .context("no transformation to the TMS CRS")?;
+            let t = vector::transform_between(&srs_wkt, &target_wkt).context("no transformation to the TMS CRS")?;
             for (_, _, _, p) in chunk.iter_mut() {
                 for ring in p.rings.iter_mut() {
                     vector::transform_points(&t, ring)

@@ -90,6 +90,12 @@ pub fn srs(definition: &str) -> anyhow::Result<SpatialRef> {
     Ok(srs)
 }
 
+/// A transformation between CRSs given by definitions (WKT, `EPSG:…`), both in traditional GIS
+/// order; make one per thread (GDAL's transformations are not shared between threads).
+pub fn transform_between(from: &str, to: &str) -> anyhow::Result<gdal::spatial_ref::CoordTransform> {
+    Ok(gdal::spatial_ref::CoordTransform::new(&srs(from)?, &srs(to)?)?)
+}
+
 /// The CRS of `definition` as files should register it: by its EPSG code where it has one
 /// (OGC:CRS84, lon/lat on WGS 84, as EPSG:4326 in longitude, latitude order), so that a
 /// GeoPackage's gpkg_spatial_ref_sys names organization EPSG and srs_id the code.
