@@ -29,9 +29,9 @@ timed_busy() {
 # then 2, then 2 then 1, ...) so that this VM's drift from its neighbours weighs on both alike,
 # each run into a fresh filesystem of SIZE_MB (see fresh_dir: no run pays for an earlier one's
 # deletions; KIND ext4, the default, or tmpfs). Writes "seconds peak_rss_kb other_core_seconds"
-# per run to $work/NAME-THREADS.runs and prints, per thread count, "threads fastest slowest
-# peak_rss_kb mean_other_core_seconds", then "pairs RATIOS" (1-thread time over the 2-thread
-# time of the same turn, sorted): stage_runs NAME CONFIG JOBS SIZE_MB [KIND]
+# per run to $work/NAME-THREADS.runs, each turn's 1-thread time over its 2-thread time (sorted,
+# on one line) to $work/NAME.pairs, and prints, per thread count, "threads fastest slowest
+# peak_rss_kb mean_other_core_seconds": stage_runs NAME CONFIG JOBS SIZE_MB [KIND]
 stage_runs() {
   local name=$1 config=$2 jobs=$3 size=$4 kind=${5:-ext4} out r t order
   rm -f "$work/$name-1.runs" "$work/$name-2.runs"
@@ -49,7 +49,8 @@ stage_runs() {
     read -r lo hi < <(cut -d' ' -f1 "$work/$name-$t.runs" | min_max)
     echo "$t $lo $hi $(cut -d' ' -f2 "$work/$name-$t.runs" | sort -n | tail -1) $(awk '{ s += $3 } END { printf "%.2f", s / NR }' "$work/$name-$t.runs")"
   done
-  echo "pairs $(paste -d' ' "$work/$name-1.runs" "$work/$name-2.runs" | awk '{ printf "%.2f\n", $1 / $4 }' | sort -n | tr '\n' ' ')"
+  paste -d' ' "$work/$name-1.runs" "$work/$name-2.runs" | awk '{ printf "%.2f\n", $1 / $4 }' | sort -n |
+    tr '\n' ' ' >"$work/$name.pairs"
 }
 
 # The middle of the numbers given (the mean of the two middle ones for an even count): median N...
@@ -58,22 +59,15 @@ median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { printf "%.2f
 sample 11 15
 echo "iwp-stage: $polygons polygons in $files files, z-max 15, footprint dedup on; fastest of $repeat runs (slowest), 1 and 2 threads taking turns"
 for kind in ext4 tmpfs; do
-  pairs=
   stage_runs "staged-$kind" "$cfg" "$work/files.ndjson" 2048 "$kind" >"$work/stage_runs.out"
-  while read -r t rest; do
-    if [ "$t" = pairs ]; then
-      pairs=$rest
-      continue
-    fi
-    read -r secs slowest rss other <<<"$rest"
+  while read -r t secs slowest rss other; do
     echo "into $kind, threads=$t seconds=$secs ($slowest) polygons_per_s=$(rate "$polygons" "$secs") peak_rss_mb=$((rss / 1024)) other_processes_core_s=$other"
     eval "secs_${kind}_$t=$secs"
   done <"$work/stage_runs.out"
+  pairs=$(cat "$work/staged-$kind.pairs")
   # shellcheck disable=SC2086
   echo "into $kind, 1 -> 2 threads run by run (1-thread time / 2-thread time of the same turn): $pairs; median $(median $pairs)x"
 done
-secs_1=$secs_ext4_1
-secs_2=$secs_ext4_2
 for r in $(seq "$repeat"); do
   out=$(fresh_dir "ogr-$r" 2048 200000)
   start=$(date +%s.%N)
@@ -92,7 +86,7 @@ read -r ogr ogr_slowest < <(min_max < "$work/ogr-times")
 read -r ogr_synced ogr_synced_slowest < <(min_max < "$work/ogr-synced-times")
 echo "ogr2ogr to GPKG (1 thread, same files) seconds=$ogr ($ogr_slowest) polygons_per_s=$(rate "$polygons" "$ogr")"
 echo "ogr2ogr to GPKG, then sync -f of its files seconds=$ogr_synced ($ogr_synced_slowest)"
-awk -v o="$ogr" -v s="$ogr_synced" -v a="$secs_1" -v b="$secs_2" 'BEGIN { printf "into ext4: iwp-stage(1 thread) time / ogr2ogr time = %.2fx (speed %.2fx), / ogr2ogr and sync = %.2fx; 1 -> 2 threads = %.2fx (fastest to fastest)\n", a / o, o / a, a / s, a / b }'
+awk -v o="$ogr" -v s="$ogr_synced" -v a="$secs_ext4_1" -v b="$secs_ext4_2" 'BEGIN { printf "into ext4: iwp-stage(1 thread) time / ogr2ogr time = %.2fx (speed %.2fx), / ogr2ogr and sync = %.2fx; 1 -> 2 threads = %.2fx (fastest to fastest)\n", a / o, o / a, a / s, a / b }'
 
 # One large file (half the polygons): on 2 threads its features are read in ranges that the
 # second thread takes over, as when a run's last file is staged while the other threads idle.
@@ -100,17 +94,12 @@ big=$((polygons / 2))
 rm -rf "$work/big"
 "$bin/iwp-synth" --out "$work/big" --polygons "$big" --files 1 --z-range 11 15 -q >/dev/null
 "$bin/iwp-stage" -c "$work/big/config.json" --list > "$work/big.ndjson"
-pairs=
 stage_runs big "$work/big/config.json" "$work/big.ndjson" 1024 >"$work/stage_runs.out"
-while read -r t rest; do
-  if [ "$t" = pairs ]; then
-    pairs=$rest
-    continue
-  fi
-  read -r secs slowest _ <<<"$rest"
+while read -r t secs slowest _; do
   eval "big_$t=$secs"
   echo "one file of $big polygons, threads=$t seconds=$secs ($slowest)"
 done <"$work/stage_runs.out"
+pairs=$(cat "$work/big.pairs")
 # shellcheck disable=SC2086
 awk -v a="$big_1" -v b="$big_2" -v m="$(median $pairs)" -v p="$pairs" 'BEGIN { printf "one file, 1 -> 2 threads = %.2fx (fastest to fastest); run by run: %s; median %.2fx\n", a / b, p, m }'
 
