@@ -13,11 +13,15 @@ trap cleanup EXIT
 # (loop-mounted image of SIZE_MB), so one run's deletions do not slow the next run's file
 # creation (this VM's root ext4 has no journal, and such ext4 skips inodes freed in the last
 # seconds when creating files); else a plain folder. With KIND tmpfs, a tmpfs of SIZE_MB
-# instead (memory only: no disk work). Prints its path: fresh_dir NAME SIZE_MB INODES [KIND]
+# instead (memory only: no disk work); with KIND disk, a plain folder on the filesystem holding
+# $work (the caller removes it only when no later run follows, as deletions slow the next file
+# creations). Prints its path: fresh_dir NAME SIZE_MB INODES [KIND]
 fresh_dir() {
   local dir=$work/$1
   mkdir -p "$dir"
-  if [ "${4:-ext4}" = tmpfs ]; then
+  if [ "${4:-ext4}" = disk ]; then
+    :
+  elif [ "${4:-ext4}" = tmpfs ]; then
     if [ "$(id -u)" != 0 ] || ! mount -t tmpfs -o "size=${2}m" tmpfs "$dir"; then
       echo "warning: $dir is a plain folder, not a tmpfs (mounting one needs root)" >&2
     fi

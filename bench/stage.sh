@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark of iwp-stage: generated IWP-like data (EPSG:3413, footprints, dedup on), z-max 15,
-# staged on 1 and 2 threads taking turns, into a fresh ext4 and again into tmpfs (as root; a
-# plain folder otherwise, with a warning), against ogr2ogr converting the same files to
+# staged on 1 and 2 threads taking turns, into a fresh ext4 (on a loop device: each block
+# is written twice) and again into tmpfs (as root; a plain folder otherwise, with a warning) and into
+# new folders on the disk holding the temporary folder, against ogr2ogr converting the same files to
 # GeoPackage in the same run (fastest of REPEAT runs, default 3). Reports polygons/s, the time
 # ratio to ogr2ogr (alone, and followed by sync -f of its files: iwp-stage's time includes
 # flushing its tiles to disk), 1->2 thread scaling run by run and its median, the core-seconds
@@ -28,7 +29,8 @@ timed_busy() {
 # Stages the job lines of CONFIG $repeat times on 1 and on 2 threads, the two taking turns (1
 # then 2, then 2 then 1, ...) so that this VM's drift from its neighbours weighs on both alike,
 # each run into a fresh filesystem of SIZE_MB (see fresh_dir: no run pays for an earlier one's
-# deletions; KIND ext4, the default, or tmpfs). Writes "seconds peak_rss_kb other_core_seconds"
+# deletions; KIND ext4, the default, tmpfs, or disk: the folders then stay until all runs end).
+# Writes "seconds peak_rss_kb other_core_seconds"
 # per run to $work/NAME-THREADS.runs, each turn's 1-thread time over its 2-thread time (sorted,
 # on one line) to $work/NAME.pairs, and prints, per thread count, "threads fastest slowest
 # peak_rss_kb mean_other_core_seconds": stage_runs NAME CONFIG JOBS SIZE_MB [KIND]
@@ -42,9 +44,12 @@ stage_runs() {
       out=$(fresh_dir "$name-$t-$r" "$size" 200000 "$kind")
       rm -f "$(dirname "$config")/staging_summary.csv"
       timed_busy "$bin/iwp-stage" -c "$config" --input "$jobs" --threads "$t" --out "$out" -q >>"$work/$name-$t.runs"
-      drop_dir "$name-$t-$r"
+      if [ "$kind" != disk ]; then drop_dir "$name-$t-$r"; fi
     done
   done
+  if [ "$kind" = disk ]; then
+    for r in $(seq "$repeat"); do drop_dir "$name-1-$r" && drop_dir "$name-2-$r"; done
+  fi
   for t in 1 2; do
     read -r lo hi < <(cut -d' ' -f1 "$work/$name-$t.runs" | min_max)
     echo "$t $lo $hi $(cut -d' ' -f2 "$work/$name-$t.runs" | sort -n | tail -1) $(awk '{ s += $3 } END { printf "%.2f", s / NR }' "$work/$name-$t.runs")"
@@ -58,7 +63,14 @@ median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { printf "%.2f
 
 sample 11 15
 echo "iwp-stage: $polygons polygons in $files files, z-max 15, footprint dedup on; fastest of $repeat runs (slowest), 1 and 2 threads taking turns"
-for kind in ext4 tmpfs; do
+# The disk's own filesystem keeps every run's tiles until the pass ends: check it has room.
+need_mb=$((polygons / 1000 * 2 * repeat))
+if [ "$(df -Pm "$work" | awk 'NR == 2 { print $4 }')" -lt "$need_mb" ]; then
+  echo "error: the runs into $(df -P "$work" | awk 'NR == 2 { print $6 }') need about $need_mb MB free" >&2
+  exit 1
+fi
+echo "disk: new folders on $(df -PT "$work" | awk 'NR == 2 { print $1 " (" $2 ") at " $7 }'), kept until the pass ends"
+for kind in ext4 tmpfs disk; do
   stage_runs "staged-$kind" "$cfg" "$work/files.ndjson" 2048 "$kind" >"$work/stage_runs.out"
   while read -r t secs slowest rss other; do
     echo "into $kind, threads=$t seconds=$secs ($slowest) polygons_per_s=$(rate "$polygons" "$secs") peak_rss_mb=$((rss / 1024)) other_processes_core_s=$other"
