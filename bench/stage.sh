@@ -6,7 +6,8 @@
 # GeoPackage in the same run (fastest of REPEAT runs, default 3). Reports polygons/s, the time
 # ratio to ogr2ogr (alone, and followed by sync -f of its files: iwp-stage's time includes
 # flushing its tiles to disk), 1->2 thread scaling run by run and its median, the core-seconds
-# other processes used meanwhile, and peak RSS.
+# other processes used meanwhile, and peak RSS; and the machine's own limit for the same work:
+# two 1-thread runs at once against one alone.
 # Then one file of half the polygons on 1 and 2 threads, and peak RSS for 25, 100 and 400
 # files of 2,000 polygons each (it must stay flat).
 # Usage: bench/stage.sh [POLYGONS] [FILES]      (defaults: 1000000 50, as issue 3 asks)
@@ -80,6 +81,33 @@ for kind in ext4 tmpfs disk; do
   # shellcheck disable=SC2086
   echo "into $kind, 1 -> 2 threads run by run (1-thread time / 2-thread time of the same turn): $pairs; median $(median $pairs)x"
 done
+# The machine's own limit for this work: two 1-thread runs at once, each staging every file into
+# its own tmpfs (they share nothing but the machine), against one such run alone, taking turns.
+# A turn's ratio is twice the time alone over the slower of the two at once.
+copies=()
+for r in $(seq "$repeat"); do
+  order="alone both"
+  if [ $((r % 2)) = 0 ]; then order="both alone"; fi
+  for m in $order; do
+    rm -f "$(dirname "$cfg")/staging_summary.csv"
+    a=$(fresh_dir "copy-a-$r" 2048 200000 tmpfs)
+    start=$(date +%s.%N)
+    if [ "$m" = both ]; then
+      b=$(fresh_dir "copy-b-$r" 2048 200000 tmpfs)
+      start=$(date +%s.%N)
+      "$bin/iwp-stage" -c "$cfg" --input "$work/files.ndjson" --threads 1 --out "$b" -q >/dev/null 2>"$work/err-b" &
+    fi
+    "$bin/iwp-stage" -c "$cfg" --input "$work/files.ndjson" --threads 1 --out "$a" -q >/dev/null 2>"$work/err" ||
+      { cat "$work/err" >&2; exit 1; }
+    if [ "$m" = both ]; then wait $! || { cat "$work/err-b" >&2; exit 1; }; fi
+    eval "secs_$m=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')"
+    drop_dir "copy-a-$r"
+    if [ "$m" = both ]; then drop_dir "copy-b-$r"; fi
+  done
+  # shellcheck disable=SC2154
+  copies+=("$(awk -v a="$secs_alone" -v b="$secs_both" 'BEGIN { printf "%.2f", 2 * a / b }')")
+done
+echo "the machine's limit, two 1-thread runs at once into their own tmpfs against one alone, run by run: ${copies[*]}; median $(median "${copies[@]}")x"
 for r in $(seq "$repeat"); do
   out=$(fresh_dir "ogr-$r" 2048 200000)
   start=$(date +%s.%N)
