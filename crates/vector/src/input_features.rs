@@ -91,12 +91,14 @@ pub fn read_features(path: &Path, ds: Dataset, columns: usize) -> anyhow::Result
     read_in_order(path, Some(ds), columns)
 }
 
+/// `ds`, or the file at `path` opened again when there is none.
+fn or_opened(ds: Option<Dataset>, path: &Path) -> anyhow::Result<Dataset> {
+    ds.map_or_else(|| vector::open(path), Ok)
+}
+
 /// Every feature, one after the other (`ds`, or the file opened again).
 fn read_in_order(path: &Path, ds: Option<Dataset>, columns: usize) -> anyhow::Result<FeatureRows> {
-    let ds = match ds {
-        Some(ds) => ds,
-        None => vector::open(path)?,
-    };
+    let ds = or_opened(ds, path)?;
     let mut layer = ds.layer(0)?;
     let mut rows = FeatureRows::default();
     for (number, feature) in layer.features().enumerate() {
@@ -135,10 +137,7 @@ fn read_range(
     }
     // Held while this range is read: no rayon work runs inside, so nothing else waits for it.
     let mut slot = spare.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let ds = match slot.take() {
-        Some(ds) => ds,
-        None => vector::open(path)?,
-    };
+    let ds = or_opened(slot.take(), path)?;
     let mut layer = ds.layer(0)?;
     let mut rows = FeatureRows::default();
     // SAFETY: a valid layer of an open dataset; the call only moves its reading position.
