@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark of iwp-webtile: generated IWP-like data staged at z 15 and rasterized at z 11..15
-# (count + coverage, 256x256), then one RGBA PNG per GeoTIFF per statistic on 1 and 2 threads.
+# (count + coverage, 256x256), then one PNG (indexed, RGBA above 256 colours) per GeoTIFF per
+# statistic on 1 and 2 threads.
 # Reports ms per PNG, 1 -> 2 thread scaling and peak RSS.
 # Usage: bench/webtile.sh [POLYGONS] [FILES]      (defaults: 400000 20)
 set -euo pipefail

@@ -1,5 +1,6 @@
-//! Web tiles: one RGBA PNG per GeoTIFF band, each value mapped through its statistic's palette
-//! over the value range of its zoom level, as the reference's WebImage does it.
+//! Web tiles: one PNG (indexed; RGBA above 256 colours) per GeoTIFF band, each value mapped
+//! through its statistic's palette over the value range of its zoom level, as the reference's
+//! WebImage does it.
 
 use crate::palette::{Palette, NODATA_INDEX};
 use anyhow::{bail, Context};

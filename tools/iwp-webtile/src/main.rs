@@ -15,9 +15,10 @@ use std::process::ExitCode;
 /// The tool's name, for messages.
 const TOOL: &str = "iwp-webtile";
 
-/// Coloured web tiles: one RGBA PNG per GeoTIFF (one job line each, as iwp-raster prints them)
-/// per statistic, at dir_web_tiles/STAT/TMS/Z/X/Y.png, values coloured through the statistic's
-/// palette over its val_range (null ends: the min/max of that zoom level, from the lines).
+/// Coloured web tiles: one PNG (indexed; RGBA above 256 colours) per GeoTIFF (one job line
+/// each, as iwp-raster prints them) per statistic, at dir_web_tiles/STAT/TMS/Z/X/Y.png, values
+/// coloured through the statistic's palette over its val_range (null ends: the min/max of that
+/// zoom level, from the lines).
 /// One result line per PNG.
 #[derive(Parser, Debug)]
 #[command(
