@@ -79,8 +79,10 @@ fn world_width(tms: &Tms) -> f64 {
 /// True when a polygon (in the TMS CRS) of a wrapping tile matrix set spans more than half the
 /// world's width: it crosses the antimeridian and is split there.
 pub fn crosses_antimeridian(tms: &Tms, polygon: &Polygon) -> bool {
-    let b = polygon.bounds();
-    wraps(tms) && b.right - b.left > world_width(tms) / 2.0
+    wraps(tms) && {
+        let b = polygon.bounds();
+        b.right - b.left > world_width(tms) / 2.0
+    }
 }
 
 /// A polygon (in the TMS CRS) as pieces that do not cross the antimeridian: itself when it does

@@ -289,9 +289,7 @@ fn split_at_antimeridian(
     flags: Option<Vec<bool>>,
 ) -> (Vec<Located>, Option<Vec<bool>>) {
     // Most files have none: they are checked on rayon's threads and kept as they are.
-    if !crate::extent::wraps(config.tms)
-        || !polygons.par_iter().any(|e| crate::extent::crosses_antimeridian(config.tms, &e.3))
-    {
+    if !polygons.par_iter().any(|e| crate::extent::crosses_antimeridian(config.tms, &e.3)) {
         return (polygons, flags);
     }
     let mut out = Vec::with_capacity(polygons.len());
