@@ -215,16 +215,17 @@ pub fn stage_file(
     if let Some(tol) = config.simplify_tolerance {
         polygons.par_iter_mut().for_each(|(_, _, _, p)| p.rings = simplify_polygon(&p.rings, tol));
     }
+    let srs_wkt = srs.to_wkt()?;
     let flags = match (footprints, config.deduplicate_method) {
         (Some(index), Some(iwp_core::config::DedupMethod::Footprints)) => {
-            let test = index.duplicate_test(config, path, footprint, &filename, &srs.to_wkt()?)?;
+            let test = index.duplicate_test(config, path, footprint, &filename, &srs_wkt)?;
             Some(polygons.par_iter().map(|e| test.duplicated(&e.3)).collect())
         }
         _ => None,
     };
     let target = vector::srs(config.tms.crs)?;
     if srs != target {
-        let (srs_wkt, target_wkt) = (srs.to_wkt()?, target.to_wkt()?);
+        let target_wkt = target.to_wkt()?;
         polygons.par_chunks_mut(CHUNK).try_for_each(|chunk| -> anyhow::Result<()> {
             // Spatial references and transforms are not shared between threads.
             let t = vector::transform_between(&srs_wkt, &target_wkt).context("no transformation to the TMS CRS")?;
