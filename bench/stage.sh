@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark of iwp-stage: generated IWP-like data (EPSG:3413, footprints, dedup on), z-max 15,
-# staged on 1 and 2 threads taking turns, into a fresh ext4 (on a loop device: each block
-# is written twice) and again into tmpfs (as root; a plain folder otherwise, with a warning) and into
-# new folders on the disk holding the temporary folder, against ogr2ogr converting the same files to
-# GeoPackage in the same run (fastest of REPEAT runs, default 3). Reports polygons/s, the time
+# staged on 1 and 2 threads taking turns, into a fresh ext4 (on a loop device: each block is
+# written twice), again into tmpfs (as root; a plain folder otherwise, with a warning) and again
+# into new folders on the disk holding the temporary folder, against ogr2ogr converting the same
+# files to GeoPackage in the same run (fastest of REPEAT runs, default 3). Reports polygons/s, the time
 # ratio to ogr2ogr (alone, and followed by sync -f of its files: iwp-stage's time includes
 # flushing its tiles to disk), 1->2 thread scaling run by run and its median, the core-seconds
 # other processes used meanwhile, and peak RSS; and the machine's own limit for the same work:
@@ -31,10 +31,10 @@ timed_busy() {
 # then 2, then 2 then 1, ...) so that this VM's drift from its neighbours weighs on both alike,
 # each run into a fresh filesystem of SIZE_MB (see fresh_dir: no run pays for an earlier one's
 # deletions; KIND ext4, the default, tmpfs, or disk: the folders then stay until all runs end).
-# Writes "seconds peak_rss_kb other_core_seconds"
-# per run to $work/NAME-THREADS.runs, each turn's 1-thread time over its 2-thread time (sorted,
-# on one line) to $work/NAME.pairs, and prints, per thread count, "threads fastest slowest
-# peak_rss_kb mean_other_core_seconds": stage_runs NAME CONFIG JOBS SIZE_MB [KIND]
+# Writes "seconds peak_rss_kb other_core_seconds" per run to $work/NAME-THREADS.runs, each
+# turn's 1-thread time over its 2-thread time (sorted, on one line) to $work/NAME.pairs, and
+# prints, per thread count, "threads fastest slowest peak_rss_kb mean_other_core_seconds":
+# stage_runs NAME CONFIG JOBS SIZE_MB [KIND]
 stage_runs() {
   local name=$1 config=$2 jobs=$3 size=$4 kind=${5:-ext4} out r t order
   rm -f "$work/$name-1.runs" "$work/$name-2.runs"
@@ -91,10 +91,9 @@ for r in $(seq "$repeat"); do
   for m in $order; do
     rm -f "$(dirname "$cfg")/staging_summary.csv"
     a=$(fresh_dir "copy-a-$r" 2048 200000 tmpfs)
+    if [ "$m" = both ]; then b=$(fresh_dir "copy-b-$r" 2048 200000 tmpfs); fi
     start=$(date +%s.%N)
     if [ "$m" = both ]; then
-      b=$(fresh_dir "copy-b-$r" 2048 200000 tmpfs)
-      start=$(date +%s.%N)
       "$bin/iwp-stage" -c "$cfg" --input "$work/files.ndjson" --threads 1 --out "$b" -q >/dev/null 2>"$work/err-b" &
     fi
     "$bin/iwp-stage" -c "$cfg" --input "$work/files.ndjson" --threads 1 --out "$a" -q >/dev/null 2>"$work/err" ||
